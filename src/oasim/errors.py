@@ -1,0 +1,65 @@
+"""User-facing exceptions.
+
+Every error a user can trigger names the field (or entry), the offending value and what is
+allowed, so a message alone is enough to fix the input.
+"""
+
+from __future__ import annotations
+
+
+class OasimError(Exception):
+    """Base class of every oasim error a user can trigger."""
+
+
+class FieldError(OasimError):
+    """A named input field holds a value outside what is allowed.
+
+    Parameters
+    ----------
+    field : str
+        Dotted path of the field, e.g. ``"population.n_subjects"`` or a parameter name.
+    value : object
+        The value that was given.
+    allowed : str
+        What would have been accepted, e.g. ``"> 0"`` or ``"one of 'cells', 'particles'"``.
+    source : str, optional
+        File the value came from.
+    """
+
+    def __init__(self, field: str, value: object, allowed: str, source: str | None = None):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{field} = {value!r}: allowed {allowed}")
+
+
+class ParameterError(FieldError):
+    """A parameter-set entry is missing, malformed or out of range."""
+
+
+class ScenarioError(OasimError):
+    """A scenario file failed validation; ``errors`` holds every problem found."""
+
+    def __init__(self, source: str, errors: list[FieldError]):
+        self.source = source
+        self.errors = list(errors)
+        lines = "\n".join(f"  - {e.field} = {e.value!r}: allowed {e.allowed}" for e in self.errors)
+        super().__init__(f"{source}: {len(self.errors)} error(s)\n{lines}")
+
+
+class SolverError(OasimError):
+    """The solver failed for at least one subject and strict mode was requested."""
+
+
+class DataError(OasimError):
+    """An input data file (trial table, FCS, NTA export ...) is malformed.
+
+    The message names the file and the problem.
+    """
+
+    def __init__(self, path: object, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")

@@ -1,0 +1,1 @@
+"""Trial conduct: randomisation, blinding, cohorts, dose-escalation rules, dropout."""
