@@ -144,7 +144,7 @@ def ancova(
     ...                    "BASE": [60., 55., 70., 62., 58., 66.], "CHG": [-5., -2., -8., -15., -12., -18.]})
     >>> res = ancova(df)
     >>> round(float(res.estimate["MSC"]), 3)
-    -10.06
+    -9.845
     """
     covariates = list(covariates)
     require_columns(df, [response, treatment, baseline, *covariates])
