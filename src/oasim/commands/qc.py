@@ -1,0 +1,41 @@
+"""``oasim qc LOT_FOLDER``: characterise a product lot and write its release report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from oasim.errors import OasimError
+
+
+def qc(
+    lot_folder: Path = typer.Argument(
+        ..., help="Lot folder: lot.toml, flow/, trilineage.csv, nta.csv, bca.csv, western.csv."
+    ),
+    out: Path = typer.Option(
+        None, "--out", help="Output folder [default: results/qc/<lot id>]. Replaced atomically."
+    ),
+) -> None:
+    """Judge a hUC-MSC / exosome lot (ISCT identity, trilineage, NTA, purity, Western, MISEV)
+    and write report.html, figures/ and tables/ (Parquet).
+
+    Exit code 0: lot passes release; 1: lot fails (report still written); 2: input error.
+    """
+    from oasim.qc.release import run_qc, write_release
+
+    try:
+        result = run_qc(lot_folder)
+        out_dir = out if out is not None else Path("results") / "qc" / result.lot.lot_id
+        report = write_release(result, out_dir)
+    except OasimError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(result.summary())
+    typer.echo(f"report: {report}")
+    raise typer.Exit(0 if result.passed else 1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``qc`` command to the root app."""
+    app.command("qc")(qc)
