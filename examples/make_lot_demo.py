@@ -22,7 +22,7 @@ def main() -> None:
     write_demo_lot(
         HERE / "lot_demo_failing", "EXO-DEMO-002", seed=20240802, cd105_fraction=0.93,
         particles_per_ml=1.8e12, protein_ug_per_ml=500.0, potency=0.8,
-        misev={"source_and_culture": "hUC-MSC P6, 48 h serum-free conditioning",
+        misev={"source_and_culture": "hUC-MSC P4, 48 h serum-free conditioning",
                "separation_method": "polymer precipitation kit"},
     )
 

@@ -140,3 +140,16 @@ def test_missing_gate_is_a_named_error(tmp_path):
         fk.export_gatingml(strategy, handle)
     with pytest.raises(DataError, match="no gate with id 'CD90'"):
         measure_markers(tmp_path, [measured[0].spec], gating="gatingml")
+
+
+def test_spillover_naming_absent_channels_is_a_named_error(tmp_path):
+    import flowio
+
+    events = np.random.default_rng(3).normal(100, 10, (200, 2)).astype(np.float32)
+    path = tmp_path / "badspill.fcs"
+    with open(path, "wb") as handle:
+        flowio.create_fcs(handle, events.ravel().tolist(), ["FSC-A", "PE-A"],
+                          metadata_dict={"SPILLOVER": "2,PE-A,APC-A,1,0.1,0.2,1"})
+    with pytest.raises(DataError, match=r"badspill\.fcs: spillover matrix cannot be applied"):
+        read_fcs(path)
+    assert read_fcs(path, compensate=False).event_count == 200

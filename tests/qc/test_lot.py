@@ -70,3 +70,12 @@ def test_isct_alternatives_either_marker_counts():
     missing = evaluate_identity_from_percents(alt | {"CD11b": 0.5})
     assert not missing.passed
     assert [c.marker for c in missing.calls if not c.passed] == ["CD79a or CD19"]
+
+
+def test_potency_scales_the_exosome_effect(failing_lot):
+    from oasim.qc import scale_exosome_effect
+
+    lot = load_lot_attributes(failing_lot)
+    assert lot.potency_relative == 0.8
+    assert scale_exosome_effect(0.5, lot) == pytest.approx(0.4)
+    np.testing.assert_allclose(scale_exosome_effect(np.array([1.0, 2.0]), lot), [0.8, 1.6])

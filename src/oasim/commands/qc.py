@@ -8,20 +8,28 @@ import typer
 
 from oasim.errors import OasimError
 
+HELP = (
+    "Judge a hUC-MSC / exosome lot for release and write its report.\n\n"
+    "Checks ISCT identity (flow cytometry), trilineage differentiation, NTA size, purity "
+    "(particles per ug protein), Western blot markers and the MISEV checklist; writes "
+    "report.html, figures/, tables/ (Parquet) and release.json.\n\n"
+    "LOT_FOLDER holds lot.toml (lot id, potency, flow panel: marker -> FCS file, channel, "
+    "control), flow/*.fcs (stained tubes and isotype/FMO controls; optional gates.xml), "
+    "trilineage.csv, nta.csv, bca.csv and western.csv. See examples/lot_demo/ and the "
+    "oasim.qc.lot docstring.\n\n"
+    "Exit code 0: lot passes release; 1: lot fails (report still written); 2: input error."
+)
+
 
 def qc(
     lot_folder: Path = typer.Argument(
         ..., help="Lot folder: lot.toml, flow/, trilineage.csv, nta.csv, bca.csv, western.csv."
     ),
     out: Path = typer.Option(
-        None, "--out", help="Output folder [default: results/qc/<lot id>]. Replaced atomically."
+        None, "--out", help="Output folder (default: results/qc/LOT_ID); replaced atomically."
     ),
 ) -> None:
-    """Judge a hUC-MSC / exosome lot (ISCT identity, trilineage, NTA, purity, Western, MISEV)
-    and write report.html, figures/ and tables/ (Parquet).
-
-    Exit code 0: lot passes release; 1: lot fails (report still written); 2: input error.
-    """
+    """Run the lot QC and write the release report (see ``HELP``)."""
     from oasim.qc.release import run_qc, write_release
 
     try:
@@ -38,4 +46,4 @@ def qc(
 
 def register(app: typer.Typer) -> None:
     """Add the ``qc`` command to the root app."""
-    app.command("qc")(qc)
+    app.command("qc", help=HELP)(qc)

@@ -16,6 +16,7 @@ from oasim.qc.isct import evaluate_identity_from_percents as evaluate_identity_f
 from oasim.qc.lot import LotAttributes as LotAttributes
 from oasim.qc.lot import load_lot_attributes as load_lot_attributes
 from oasim.qc.lot import read_lot as read_lot
+from oasim.qc.lot import scale_exosome_effect as scale_exosome_effect
 from oasim.qc.lot import ug_to_particles as ug_to_particles
 from oasim.qc.misev import build_checklist as build_checklist
 from oasim.qc.nta import NtaResult as NtaResult
@@ -32,6 +33,6 @@ __all__ = [
     "FcsData", "IdentityResult", "LotAttributes", "MarkerSpec", "NtaResult", "ReleaseResult",
     "build_checklist", "evaluate_identity", "evaluate_identity_from_percents",
     "load_lot_attributes", "measure_markers", "read_bca", "read_fcs", "read_lot", "read_nta",
-    "read_trilineage", "read_western", "run_qc", "size_statistics", "ug_to_particles",
+    "read_trilineage", "read_western", "run_qc", "scale_exosome_effect", "size_statistics", "ug_to_particles",
     "write_release",
 ]

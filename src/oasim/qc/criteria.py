@@ -107,9 +107,9 @@ EXOSOME_MIN_PERCENT_IN_RANGE = Criterion(
 PURITY_MIN_PARTICLES_PER_UG = Criterion(
     "purity_min_particles_per_ug",
     1.5e9,
-    "WebberClayton2013 (ratio as purity metric); limit = lower edge of their bands: "
-    "< 1.5e9 p/ug impure, 2e9-2e10 low purity, > 3e10 high purity (bands recalled from the "
-    "paper's text; only the abstract was checked with the search tool)",
+    "WebberClayton2013 (particle:protein ratio as purity metric); limit = leaving their "
+    "'impure' band (< 1.5e9 p/ug; 2e9-2e10 low purity, > 3e10 high purity). The band limits "
+    "are quoted without a check against the paper's full text: confirm before relying on them",
 )
 WESTERN_MIN_SIGNAL_TO_BACKGROUND = Criterion(
     "western_min_signal_to_background",

@@ -182,6 +182,29 @@ def load_lot_attributes(lot_folder: str | Path) -> LotAttributes:
     )
 
 
+def scale_exosome_effect(effect, lot: LotAttributes):
+    """Scale an exosome effect parameter (effect per reference particle) by lot potency.
+
+    Parameters
+    ----------
+    effect : float or array_like
+        The model's exosome effect parameter for the reference lot (any unit).
+    lot : LotAttributes
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``effect * lot.potency_relative``, same unit.
+
+    Examples
+    --------
+    >>> scale_exosome_effect(0.2, LotAttributes("L1", 1.2e10, 110.0, 0.8))
+    0.16000000000000003
+    """
+    scaled = np.asarray(effect, dtype=float) * lot.potency_relative
+    return float(scaled) if scaled.ndim == 0 else scaled
+
+
 def ug_to_particles(dose_ug, lot: LotAttributes):
     """Convert a µg-protein exosome dose to particles with the lot's measured purity.
 
