@@ -153,3 +153,23 @@ def test_spillover_naming_absent_channels_is_a_named_error(tmp_path):
     with pytest.raises(DataError, match=r"badspill\.fcs: spillover matrix cannot be applied"):
         read_fcs(path)
     assert read_fcs(path, compensate=False).event_count == 200
+
+
+def test_gatingml_percent_is_relative_to_the_parent_gate(tmp_path):
+    import flowkit as fk
+
+    _, measured = _lot_flow(tmp_path, 0.93)
+    cd105 = next(m for m in measured if m.spec.marker == "CD105")
+    strategy = fk.GatingStrategy()
+    cells = fk.Dimension("FSC-A", compensation_ref="uncompensated", range_min=90000.0)
+    strategy.add_gate(fk.gates.RectangleGate("cells", dimensions=[cells]), ("root",))
+    dim = fk.Dimension("PE-A", compensation_ref="FCS", range_min=cd105.threshold)
+    strategy.add_gate(fk.gates.RectangleGate("CD105", dimensions=[dim]), ("root", "cells"))
+    with open(tmp_path / "gates.xml", "wb") as handle:
+        fk.export_gatingml(strategy, handle)
+    (gml,) = measure_markers(tmp_path, [cd105.spec], gating="gatingml")
+    fcs = read_fcs(tmp_path / "stained.fcs")
+    in_cells = fcs.channel("FSC-A") >= 90000.0
+    expected = 100 * np.mean(fcs.channel("PE-A")[in_cells] >= cd105.threshold)
+    assert 0.3 < in_cells.mean() < 0.7
+    assert gml.percent_positive == pytest.approx(expected, abs=1e-9)

@@ -8,8 +8,10 @@ or below zero stay visible.
 from __future__ import annotations
 
 import io
+import textwrap
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -87,8 +89,8 @@ def trilineage_bars(trilineage: TrilineageResult):
     from oasim.qc.criteria import TRILINEAGE_MIN_FOLD
 
     t = trilineage.table
-    fig, ax = plt.subplots(figsize=(6.4, 3.0))
-    labels = [f"{r.lineage}\n{r.stain}" for r in t.itertuples()]
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    labels = [f"{r.lineage}\n" + textwrap.fill(str(r.stain), 20) for r in t.itertuples()]
     colours = [PASS_COLOUR if p else FAIL_COLOUR for p in t.passed]
     ax.bar(range(len(t)), t.fold_over_control, color=colours)
     ax.axhline(TRILINEAGE_MIN_FOLD.value, color="k", ls="--", lw=1)
@@ -111,6 +113,10 @@ def western_bars(western: WesternResult):
     ax.axhline(WESTERN_MIN_SIGNAL_TO_BACKGROUND.value, color="k", ls="--", lw=1)
     ax.set_xticks(x, t.protein)
     ax.set_yscale("log")
+    ax.set_ylim(0.5, None)
+    ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator([0.5, 1, 3, 10, 30, 100, 300]))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_ylabel("signal / blank")
     ax.set_title("Western blot densitometry (dashed: detection limit)", fontsize=10)
     ax.legend(fontsize=8, frameon=False)
