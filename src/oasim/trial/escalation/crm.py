@@ -112,29 +112,42 @@ class Crm(AbstractDesign):
 
     def prob_dlt(self, beta: np.ndarray) -> np.ndarray:
         """DLT probability at every dose for each beta, shape (len(beta), doses)."""
-        log_p, _ = _log_prob_tables(self.skeleton, self.model, self.intercept, tuple(np.atleast_1d(beta).tolist()))
+        log_p, _ = _log_prob_tables(self.skeleton, self.model, self.intercept, np.atleast_1d(beta))
         return np.exp(log_p)
 
     def _grid(self):
         beta = np.linspace(-10 * self.prior_sd, 10 * self.prior_sd, self.n_grid)
-        log_p, log_q = _log_prob_tables(self.skeleton, self.model, self.intercept, tuple(beta.tolist()))
+        log_p, log_q = _log_prob_tables(self.skeleton, self.model, self.intercept, beta)
         trapezoid = np.full(self.n_grid, beta[1] - beta[0])
         trapezoid[[0, -1]] /= 2
         log_prior = -0.5 * (beta / self.prior_sd) ** 2 + np.log(trapezoid)
         return beta, log_p, log_q, log_prior
 
     def posterior(self, state: TrialState) -> CrmPosterior:
-        """Posterior summaries for every row of ``state``."""
+        """Posterior summaries for every row of ``state``.
+
+        Simulated trials share few distinct (subjects, DLTs) tables, so the quadrature runs
+        once per distinct table and is broadcast back to the rows.
+        """
+        counts = np.concatenate([state.n, state.dlt], axis=1)
+        distinct, inverse = np.unique(counts, axis=0, return_inverse=True)
+        k = self.num_doses
+        post = self._posterior_of_counts(distinct[:, :k], distinct[:, k:])
+        inverse = inverse.ravel()
+        return CrmPosterior(*(getattr(post, f)[inverse] for f in CrmPosterior.__dataclass_fields__))
+
+    def _posterior_of_counts(self, n_at_dose: np.ndarray, dlt_at_dose: np.ndarray) -> CrmPosterior:
         beta, log_p, log_q, log_prior = _cached_grid(self)
         p = np.exp(log_p)
+        over = (p > self.target).astype(float)  # float operands keep every product on BLAS
         parts = []
-        for lo in range(0, state.num_rows, _CHUNK_ROWS):
-            n, dlt = state.n[lo : lo + _CHUNK_ROWS], state.dlt[lo : lo + _CHUNK_ROWS]
+        for lo in range(0, len(n_at_dose), _CHUNK_ROWS):
+            n, dlt = n_at_dose[lo : lo + _CHUNK_ROWS].astype(float), dlt_at_dose[lo : lo + _CHUNK_ROWS].astype(float)
             log_post = dlt @ log_p.T + (n - dlt) @ log_q.T + log_prior
             weight = np.exp(log_post - log_post.max(axis=1, keepdims=True))
             weight /= weight.sum(axis=1, keepdims=True)
             mean = weight @ beta
-            parts.append((mean, weight @ beta**2 - mean**2, weight @ p, weight @ (p > self.target)))
+            parts.append((mean, weight @ beta**2 - mean**2, weight @ p, weight @ over))
         mean, var, p_mean, exceeds = (np.concatenate(x) for x in zip(*parts)) if parts else [np.empty(0)] * 4
         plugin = self.prob_dlt(mean) if len(mean) else np.empty((0, self.num_doses))
         return CrmPosterior(mean, var, plugin, p_mean.reshape(-1, self.num_doses), exceeds.reshape(-1, self.num_doses))
@@ -167,10 +180,9 @@ def _cached_grid(design: Crm):
     return design._grid()
 
 
-@functools.lru_cache(maxsize=64)
-def _log_prob_tables(skeleton: tuple, model: str, intercept: float, beta: tuple):
+def _log_prob_tables(skeleton: tuple, model: str, intercept: float, beta: np.ndarray):
     """log p and log(1 - p), shape (len(beta), doses), computed without underflow."""
-    skeleton, beta = np.asarray(skeleton), np.asarray(beta)[:, None]
+    skeleton, beta = np.asarray(skeleton), np.asarray(beta, dtype=float)[:, None]
     if model == "empiric":
         log_p = np.exp(beta) * np.log(skeleton)[None, :]
         return log_p, np.log(-np.expm1(log_p))
