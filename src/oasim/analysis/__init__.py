@@ -16,3 +16,6 @@ from oasim.analysis.safety import SafetyTables as SafetyTables
 from oasim.analysis.safety import clopper_pearson as clopper_pearson
 from oasim.analysis.safety import poisson_rate_ci as poisson_rate_ci
 from oasim.analysis.safety import safety_table as safety_table
+from oasim.analysis.repeated import STRUCTURES as MMRM_COVARIANCE_STRUCTURES  # noqa: F401
+from oasim.analysis.repeated import MmrmResult as MmrmResult
+from oasim.analysis.repeated import mmrm as mmrm

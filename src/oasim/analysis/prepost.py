@@ -6,7 +6,7 @@ the change ``post - pre`` is tested with :func:`scipy.stats.ttest_rel` and
 exact CI by inverting the non-central t distribution (Cumming & Finch 2001, Educ Psychol Meas
 61:532), Hedges' g = J·d_z with J = 1 − 3/(4(n−1)−1) (Hedges 1981) and its CI scaled by J, and
 the matched-pairs rank-biserial correlation for the Wilcoxon test (Kerby 2014). Between-arm
-comparisons belong in :func:`oasim.analysis.ancova` or :func:`oasim.analysis.mmrm`, not here.
+comparisons belong in :func:`oasim.analysis.ancova` or :func:`oasim.analysis.repeated`, not here.
 """
 
 from __future__ import annotations
