@@ -19,3 +19,7 @@ from oasim.analysis.safety import safety_table as safety_table
 from oasim.analysis.repeated import STRUCTURES as MMRM_COVARIANCE_STRUCTURES  # noqa: F401
 from oasim.analysis.repeated import MmrmResult as MmrmResult
 from oasim.analysis.repeated import mmrm as mmrm
+from oasim.analysis.responders import ResponderResult as ResponderResult
+from oasim.analysis.responders import mcid_responder as mcid_responder
+from oasim.analysis.responders import omeract_oarsi_responder as omeract_oarsi_responder
+from oasim.analysis.responders import responders as responders
