@@ -1,0 +1,1 @@
+"""Calibration of parameter sets to published data."""

@@ -1,0 +1,140 @@
+"""Generate numba kernels from the model's equations with sympy.
+
+One definition feeds every backend: the rate functions in the biology modules are called with
+sympy symbols, and from the resulting expressions this module writes straight-line Python for
+
+* ``rhs(z, p, out)``: the right-hand side in scaled states ``z = y / scale``;
+* ``jac_w(z, p, c, w)``: the matrix ``W = c·I − J`` (J analytic) in a sparse, fill-in-complete
+  layout;
+* ``lu_factor(w)`` / ``lu_solve(w, b)``: a pivot-free sparse LU of W in a Markowitz
+  (minimum-fill) diagonal ordering, and its triangular solves.
+
+The pivot-free LU is safe for W = I/(hγ) − J here because every state has its own first-order
+loss, so −J has a positive diagonal. The technique follows KPP's generated sparse linear algebra
+for Rosenbrock solvers (Sandu et al.); the measurements that motivated it are in
+``shared/research/perf-prototype.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import sympy
+
+from .knee import KneeModel
+
+
+@dataclass(frozen=True)
+class SymbolicModel:
+    """Scaled symbolic right-hand side and its Jacobian."""
+
+    z: tuple  # scaled state symbols
+    p: tuple  # parameter symbols
+    f: tuple  # dz/dt expressions
+    jacobian: dict  # (i, j) -> d f_i / d z_j, nonzeros only
+    scales: tuple
+
+
+def symbolic_model(model: KneeModel) -> SymbolicModel:
+    """Build the scaled symbolic system dz/dt = f(z, p) / scale."""
+    z = sympy.symbols([f"z{i}" for i in range(len(model.states))], real=True)
+    p = sympy.symbols([f"p{j}" for j in range(len(model.parameter_names))], positive=True)
+    scales = tuple(float(st.scale) for st in model.states)
+    y = {st.name: scale * zi for st, scale, zi in zip(model.states, scales, z)}
+    params = dict(zip(model.parameter_names, p))
+    rates = model.derivatives(y, params)
+    f = tuple(sympy.sympify(rates[st.name]) / scale for st, scale in zip(model.states, scales))
+    jac = {}
+    for i, fi in enumerate(f):
+        for j in sorted(fi.free_symbols & set(z), key=lambda s: int(s.name[1:])):
+            d = sympy.diff(fi, j)
+            if d != 0:
+                jac[(i, int(j.name[1:]))] = d
+    return SymbolicModel(tuple(z), tuple(p), f, jac, scales)
+
+
+def markowitz_order(n: int, pattern: set[tuple[int, int]]) -> tuple[list[int], set[tuple[int, int]]]:
+    """Greedy diagonal Markowitz ordering; returns (pivot order, pattern with fill-in)."""
+    filled = set(pattern) | {(i, i) for i in range(n)}
+    remaining = set(range(n))
+    order: list[int] = []
+    while remaining:
+        def cost(k):
+            r = sum(1 for j in remaining if (k, j) in filled) - 1
+            c = sum(1 for i in remaining if (i, k) in filled) - 1
+            return (r * c, r + c, k)
+
+        k = min(remaining, key=cost)
+        remaining.remove(k)
+        rows = [i for i in remaining if (i, k) in filled]
+        cols = [j for j in remaining if (k, j) in filled]
+        filled.update((i, j) for i in rows for j in cols)
+        order.append(k)
+    return order, filled
+
+
+def _cse_lines(exprs, prefix):
+    replacements, reduced = sympy.cse(list(exprs), symbols=sympy.numbered_symbols(prefix), optimizations="basic")
+    lines = [f"    {sym} = {sympy.pycode(val)}" for sym, val in replacements]
+    return lines, [sympy.pycode(e) for e in reduced]
+
+
+def generate_source(model: KneeModel) -> str:
+    """Python source of the rhs / jac_w / lu_factor / lu_solve kernels for ``model``."""
+    sm = symbolic_model(model)
+    n = len(sm.z)
+    unpack = [f"    z{i} = z[{i}]" for i in range(n)] + [f"    p{j} = p[{j}]" for j in range(len(sm.p))]
+
+    rhs_lines, rhs_exprs = _cse_lines(sm.f, "r")
+    src = ["import math", "import numpy as np", "from numba import njit", "",
+           f"N_STATES = {n}", f"N_PARAMS = {len(sm.p)}", f"SCALES = np.array({list(sm.scales)!r})", "",
+           "@njit(cache=True, fastmath=True, error_model='numpy', inline='always')",
+           "def rhs(z, p, out):"] + unpack + rhs_lines
+    src += [f"    out[{i}] = {e}" for i, e in enumerate(rhs_exprs)]
+
+    order, filled = markowitz_order(n, set(sm.jacobian))
+    pos = {orig: a for a, orig in enumerate(order)}
+    entries = sorted((pos[i], pos[j]) for i, j in filled)
+    index = {e: k for k, e in enumerate(entries)}
+    src += ["", f"NNZ = {len(entries)}", f"ORDER = np.array({order!r})", ""]
+
+    keys = sorted(sm.jacobian)
+    jac_lines, jac_exprs = _cse_lines([sm.jacobian[k] for k in keys], "j")
+    src += ["@njit(cache=True, fastmath=True, error_model='numpy', inline='always')",
+            "def jac_w(z, p, c, w):"] + unpack + jac_lines
+    src += [f"    w[{k}] = 0.0" for k in range(len(entries))]
+    for (i, j), e in zip(keys, jac_exprs):
+        src.append(f"    w[{index[(pos[i], pos[j])]}] = -({e})")
+    src += [f"    w[{index[(a, a)]}] += c" for a in range(n)]
+
+    lu = ["", "@njit(cache=True, fastmath=True, error_model='numpy', inline='always')", "def lu_factor(w):"]
+    for a in range(n):
+        lu.append(f"    d = 1.0 / w[{index[(a, a)]}]")
+        rows = [r for r in range(a + 1, n) if (r, a) in index]
+        cols = [c for c in range(a + 1, n) if (a, c) in index]
+        for r in rows:
+            lu.append(f"    w[{index[(r, a)]}] *= d")
+            for c in cols:
+                lu.append(f"    w[{index[(r, c)]}] -= w[{index[(r, a)]}] * w[{index[(a, c)]}]")
+    lu.append("    return")
+    src += lu
+
+    sol = ["", "@njit(cache=True, fastmath=True, error_model='numpy', inline='always')", "def lu_solve(w, b):"]
+    sol += [f"    x{a} = b[{order[a]}]" for a in range(n)]
+    for r in range(n):
+        for c in range(r):
+            if (r, c) in index:
+                sol.append(f"    x{r} -= w[{index[(r, c)]}] * x{c}")
+    for r in reversed(range(n)):
+        for c in range(r + 1, n):
+            if (r, c) in index:
+                sol.append(f"    x{r} -= w[{index[(r, c)]}] * x{c}")
+        sol.append(f"    x{r} /= w[{index[(r, r)]}]")
+    sol += [f"    b[{order[a]}] = x{a}" for a in range(n)]
+    src += sol
+    return "\n".join(src) + "\n"
+
+
+def source_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

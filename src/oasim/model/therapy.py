@@ -1,0 +1,50 @@
+"""The therapy: intra-articular MSCs and MSC-derived exosomes (small EVs).
+
+MSCs: two viable pools. A dose is split into a fast pool (lost with t½ ≈ 10 d) and a persistent
+pool (t½ ≈ 1 y); the rest is lost at injection. Fractions and half-lives are fitted to Toupet
+2013 (≈15 % of human AD-MSCs detectable in the mouse knee at 1 month, ≈1.5 % engrafted at
+≥6 months). Retention is longer in inflamed joints (Li 2016: ≈10 weeks in OA vs ≈4 weeks in
+normal rat knees): the fast-pool loss rate is divided by (1 + θ·DAMPs) / (1 + θ), which is 1
+in the healthy joint and grows with the fragment load.
+Licensed MSCs secrete IL-1Ra, PGE2 and TSG-6 (see inflammation.py) and exosomes.
+
+Exosomes: free in synovial fluid (lymphatic clearance, uptake into tissue) and tissue-bound /
+internalised (slower loss). The tissue-bound pool drives an Emax effect E = B / (B + EC50/potency)
+on M1→M2 polarisation, on FLS and chondrocyte catabolism and on matrix anabolism.
+Doses are accepted in cells, particles, or µg protein (× particles per µg, see protocol.py).
+
+References: Toupet2013, Li2016, Evans2014, Partain2020, Webber2013.
+"""
+
+from __future__ import annotations
+
+from .states import State
+
+STATES = (
+    State("msc_fast_cells", "cells", "viable MSCs, fast-cleared pool", 1e6),
+    State("msc_persistent_cells", "cells", "viable MSCs, persistent (engrafted) pool", 1e5),
+    State("exosome_free_particles", "particles", "exosomes free in synovial fluid", 1e10),
+    State("exosome_bound_particles", "particles", "exosomes bound to / taken up by joint tissue", 1e10),
+)
+REFERENCES = ("Toupet2013", "Li2016", "Evans2014", "Partain2020", "Webber2013")
+
+LN2 = 0.6931471805599453
+
+
+def derivatives(s, p, g):
+    """Rates of change of the therapy pools [cells/day, particles/day]."""
+    k_fast = LN2 / p.msc_fast_half_life_d
+    theta = p.msc_retention_inflammation_gain
+    retention = (1.0 + theta * s.damps_rel) / (1.0 + theta)
+    k_fast_eff = k_fast / retention
+    k_persist = LN2 / p.msc_persistent_half_life_d
+    k_clear = LN2 * 24.0 / p.exosome_free_half_life_h
+    k_uptake = p.k_exosome_uptake_per_day
+    k_bound = LN2 / p.exosome_bound_half_life_d
+    secretion = p.msc_exosome_secretion_particles_per_cell_day * g.msc_total_cells
+    return {
+        "msc_fast_cells": -k_fast_eff * s.msc_fast_cells,
+        "msc_persistent_cells": -k_persist * s.msc_persistent_cells,
+        "exosome_free_particles": secretion - (k_clear + k_uptake) * s.exosome_free_particles,
+        "exosome_bound_particles": k_uptake * s.exosome_free_particles - k_bound * s.exosome_bound_particles,
+    }

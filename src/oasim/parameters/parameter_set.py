@@ -1,0 +1,217 @@
+"""Parameter sets as data: every number with a unit and a source.
+
+A set is a TOML file in ``sets/`` (or any path) with a ``[parameters]`` table whose entries are
+``name = { value, unit, source [, cv] }``. ``source`` is a key in ``references.bib``,
+``"derived: <keys>: <arithmetic>"``, ``"calibrated: <targets>"`` or ``"assumed: <reason>"``.
+``cv`` is the coefficient of variation of a log-normal population distribution.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from ..errors import ParameterError
+
+SOURCE_KINDS = ("derived:", "calibrated:", "assumed:")
+_BIB_KEY = re.compile(r"@\w+\{([^,]+),")
+_FRACTION_SUFFIXES = ("_fraction", "_weight", "_share")
+
+
+def bibliography_keys() -> frozenset[str]:
+    """Keys of every entry in the package's ``references.bib``."""
+    text = resources.files("oasim.parameters").joinpath("references.bib").read_text("utf-8")
+    return frozenset(_BIB_KEY.findall(text))
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One named number with its unit, source and population variability."""
+
+    name: str
+    value: float
+    unit: str
+    source: str
+    cv: float | None = None
+
+    @property
+    def source_kind(self) -> str:
+        """``"read"``, ``"derived"``, ``"calibrated"`` or ``"assumed"``."""
+        for kind in SOURCE_KINDS:
+            if self.source.startswith(kind):
+                return kind[:-1]
+        return "read"
+
+
+def _check_entry(name: str, entry: object, origin: str) -> Parameter:
+    if not isinstance(entry, Mapping):
+        raise ParameterError(name, entry, "a table {value, unit, source[, cv]}", origin)
+    unknown = set(entry) - {"value", "unit", "source", "cv"}
+    if unknown:
+        raise ParameterError(f"{name}.{sorted(unknown)[0]}", entry[sorted(unknown)[0]],
+                             "only the keys value, unit, source, cv", origin)
+    for key in ("value", "unit", "source"):
+        if key not in entry:
+            raise ParameterError(f"{name}.{key}", None, f"a {key} is required", origin)
+    value = entry["value"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise ParameterError(f"{name}.value", value, "a finite number", origin)
+    if value < 0:
+        raise ParameterError(f"{name}.value", value, ">= 0 (rates, levels and fractions are non-negative)", origin)
+    if name.endswith(_FRACTION_SUFFIXES) and value > 1:
+        raise ParameterError(f"{name}.value", value, "a fraction in [0, 1]", origin)
+    unit = entry["unit"]
+    if not isinstance(unit, str) or not unit.strip():
+        raise ParameterError(f"{name}.unit", unit, "a non-empty unit string ('1' if dimensionless)", origin)
+    source = entry["source"]
+    if not isinstance(source, str) or not source.strip():
+        raise ParameterError(f"{name}.source", source, "a bib key or 'assumed: <reason>'", origin)
+    if not source.startswith(SOURCE_KINDS) and source not in bibliography_keys():
+        raise ParameterError(f"{name}.source", source,
+                             "a key of references.bib, or 'derived:', 'calibrated:', 'assumed:' + text", origin)
+    if source.startswith(SOURCE_KINDS) and len(source.split(":", 1)[1].strip()) < 3:
+        raise ParameterError(f"{name}.source", source, "a reason after the colon", origin)
+    cv = entry.get("cv")
+    if cv is not None and (not isinstance(cv, (int, float)) or not 0 < cv <= 3):
+        raise ParameterError(f"{name}.cv", cv, "a coefficient of variation in (0, 3]", origin)
+    return Parameter(name, float(value), unit.strip(), source.strip(), None if cv is None else float(cv))
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """A frozen, named collection of :class:`Parameter`.
+
+    Examples
+    --------
+    >>> params = ParameterSet.load("human")
+    >>> params["collagen_half_life_y"].value
+    117.0
+    """
+
+    name: str
+    parameters: Mapping[str, Parameter]
+    description: str = ""
+    origin: str = ""
+    system: str = ""
+    _frozen_keys: tuple = field(default=(), repr=False)
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> "ParameterSet":
+        """Load a built-in set by name (``"human"``) or a TOML file by path."""
+        path = Path(name_or_path)
+        if path.suffix == ".toml" and path.exists():
+            text, origin = path.read_text("utf-8"), str(path)
+        else:
+            resource = resources.files("oasim.parameters").joinpath("sets", f"{name_or_path}.toml")
+            if not resource.is_file():
+                raise ParameterError("parameter_set", str(name_or_path),
+                                     f"one of {', '.join(available_sets())} or a path to a .toml file")
+            text, origin = resource.read_text("utf-8"), f"oasim/parameters/sets/{name_or_path}.toml"
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ParameterError("file", origin, f"valid TOML ({exc})", origin) from exc
+        table = data.get("parameters")
+        if not isinstance(table, Mapping) or not table:
+            raise ParameterError("parameters", table, "a non-empty [parameters] table", origin)
+        params = {name: _check_entry(name, entry, origin) for name, entry in table.items()}
+        return cls(data.get("name", path.stem), params, data.get("description", ""), origin,
+                   data.get("system", ""))
+
+    def __getitem__(self, name: str) -> Parameter:
+        try:
+            return self.parameters[name]
+        except KeyError:
+            raise ParameterError(name, None, f"a parameter of set '{self.name}'") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.parameters
+
+    def __iter__(self):
+        return iter(self.parameters.values())
+
+    def __len__(self) -> int:
+        return len(self.parameters)
+
+    def value(self, name: str) -> float:
+        return self[name].value
+
+    def with_values(self, origin_note: str = "user override", **values: float) -> "ParameterSet":
+        """A new set with some values replaced (source becomes ``assumed: <origin_note>``)."""
+        params = dict(self.parameters)
+        for name, value in values.items():
+            old = self[name]
+            entry = {"value": value, "unit": old.unit, "source": f"assumed: {origin_note}"}
+            if old.cv is not None:
+                entry["cv"] = old.cv
+            params[name] = _check_entry(name, entry, "with_values")
+        return replace(self, parameters=params)
+
+    def check_model(self, names: Iterable[str]) -> None:
+        """Raise if any name the model needs is missing from the set."""
+        missing = [n for n in names if n not in self.parameters]
+        if missing:
+            raise ParameterError(missing[0], None,
+                                 f"defined in parameter set '{self.name}' ({len(missing)} missing: {', '.join(missing)})",
+                                 self.origin)
+
+    def vector(self, names: Iterable[str]) -> np.ndarray:
+        """Values in the order of ``names``."""
+        return np.array([self.value(n) for n in names], dtype=float)
+
+    @cached_property
+    def citations(self) -> tuple[str, ...]:
+        keys = bibliography_keys()
+        found: list[str] = []
+        for p in self:
+            for token in re.findall(r"[A-Za-z][A-Za-z0-9]+", p.source):
+                if token in keys and token not in found:
+                    found.append(token)
+        return tuple(found)
+
+    def table(self):
+        """A pandas DataFrame: name, value, unit, cv, kind, source."""
+        import pandas as pd
+
+        return pd.DataFrame([
+            {"name": p.name, "value": p.value, "unit": p.unit, "cv": p.cv,
+             "kind": p.source_kind, "source": p.source}
+            for p in self
+        ])
+
+
+def available_sets() -> list[str]:
+    """Names of the built-in parameter sets."""
+    folder = resources.files("oasim.parameters").joinpath("sets")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+# Parameters used outside the rate laws: by the population (covariates -> parameters), the
+# protocol (dose splitting and unit conversion) and the readouts. A set may hold only these
+# and the model's own parameters.
+NON_MODEL_PARAMETERS = frozenset({
+    "kl_damage_drive_kl2", "kl_damage_drive_kl3", "kl_damage_drive_kl4",
+    "baseline_matrix_kl2_rel", "baseline_matrix_kl3_rel", "baseline_matrix_kl4_rel",
+    "msc_fast_fraction", "msc_persistent_fraction", "exosome_particles_per_ug",
+    "cartilage_thickness_healthy_mm", "thickness_collagen_weight",
+    "il1b_mw_kda", "tnf_mw_kda", "il6_mw_kda", "il10_mw_kda", "tgfb_mw_kda", "pge2_mw_kda",
+    "il1ra_mw_kda", "tsg6_mw_kda",
+})
+
+
+def validate_for_model(parameter_set: ParameterSet, model_parameter_names: Iterable[str]) -> None:
+    """Refuse a set that lacks a model parameter or holds a name nobody uses."""
+    needed = set(model_parameter_names)
+    parameter_set.check_model(sorted(needed | NON_MODEL_PARAMETERS))
+    unknown = sorted(set(parameter_set.parameters) - needed - NON_MODEL_PARAMETERS)
+    if unknown:
+        raise ParameterError(unknown[0], parameter_set.value(unknown[0]),
+                             "a parameter of the knee model or of its readouts (unknown name)",
+                             parameter_set.origin)

@@ -1,0 +1,113 @@
+"""Protocol: what is done to the knee and when — doses (product, amount, unit, time) and visits.
+
+Doses are accepted in cells (MSCs), particles or µg protein (exosomes). µg are converted with
+an explicit particles-per-µg factor (the product lot's purity, Webber 2013), never implicitly.
+MSC doses split into the fast and persistent viable pools at injection (see model/therapy.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Sequence
+
+import numpy as np
+
+from .errors import FieldError
+
+Product = Literal["exosome", "msc"]
+DOSE_UNITS: dict[str, tuple[str, ...]] = {"exosome": ("particles", "ug"), "msc": ("cells",)}
+
+
+@dataclass(frozen=True)
+class Dose:
+    """One intra-articular injection.
+
+    Parameters
+    ----------
+    product : {"exosome", "msc"}
+    amount : float
+        Dose in ``unit`` (>= 0).
+    unit : {"particles", "ug", "cells"}
+    t_days : float
+        Time of injection [day] (>= 0).
+    """
+
+    product: str
+    amount: float
+    unit: str
+    t_days: float = 0.0
+
+    def __post_init__(self):
+        if self.product not in DOSE_UNITS:
+            raise FieldError("dose.product", self.product, f"one of {sorted(DOSE_UNITS)}")
+        if self.unit not in DOSE_UNITS[self.product]:
+            raise FieldError("dose.unit", self.unit, f"for {self.product}: one of {DOSE_UNITS[self.product]}")
+        if not np.isfinite(self.amount) or self.amount < 0:
+            raise FieldError("dose.amount", self.amount, "a finite number >= 0")
+        if not np.isfinite(self.t_days) or self.t_days < 0:
+            raise FieldError("dose.t_days", self.t_days, "a finite time >= 0 days")
+
+    @classmethod
+    def parse(cls, text: str) -> "Dose":
+        """Parse ``"exosome:3e11:particles@0"`` (product:amount:unit@day)."""
+        try:
+            head, _, day = text.partition("@")
+            product, amount, unit = head.split(":")
+            return cls(product.strip(), float(amount), unit.strip(), float(day) if day else 0.0)
+        except ValueError:
+            raise FieldError("dose", text, "'product:amount:unit@day', e.g. 'exosome:3e11:particles@0'") from None
+
+    def particles(self, particles_per_ug: float) -> float:
+        """Exosome dose in particles (µg × explicit particles-per-µg factor)."""
+        if self.product != "exosome":
+            raise FieldError("dose.product", self.product, "'exosome' for a particle count")
+        return self.amount * particles_per_ug if self.unit == "ug" else self.amount
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A scheduled assessment."""
+
+    name: str
+    t_days: float
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Doses and visits of one arm (shared by experiments and trials)."""
+
+    doses: tuple[Dose, ...] = ()
+    visits: tuple[Visit, ...] = field(default_factory=tuple)
+
+    @property
+    def t_eval_days(self) -> np.ndarray:
+        return np.array(sorted({v.t_days for v in self.visits}), dtype=float)
+
+
+def dose_events(doses_per_subject: Sequence[Sequence[Dose]], state_index: dict[str, int],
+                particles_per_ug: np.ndarray, msc_fast_fraction: np.ndarray,
+                msc_persistent_fraction: np.ndarray):
+    """Turn per-subject dose lists into padded event arrays for the solvers.
+
+    Returns ``(t_days, state_idx, amount)`` each of shape (n_subjects, max_events), sorted by
+    time within a subject, padded with t = inf; ``amount`` is in the state's own unit.
+    """
+    n = len(doses_per_subject)
+    rows = []
+    for s, doses in enumerate(doses_per_subject):
+        events = []
+        for d in doses:
+            if d.product == "exosome":
+                events.append((d.t_days, state_index["exosome_free_particles"], d.particles(particles_per_ug[s])))
+            else:
+                events.append((d.t_days, state_index["msc_fast_cells"], d.amount * msc_fast_fraction[s]))
+                events.append((d.t_days, state_index["msc_persistent_cells"], d.amount * msc_persistent_fraction[s]))
+        rows.append(sorted(events))
+    width = max(1, max((len(r) for r in rows), default=0))
+    t = np.full((n, width), np.inf)
+    idx = np.zeros((n, width), dtype=np.int64)
+    amount = np.zeros((n, width))
+    for s, r in enumerate(rows):
+        for k, (td, i, a) in enumerate(r):
+            t[s, k], idx[s, k], amount[s, k] = td, i, a
+    return t, idx, amount

@@ -1,0 +1,8 @@
+"""Population solvers: the numba Rodas4 default and the SciPy reference."""
+
+from .base import AbstractSolver as AbstractSolver
+from .numba_rodas import NumbaRodasSolver as NumbaRodasSolver
+from .scipy_reference import ScipyReferenceSolver as ScipyReferenceSolver
+from .solution import Solution as Solution
+
+SOLVERS = {"numba": NumbaRodasSolver, "scipy": ScipyReferenceSolver}

@@ -1,0 +1,51 @@
+"""The solver interface: integrate every subject, with dose events, onto an output grid."""
+
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+
+from ..model import KneeModel
+from .solution import Solution
+
+
+class AbstractSolver(abc.ABC):
+    """Integrates ``model`` for a population.
+
+    Parameters of ``solve``
+    -----------------------
+    y0 : (n_subjects, n_states) initial states at ``t_start_days`` [model units]
+    params : (n_subjects, n_params) parameter values in ``model.parameter_names`` order
+    t_eval_days : (n_times,) increasing output times, the last one ends the integration
+    events : (t_days, state_idx, amount) from :func:`oasim.protocol.dose_events`, or None
+    """
+
+    rtol: float
+    atol: float
+
+    @abc.abstractmethod
+    def solve(self, model: KneeModel, y0: np.ndarray, params: np.ndarray, t_eval_days: np.ndarray,
+              events=None, t_start_days: float = 0.0) -> Solution:
+        ...
+
+
+def check_inputs(model: KneeModel, y0, params, t_eval_days, events, t_start_days):
+    """Validate shapes and return contiguous float arrays and padded events."""
+    from ..errors import FieldError
+
+    y0 = np.ascontiguousarray(np.atleast_2d(y0), dtype=float)
+    params = np.ascontiguousarray(np.atleast_2d(params), dtype=float)
+    t_eval = np.ascontiguousarray(t_eval_days, dtype=float)
+    n_states, n_params = len(model.states), len(model.parameter_names)
+    if y0.shape[1] != n_states:
+        raise FieldError("y0", y0.shape, f"(n_subjects, {n_states})")
+    if params.shape != (y0.shape[0], n_params):
+        raise FieldError("params", params.shape, f"({y0.shape[0]}, {n_params})")
+    if t_eval.ndim != 1 or t_eval.size == 0 or np.any(np.diff(t_eval) < 0) or t_eval[0] < t_start_days:
+        raise FieldError("t_eval_days", t_eval, f"non-empty, increasing, >= t_start ({t_start_days})")
+    if events is None:
+        events = (np.full((y0.shape[0], 1), np.inf), np.zeros((y0.shape[0], 1), np.int64),
+                  np.zeros((y0.shape[0], 1)))
+    ev_t, ev_idx, ev_amt = (np.ascontiguousarray(a) for a in events)
+    return y0, params, t_eval, (ev_t.astype(float), ev_idx.astype(np.int64), ev_amt.astype(float))
