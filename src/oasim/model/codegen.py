@@ -13,16 +13,69 @@ The pivot-free LU is safe for W = I/(hγ) − J here because every state has its
 loss, so −J has a positive diagonal. The technique follows KPP's generated sparse linear algebra
 for Rosenbrock solvers (Sandu et al.); the measurements that motivated it are in
 ``shared/research/perf-prototype.md``.
+
+* ``model_event(k, z, p)``: the k-th model-defined event (state reassignments, e.g. an SBML
+  event), a no-op for models without events.
+
+Input: a :class:`KneeModel` (or anything with ``states``, ``parameter_names`` and
+``derivatives(y, p)`` accepting sympy symbols), or a generic :class:`OdeSystem` (state and
+parameter names, sympy rate expressions, scales, event assignments) such as an imported SBML
+model.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Union
 
 import sympy
 
 from .knee import KneeModel
+from .states import State
+
+
+@dataclass(frozen=True, eq=False)
+class OdeSystem:
+    """A generic symbolic ODE system dy/dt = f(y, p) with optional model events.
+
+    Parameters
+    ----------
+    states : the state variables (name, unit, doc, typical scale for tolerances and scaling)
+    parameter_names : names of the parameters in the order of the solver's parameter matrix
+    y, p : sympy symbols of the states and parameters (same order as above)
+    rates : dy_i/dt as sympy expressions in ``y`` and ``p`` (model units)
+    event_assignments : per model event, ``((state_index, new_value_expr), ...)``; all new values
+        are computed from the values before the event, then assigned
+    """
+
+    states: tuple
+    parameter_names: tuple
+    y: tuple
+    p: tuple
+    rates: tuple
+    event_assignments: tuple = ()
+
+    def __post_init__(self):
+        n = len(self.states)
+        if not (len(self.y) == len(self.rates) == n) or len(self.p) != len(self.parameter_names):
+            raise ValueError("OdeSystem: states, y and rates (and p, parameter_names) must have equal lengths")
+        allowed = set(self.y) | set(self.p)
+        for name, expr in zip(self.state_names, self.rates):
+            extra = sympy.sympify(expr).free_symbols - allowed
+            if extra:
+                raise ValueError(f"rate of {name} uses unknown symbols {sorted(map(str, extra))}")
+
+    @property
+    def state_names(self) -> tuple:
+        return tuple(st.name for st in self.states)
+
+    @property
+    def scales(self) -> tuple:
+        return tuple(float(st.scale) for st in self.states)
+
+
+ModelLike = Union[KneeModel, OdeSystem]
 
 
 @dataclass(frozen=True)
@@ -34,24 +87,42 @@ class SymbolicModel:
     f: tuple  # dz/dt expressions
     jacobian: dict  # (i, j) -> d f_i / d z_j, nonzeros only
     scales: tuple
+    events: tuple = ()  # per model event: ((state index, new scaled value expr), ...)
 
 
-def symbolic_model(model: KneeModel) -> SymbolicModel:
+def ode_system_of(model) -> OdeSystem | None:
+    """The :class:`OdeSystem` behind ``model``: itself, ``model.ode_system()``, or None (a KneeModel)."""
+    if isinstance(model, OdeSystem):
+        return model
+    getter = getattr(model, "ode_system", None)
+    return getter() if callable(getter) else None
+
+
+def symbolic_model(model: ModelLike) -> SymbolicModel:
     """Build the scaled symbolic system dz/dt = f(z, p) / scale."""
     z = sympy.symbols([f"z{i}" for i in range(len(model.states))], real=True)
     p = sympy.symbols([f"p{j}" for j in range(len(model.parameter_names))], positive=True)
     scales = tuple(float(st.scale) for st in model.states)
-    y = {st.name: scale * zi for st, scale, zi in zip(model.states, scales, z)}
-    params = dict(zip(model.parameter_names, p))
-    rates = model.derivatives(y, params)
-    f = tuple(sympy.sympify(rates[st.name]) / scale for st, scale in zip(model.states, scales))
+    system = ode_system_of(model)
+    events: tuple = ()
+    if system is None:
+        y = {st.name: scale * zi for st, scale, zi in zip(model.states, scales, z)}
+        params = dict(zip(model.parameter_names, p))
+        rates = model.derivatives(y, params)
+        f = tuple(sympy.sympify(rates[st.name]) / scale for st, scale in zip(model.states, scales))
+    else:
+        sub = {yi: scale * zi for yi, scale, zi in zip(system.y, scales, z)}
+        sub.update(zip(system.p, p))
+        f = tuple(sympy.sympify(r).xreplace(sub) / scale for r, scale in zip(system.rates, scales))
+        events = tuple(tuple((i, sympy.sympify(e).xreplace(sub) / scales[i]) for i, e in assignments)
+                       for assignments in system.event_assignments)
     jac = {}
     for i, fi in enumerate(f):
         for j in sorted(fi.free_symbols & set(z), key=lambda s: int(s.name[1:])):
             d = sympy.diff(fi, j)
             if d != 0:
                 jac[(i, int(j.name[1:]))] = d
-    return SymbolicModel(tuple(z), tuple(p), f, jac, scales)
+    return SymbolicModel(tuple(z), tuple(p), f, jac, scales, events)
 
 
 def markowitz_order(n: int, pattern: set[tuple[int, int]]) -> tuple[list[int], set[tuple[int, int]]]:
@@ -80,7 +151,7 @@ def _cse_lines(exprs, prefix):
     return lines, [sympy.pycode(e) for e in reduced]
 
 
-def generate_source(model: KneeModel) -> str:
+def generate_source(model: ModelLike) -> str:
     """Python source of the rhs / jac_w / lu_factor / lu_solve kernels for ``model``."""
     sm = symbolic_model(model)
     n = len(sm.z)
@@ -133,6 +204,20 @@ def generate_source(model: KneeModel) -> str:
         sol.append(f"    x{r} /= w[{index[(r, r)]}]")
     sol += [f"    b[{order[a]}] = x{a}" for a in range(n)]
     src += sol
+
+    ev = ["", "@njit(cache=True, fastmath=True, error_model='numpy')", "def model_event(k, z, p):"]
+    if not sm.events:
+        ev.append("    return")
+    for k, assignments in enumerate(sm.events):
+        ev.append(f"    {'if' if k == 0 else 'elif'} k == {k}:")
+        used = set().union(*(e.free_symbols for _, e in assignments)) if assignments else set()
+        ev += [f"        z{i} = z[{i}]" for i in range(n) if sm.z[i] in used]
+        ev += [f"        p{j} = p[{j}]" for j in range(len(sm.p)) if sm.p[j] in used]
+        ev += [f"        e{a} = {sympy.pycode(e)}" for a, (_, e) in enumerate(assignments)]
+        ev += [f"        z[{i}] = e{a}" for a, (i, _) in enumerate(assignments)]
+        if not assignments:
+            ev.append("        pass")
+    src += ev
     return "\n".join(src) + "\n"
 
 

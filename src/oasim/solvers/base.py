@@ -49,3 +49,27 @@ def check_inputs(model: KneeModel, y0, params, t_eval_days, events, t_start_days
                   np.zeros((y0.shape[0], 1)))
     ev_t, ev_idx, ev_amt = (np.ascontiguousarray(a) for a in events)
     return y0, params, t_eval, (ev_t.astype(float), ev_idx.astype(np.int64), ev_amt.astype(float))
+
+
+def with_model_events(model, params: np.ndarray, events, t_start_days: float):
+    """Append the model's own timed events (e.g. SBML events) to the dose events.
+
+    A model may define ``event_times(params, t_start) -> (n_subjects, n_model_events)`` (inf =
+    never); its event k is encoded as state index ``-1 - k`` for the numba kernel, which then
+    calls the generated ``model_event(k, z, p)``. Within a subject, events are sorted by time;
+    at equal times doses come first, then model events in model order.
+    """
+    getter = getattr(model, "event_times", None)
+    if getter is None:
+        return events
+    times = np.asarray(getter(params, t_start_days), dtype=float)
+    if times.size == 0:
+        return events
+    ev_t, ev_idx, ev_amt = events
+    n_sub, k = times.shape
+    t = np.concatenate([ev_t, times], axis=1)
+    idx = np.concatenate([ev_idx, np.broadcast_to(-1 - np.arange(k, dtype=np.int64), (n_sub, k))], axis=1)
+    amt = np.concatenate([ev_amt, np.zeros((n_sub, k))], axis=1)
+    order = np.argsort(t, axis=1, kind="stable")
+    take = lambda a: np.ascontiguousarray(np.take_along_axis(a, order, axis=1))  # noqa: E731
+    return take(t), take(idx), take(amt)

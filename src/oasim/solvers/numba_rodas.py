@@ -23,7 +23,7 @@ import numpy as np
 
 from ..model import KneeModel
 from ..model.codegen import generate_source, source_hash
-from .base import AbstractSolver, check_inputs
+from .base import AbstractSolver, check_inputs, with_model_events
 from .solution import Solution
 
 
@@ -53,14 +53,14 @@ def _kernel_module_for_source(text: str):
     return module
 
 
-def kernel_module(model: KneeModel):
+def kernel_module(model):
     """The compiled kernel module for ``model`` (generated and cached on first use)."""
     template = resources.files("oasim.solvers").joinpath("rodas_kernel.py").read_text("utf-8")
     return _kernel_module_for_source(_model_source(model) + "\n\n" + template)
 
 
 @lru_cache(maxsize=8)
-def _model_source(model: KneeModel) -> str:
+def _model_source(model) -> str:
     return generate_source(model)
 
 
@@ -84,10 +84,11 @@ class NumbaRodasSolver(AbstractSolver):
     def solve(self, model, y0, params, t_eval_days, events=None, t_start_days=0.0) -> Solution:
         y0, params, t_eval, (ev_t, ev_idx, ev_amt) = check_inputs(
             model, y0, params, t_eval_days, events, t_start_days)
+        ev_t, ev_idx, ev_amt = with_model_events(model, params, (ev_t, ev_idx, ev_amt), t_start_days)
         kernel = kernel_module(model)
         scales = np.asarray(kernel.SCALES)
         z0 = np.ascontiguousarray(y0 / scales)
-        amt = np.ascontiguousarray(ev_amt / scales[ev_idx])
+        amt = np.ascontiguousarray(np.where(ev_idx >= 0, ev_amt / scales[np.maximum(ev_idx, 0)], 0.0))
         n_sub = y0.shape[0]
         out = np.zeros((n_sub, t_eval.size, scales.size))
         status = np.zeros(n_sub, dtype=np.int64)

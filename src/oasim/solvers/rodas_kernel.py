@@ -1,6 +1,6 @@
 # Rodas4 population kernel. This file is not imported directly: its text is appended to the
 # model-specific module written by oasim.model.codegen (which defines rhs, jac_w, lu_factor,
-# lu_solve, N_STATES and NNZ), so numba compiles and caches one self-contained module per model.
+# lu_solve, model_event, N_STATES and NNZ), so numba compiles and caches one self-contained module per model.
 #
 # Method: Rodas4, a 6-stage, order-4(3), L-stable, stiffly accurate Rosenbrock method
 # (Hairer & Wanner 1996, Solving ODEs II, §IV.7; coefficients of rodas.f, RODAS4). The system is
@@ -155,7 +155,8 @@ def solve_population(z0, params, t_start, t_eval, ev_t, ev_idx, ev_amt, rtol, at
 
     z0 : (n_subjects, n_states) scaled initial states at t_start.
     ev_t, ev_idx, ev_amt : (n_subjects, n_events) dose events: time [day], state index and
-        amount [scaled state units]; pad unused slots with ev_t = inf.
+        amount [scaled state units]; pad unused slots with ev_t = inf. ``ev_idx = -1 - k`` applies
+        the model's own event k (``model_event``) instead of adding an amount.
     out : (n_subjects, n_eval, n_states) scaled states at t_eval (pre-dose at dose times).
     """
     n_sub = z0.shape[0]
@@ -188,7 +189,10 @@ def solve_population(z0, params, t_start, t_eval, ev_t, ev_idx, ev_amt, rtol, at
                 k_out += 1
             applied = False
             while e < n_ev and ev_t[s, e] <= t:
-                z[ev_idx[s, e]] += ev_amt[s, e]
+                if ev_idx[s, e] >= 0:
+                    z[ev_idx[s, e]] += ev_amt[s, e]
+                else:
+                    model_event(-1 - ev_idx[s, e], z, p)
                 e += 1
                 applied = True
             if applied:
