@@ -7,7 +7,10 @@ mechanical load (BMI × joint-damage drive) and switched off faster by TGF-β an
 (macrophage-independent) share of the exosome effect. Per Marrero-Berrios 2024, MSC effects on
 chondrocytes are largely macrophage-dependent, so the direct share is a separate parameter.
 
-References: Hunziker2002, Gardiner2016, MarreroBerrios2024, He2020, Wang2017.
+``osm_il1_synergy_gain`` represents oncostatin M in explant culture (IL-1 + OSM, Proctor 2014)
+as a multiplier (1 + gain) on the IL-1 share of the catabolic drive; OSM itself is not modelled.
+
+References: Hunziker2002, Gardiner2016, MarreroBerrios2024, He2020, Wang2017, Proctor2014.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ STATES = (
     State("chondrocytes_per_mm3", "cells/mm^3", "viable chondrocyte density", 1e4),
     State("catabolic_fraction", "fraction", "catabolic activation of chondrocytes", 0.1),
 )
-REFERENCES = ("Hunziker2002", "Gardiner2016", "MarreroBerrios2024", "He2020", "Wang2017")
+REFERENCES = ("Hunziker2002", "Gardiner2016", "MarreroBerrios2024", "He2020", "Wang2017", "Proctor2014")
 
 
 def catabolic_drive_rel(p, g):
@@ -26,7 +29,10 @@ def catabolic_drive_rel(p, g):
     w_il1, w_tnf, w_damps = p.catabolic_il1_weight, p.catabolic_tnf_weight, p.catabolic_damps_weight
     w_load = 1.0 - w_il1 - w_tnf - w_damps
     mechanical = g.load_rel * (1.0 + p.joint_damage_drive * p.damage_catabolic_gain)
-    weighted = (w_il1 * g.il1_signal_rel + w_tnf * g.tnf_rel + w_damps * g.damps_rel_response
+    # Oncostatin M is not a state of the model: OSM + IL-1 synergy (AP-1 = c-Fos/c-Jun,
+    # Proctor 2014) is an explicit gain on the IL-1 share, 0 without OSM (and in the joint).
+    il1 = g.il1_signal_rel * (1.0 + p.osm_il1_synergy_gain)
+    weighted = (w_il1 * il1 + w_tnf * g.tnf_rel + w_damps * g.damps_rel_response
                 + w_load * mechanical)
     # NF-κB-driven catabolic programmes respond steeply to combined stimuli; a power keeps the
     # drive positive and equal to 1 at health.

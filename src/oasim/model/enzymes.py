@@ -6,6 +6,8 @@ made by non-catabolic chondrocytes, induced by TGF-β, and inhibits ADAMTS-5 str
 (Proctor 2014 inhibition constants: ADAMTS-4·TIMP-3 5e-4 vs MMP-13·TIMP-3 1e-8 per molecule
 per s). Inhibition is taken at quasi-equilibrium (free = total / (1 + TIMP-3 / Ki)).
 Half-lives: ADAMTS ≈ 4 h, TIMP ≈ 10 h, active MMP pool ≈ 30 h (Proctor 2014).
+``mmp13_activator_rel`` is an exogenous activator (explants without synovium; Proctor 2014 needed
+one for collagen release), in units of the healthy FLS activation drive; 0 in the joint.
 
 References: Proctor2014, Glasson2005 (ADAMTS-5 is the aggrecanase in mouse OA).
 """
@@ -39,7 +41,9 @@ def derivatives(s, p, g):
     # Healthy activation rate so that active MMP-13 sits at its healthy level.
     k_activation_h = k_act_mmp * p.mmp13_healthy_nM / p.pro_mmp13_healthy_nM
     fls_rel = s.fls_activated_fraction / p.fls_activated_healthy_fraction
-    activation = k_activation_h * fls_rel * s.pro_mmp13_nM
+    # Activators other than FLS-derived MMP-3 (Proctor 2014's generic "MMP activator" in explant
+    # culture) add to the FLS drive; mmp13_activator_rel is 0 in the joint.
+    activation = k_activation_h * (fls_rel + p.mmp13_activator_rel) * s.pro_mmp13_nM
     expression = g.chondrocytes_rel * g.catabolic_rel
     synthesis_pro = (k_pro + k_activation_h) * p.pro_mmp13_healthy_nM * expression
     k_adamts = elimination_per_day(p.adamts5_half_life_h)

@@ -7,6 +7,10 @@ module (k_M2_pol 0.25/d, k_M1_pol 0.045/d, death 0.02/d). The healthy M2 count f
 polarisation steady state, M2/M1 = k_M1→M2 / (k_M2→M1 + k_death).
 
 References: Wang2021TNBC (macrophage module), Zhang2020, Choi2011.
+``monocyte_recruitment_scale`` is 1 in a joint and 0 in a culture well (no circulating
+monocytes): a chondrocyte monoculture then starts, and stays, without macrophages; a co-culture
+starts with its seeded macrophages.
+
 Not modelled: M0 as a separate state, proliferation, efferocytosis.
 """
 
@@ -26,7 +30,9 @@ def derivatives(s, p, g):
     """Rates of change of M1 and M2 [cells/day]."""
     m2_h = m2_healthy_cells(p)
     wd = p.recruitment_damps_fraction
-    recruitment = (p.k_macrophage_death_per_day * (p.m1_healthy_cells + m2_h)
+    # No circulation in a culture well: monocyte_recruitment_scale = 0 there (1 in a joint).
+    recruitment = (p.monocyte_recruitment_scale * p.k_macrophage_death_per_day
+                   * (p.m1_healthy_cells + m2_h)
                    * (wd * g.damps_rel_response + (1.0 - wd) * g.tnf_rel))
     wi, wt = p.m2_polarisation_il10_fraction, p.m2_polarisation_tsg6_fraction
     signal_m2 = (1.0 - wi - wt) + wi * g.il10_rel + wt * g.tsg6_rel  # rest: constitutive

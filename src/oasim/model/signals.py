@@ -7,6 +7,9 @@ References
 ----------
 Proctor2014 : IL-1Ra competes with IL-1 at the receptor and needs a large molar excess to act.
 Richette2008 : IL-1Ra / IL-1β molar ratio in OA synovial fluid.
+
+``il1b_exogenous_pM`` is IL-1β added to a culture medium (in vitro assay, explant): constant,
+not cleared (medium changes restore it), and 0 in the joint, where all IL-1β is the state.
 """
 
 from __future__ import annotations
@@ -45,7 +48,10 @@ def il1_receptor_occupancy(il1b_pM, il1ra_pM, kd_il1b_pM, ki_il1ra_pM):
 
 def compute_signals(s, p) -> Signals:
     """Compute every shared signal from the state namespace ``s`` and parameters ``p``."""
-    occupancy = il1_receptor_occupancy(s.il1b_pM, s.il1ra_pM, p.kd_il1b_pM, p.ki_il1ra_pM)
+    # Exogenous IL-1β (added to a culture medium and kept constant by medium changes; 0 in the
+    # joint) binds the same receptor as the endogenous IL-1β state.
+    il1b_total_pM = s.il1b_pM + p.il1b_exogenous_pM
+    occupancy = il1_receptor_occupancy(il1b_total_pM, s.il1ra_pM, p.kd_il1b_pM, p.ki_il1ra_pM)
     occupancy_healthy = il1_receptor_occupancy(
         p.il1b_healthy_pM, p.il1ra_healthy_pM, p.kd_il1b_pM, p.ki_il1ra_pM
     )
@@ -74,7 +80,7 @@ def compute_signals(s, p) -> Signals:
         exosome_effect=saturating(
             s.exosome_bound_particles, p.ec50_exosome_bound_particles / p.exosome_potency_rel
         ),
-        msc_licensing=saturating(s.il1b_pM + s.tnf_pM, p.k_half_msc_licensing_pM),
+        msc_licensing=saturating(il1b_total_pM + s.tnf_pM, p.k_half_msc_licensing_pM),
         msc_total_cells=s.msc_fast_cells + s.msc_persistent_cells,
         mmp13_activity_rel=mmp13_free / mmp13_free_healthy,
         adamts5_activity_rel=adamts5_free / adamts5_free_healthy,
