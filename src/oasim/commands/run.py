@@ -1,0 +1,131 @@
+"""``oasim run`` and ``oasim validate``: scenario files in, results folder out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..errors import OasimError, ScenarioError
+from ..scenario import Scenario, field_errors, read_toml
+
+
+def _experiment_kinds() -> dict:
+    try:
+        from ..experiments import EXPERIMENT_KINDS
+    except ImportError:
+        return {}
+    return dict(EXPERIMENT_KINDS)
+
+
+def _load(path: Path):
+    """(kind, validated object or raw dict) or raise ScenarioError."""
+    data = read_toml(path)
+    kind = data.get("kind", "trial")
+    if kind == "trial":
+        return kind, Scenario.from_dict(data, str(path))
+    kinds = _experiment_kinds()
+    if kind in kinds:
+        from ..experiments import validate_experiment
+
+        validate_experiment(data, str(path))
+        return kind, data
+    from ..errors import FieldError
+
+    raise ScenarioError(str(path), [FieldError("kind", kind, f"one of {['trial', *sorted(kinds)]}", str(path))])
+
+
+def _report_errors(exc: ScenarioError) -> None:
+    err = Console(stderr=True)
+    err.print(f"[bold red]invalid scenario[/] {exc.source}: {len(exc.errors)} error(s)")
+    for e in exc.errors:
+        err.print(f"  - [bold]{e.field}[/] = {e.value!r}: {e.allowed}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("validate")
+    def validate(scenario: Path = typer.Argument(..., help="scenario TOML file")):
+        """Check a scenario file; list every error with field, value and what is allowed (exit 2)."""
+        try:
+            kind, _ = _load(scenario)
+        except ScenarioError as exc:
+            _report_errors(exc)
+            raise typer.Exit(2)
+        typer.echo(f"{scenario}: valid ({kind})")
+
+    @app.command("run")
+    def run(
+        scenario: Path = typer.Argument(..., help="scenario TOML file"),
+        out: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<name>-<time>)"),
+        force: bool = typer.Option(False, "--force", help="replace an existing non-empty --out folder"),
+    ):
+        """Run a scenario (trial or preclinical experiment) and write datasets, summary and report."""
+        try:
+            kind, spec = _load(scenario)
+        except ScenarioError as exc:
+            _report_errors(exc)
+            raise typer.Exit(2)
+        name = spec.name if kind == "trial" else str(spec.get("name", scenario.stem))
+        if out is None:
+            from ..trial.run import default_out_dir
+
+            out = default_out_dir(spec) if kind == "trial" else default_out_dir_for(name)
+        if out.exists() and any(out.iterdir()):
+            if not force:
+                typer.echo(f"error: {out} exists and is not empty; use --force to replace it", err=True)
+                raise typer.Exit(2)
+        console = Console(width=150)
+        try:
+            with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                          console=console, transient=True) as bar:
+                task = bar.add_task("starting", total=None)
+
+                def say(msg: str) -> None:
+                    bar.update(task, description=msg)
+
+                if kind == "trial":
+                    from ..trial.run import run_trial
+
+                    summary = run_trial(spec, out, say)
+                else:
+                    from ..experiments import run_experiment_to
+
+                    summary = run_experiment_to(spec, out, str(scenario), say)
+        except OasimError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
+        if kind == "trial":
+            _print_trial_summary(console, summary)
+        console.print(f"results written to [bold]{out}[/]")
+        typer.echo(str(out))
+
+
+def default_out_dir_for(name: str) -> Path:
+    from datetime import datetime
+
+    return Path("results") / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _print_trial_summary(console: Console, summary: dict) -> None:
+    code = summary["primary_endpoint"]
+    month = summary["primary_visit_month"]
+    visit = f"MONTH {month:g}"
+    table = Table(title=f"{summary['scenario']}: change in {code} at month {month:g} (mean [95% CI])")
+    for col in ("arm", "n rand", "n compl", "change", "vs placebo (ANCOVA)", "AEs (related, ≥G3)"):
+        table.add_column(col)
+    for a in summary["arms"]:
+        c = a["change_from_baseline"].get(code, {}).get(visit)
+        change = f"{c['mean']:.2f} [{c['ci95'][0]:.2f}, {c['ci95'][1]:.2f}] (n={c['n']})" if c and c["mean"] is not None else "–"
+        anc = a["ancova_vs_placebo"].get(code)
+        diff = f"{anc['estimate']:.2f} [{anc['ci95'][0]:.2f}, {anc['ci95'][1]:.2f}] p={anc['p_value']:.3f}" if anc else "–"
+        ae = a["adverse_events"]
+        table.add_row(a["arm"], str(a["n_randomised"]), str(a["n_completed"]), change, diff,
+                      f"{ae['events']} ({ae['related_events']}, {ae['grade3_or_more']})")
+    console.print(table)
+    s = summary["screening"]
+    console.print(f"screened {s['screened']}, screen failures {s['screen_failures']}; cohorts: "
+                  + ", ".join(f"{d['cohort']}: {d['decision']} ({d['n_dlt']} DLT)" for d in summary["cohort_decisions"]))

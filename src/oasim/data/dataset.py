@@ -1,0 +1,153 @@
+"""TrialDataset: the CDISC-style tables of one trial, blinded until an explicit unblinding step.
+
+Tables (one DataFrame each; column names follow SDTM/ADaM conventions):
+
+* DM  — demographics (USUBJID, AGE, SEX, BMI, KLGRADE, COHORT, RANDNO)
+* EX  — exposure (EXTRT, EXDOSE, EXDOSU, EXSTDY); blinded: EXTRT = "BLINDED IP", no dose
+* QS  — questionnaires (QSTESTCD = WOMAC_*, VAS_PAIN, KOOS_*; QSSTRESN; VISIT, VISITNUM, QSDY)
+* MO  — MRI findings (MOTESTCD = MRI_*), LB — SF IL-1β (LBTESTCD = SF_IL1B_PG_ML)
+* AE  — adverse events (AEDECOD, AETOXGR, AESTDY, AEENDY, AEREL)
+* ADSL, ADQS (all efficacy parameters, with BASE, CHG, PCHG), ADAE
+
+While blinded, no table carries the arm; the randomisation list is kept apart and only
+:meth:`TrialDataset.unblind` joins it (adding TRT01P/TRT01A and dose columns). Real trial data
+in the same layout loads with :meth:`TrialDataset.read` and goes through the same analysis.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+
+SDTM = ("DM", "EX", "QS", "MO", "LB", "AE")
+ADAM = ("ADSL", "ADQS", "ADAE")
+ARM_COLUMNS = ("TRT01P", "TRT01A", "TRTDOSE", "TRTDOSU", "ARM", "ACTARM")
+
+
+@dataclass(frozen=True)
+class TrialDataset:
+    """All tables of a trial; ``randomisation`` is None once written blinded or for real data."""
+
+    study_id: str
+    tables: dict[str, pd.DataFrame]
+    blinded: bool = True
+    randomisation: pd.DataFrame | None = field(default=None, repr=False)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def unblind(self, randomisation: pd.DataFrame | None = None) -> "TrialDataset":
+        """Join the randomisation list (USUBJID, TRT01P, TRT01A, TRTDOSE, TRTDOSU) to every table."""
+        rand = randomisation if randomisation is not None else self.randomisation
+        if rand is None:
+            raise DataError("randomisation", "no randomisation list to unblind with")
+        if not self.blinded:
+            return self
+        tables = dict(self.tables)
+        keys = rand[["USUBJID", "TRT01P", "TRT01A", "TRTDOSE", "TRTDOSU"]]
+        for name in ("DM", "ADSL", "ADQS", "ADAE"):
+            tables[name] = tables[name].merge(keys, on="USUBJID", how="left")
+        ex = tables["EX"].drop(columns=["EXTRT"]).merge(keys, on="USUBJID", how="left")
+        ex["EXTRT"] = ex["TRT01A"]
+        ex["EXDOSE"] = ex["TRTDOSE"]
+        ex["EXDOSU"] = ex["TRTDOSU"]
+        tables["EX"] = ex.drop(columns=["TRT01P", "TRT01A", "TRTDOSE", "TRTDOSU"])
+        return replace(self, tables=tables, blinded=False)
+
+    def write(self, folder: str | Path) -> Path:
+        """Write every table as Parquet plus one DuckDB file ``trial.duckdb`` holding them all.
+
+        Written into a temporary sibling folder and renamed into place, so a failure leaves
+        nothing half-written. The randomisation list goes to ``randomisation.parquet`` only
+        for unblinded datasets.
+        """
+        import duckdb
+
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            for name, df in self.tables.items():
+                df.to_parquet(tmp / f"{name}.parquet", index=False)
+            if not self.blinded and self.randomisation is not None:
+                self.randomisation.to_parquet(tmp / "randomisation.parquet", index=False)
+            con = duckdb.connect(str(tmp / "trial.duckdb"))
+            try:
+                for name, df in self.tables.items():
+                    con.register("_df", df)
+                    con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _df')
+                    con.unregister("_df")
+            finally:
+                con.close()
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return folder
+
+    @classmethod
+    def read(cls, folder: str | Path, study_id: str | None = None) -> "TrialDataset":
+        """Read tables from ``folder`` (``<NAME>.parquet`` or ``<NAME>.csv``); real data welcome.
+
+        ADSL, ADQS and ADAE are required; a dataset whose ADSL has TRT01P is treated as unblinded.
+        """
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise DataError(folder, "not a folder of trial tables")
+        tables = {}
+        for name in SDTM + ADAM:
+            for suffix, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv)):
+                path = folder / f"{name}{suffix}"
+                if path.exists():
+                    try:
+                        tables[name] = reader(path)
+                    except Exception as exc:  # pragma: no cover - depends on the file
+                        raise DataError(path, f"cannot be read ({exc})") from exc
+                    break
+        for name in ADAM:
+            if name not in tables:
+                raise DataError(folder, f"missing table {name} (.parquet or .csv)")
+        required = {"ADSL": ["USUBJID"], "ADQS": ["USUBJID", "PARAMCD", "AVISITN", "AVAL", "BASE", "CHG"],
+                    "ADAE": ["USUBJID", "AEDECOD"]}
+        for name, cols in required.items():
+            missing = [c for c in cols if c not in tables[name].columns]
+            if missing:
+                raise DataError(folder / name, f"missing column(s) {missing}")
+        rand_path = folder / "randomisation.parquet"
+        rand = pd.read_parquet(rand_path) if rand_path.exists() else None
+        blinded = "TRT01P" not in tables["ADSL"].columns
+        sid = study_id or str(tables["ADSL"].get("STUDYID", pd.Series(["STUDY"])).iloc[0])
+        return cls(sid, tables, blinded, rand)
+
+
+def from_trial_run(run) -> TrialDataset:
+    """Build the blinded dataset (and sealed randomisation list) from a conducted trial."""
+    from .tables import build_tables
+
+    tables, randomisation = build_tables(run)
+    return TrialDataset(run.scenario.name.upper(), tables, True, randomisation)
+
+
+def bds(findings: pd.DataFrame, testcd: str, value: str, day: str, adsl: pd.DataFrame) -> pd.DataFrame:
+    """ADaM BDS rows (PARAMCD, AVISIT, AVAL, BASE, CHG, PCHG, ABLFL) from a findings table."""
+    df = findings.rename(columns={testcd: "PARAMCD", value: "AVAL", day: "ADY", "VISIT": "AVISIT",
+                                  "VISITNUM": "AVISITN"})
+    df = df[["STUDYID", "USUBJID", "PARAMCD", "AVISIT", "AVISITN", "ADY", "AVAL"]].copy()
+    base = df[df["AVISITN"] == 0].set_index(["USUBJID", "PARAMCD"])["AVAL"]
+    df["ABLFL"] = np.where(df["AVISITN"] == 0, "Y", "")
+    df["BASE"] = df.set_index(["USUBJID", "PARAMCD"]).index.map(base)
+    df["CHG"] = np.where(df["AVISITN"] > 0, df["AVAL"] - df["BASE"], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["PCHG"] = np.where((df["AVISITN"] > 0) & (df["BASE"] != 0), 100.0 * df["CHG"] / df["BASE"], np.nan)
+    keep = adsl[[c for c in ("USUBJID", "COHORT", "KLGRADE") if c in adsl.columns]]
+    return df.merge(keep, on="USUBJID", how="left")

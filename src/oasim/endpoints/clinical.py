@@ -1,0 +1,136 @@
+"""Patient-reported outcomes: WOMAC (Likert 3.1), VAS pain and KOOS.
+
+Each subject has a baseline symptom level per instrument (correlated through one latent
+severity; Kuah 2018 baseline tables). Follow-up scores move with
+* the model's nociceptive drive relative to baseline (``pain_drive_rel``), raised to an exponent;
+* cartilage loss, weakly (Bacon 2020: +0.32 WOMAC pain points per 0.1 mm lost);
+* a placebo (IA injection) response of the size pooled for saline arms (Previtali 2020),
+  building over weeks and fading by 12 months (Previtali 2025), the same in every arm;
+* measurement noise; scores are rounded and clipped to each instrument's range.
+
+WOMAC LK3.1: pain 0–20 (5 items), stiffness 0–8 (2), function 0–68 (17), total 0–96
+(Bellamy 1988); normalised 0–100 = raw / max × 100. VAS 0–100 mm. KOOS subscales are
+0 (extreme problems) – 100 (none) (Roos 1998): ADL uses the same 17 items as WOMAC function, so
+KOOS ADL = 100 − function/68 × 100 exactly; Pain and Symptoms are approximated from WOMAC pain
+and stiffness, Sport/Rec and QOL from pain and function (assumed mappings, see functions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+WOMAC_RANGES = {"WOMAC_PAIN": 20, "WOMAC_STIFF": 8, "WOMAC_FUNC": 68}
+REFERENCES = ("Kuah2018", "Bacon2020", "Previtali2020", "Previtali2025", "Bellamy1988", "Roos1998")
+
+
+@dataclass(frozen=True)
+class BaselineSymptoms:
+    """True (noise-free) baseline symptom levels, one value per subject."""
+
+    womac_pain: np.ndarray
+    womac_stiffness: np.ndarray
+    womac_function: np.ndarray
+    vas_pain_mm: np.ndarray
+    placebo_magnitude: np.ndarray  # subject's relative placebo response (mean 1)
+
+    def subset(self, index) -> "BaselineSymptoms":
+        return BaselineSymptoms(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+
+
+def sample_baseline_symptoms(n: int, rng: np.random.Generator, obs) -> BaselineSymptoms:
+    """Correlated baseline WOMAC subscales and VAS (one latent severity), clipped to range."""
+    rho = obs.value("symptom_correlation")
+    latent = rng.normal(size=n)
+
+    def draw(name, upper):
+        z = np.sqrt(rho) * latent + np.sqrt(1.0 - rho) * rng.normal(size=n)
+        x = obs.value(f"{name}_baseline_mean") + obs.value(f"{name}_baseline_sd") * z
+        return np.clip(x, 0.0, upper)
+
+    cv = obs.value("placebo_response_cv")
+    omega = np.sqrt(np.log1p(cv ** 2))
+    placebo = np.exp(rng.normal(-0.5 * omega ** 2, omega, n))  # mean 1
+    return BaselineSymptoms(draw("womac_pain", 20), draw("womac_stiffness", 8),
+                            draw("womac_function", 68), draw("vas_pain", 100), placebo)
+
+
+def placebo_shape(t_days: np.ndarray, obs) -> np.ndarray:
+    """Fraction of the plateau placebo response at ``t_days`` after the first injection."""
+    t = np.maximum(np.asarray(t_days, float), 0.0)
+    build = 1.0 - np.exp(-t / obs.value("placebo_onset_days"))
+    return build / (1.0 + (t / obs.value("placebo_half_decline_days")) ** 3)
+
+
+def _score(true_value, noise_sd, upper, rng, decimals=0):
+    noisy = true_value + rng.normal(0.0, noise_sd, np.shape(true_value))
+    return np.clip(np.round(noisy, decimals), 0.0, upper)
+
+
+def observe_clinical(baseline: BaselineSymptoms, pain_drive_rel: np.ndarray, thickness_mm: np.ndarray,
+                     t_days: np.ndarray, rng: np.random.Generator, obs) -> dict[str, np.ndarray]:
+    """Observed PRO scores, each (n_subjects, n_visits).
+
+    Parameters
+    ----------
+    pain_drive_rel : (n, n_visits) model nociceptive drive; column 0 is baseline
+    thickness_mm : (n, n_visits) true cartilage thickness
+    t_days : (n_visits,) days since the first injection
+    """
+    ratio = pain_drive_rel / pain_drive_rel[:, :1]
+    pain_factor = ratio ** obs.value("pain_drive_exponent")
+    function_factor = ratio ** obs.value("function_drive_exponent")
+    loss_0p1mm = (thickness_mm[:, :1] - thickness_mm) / 0.1
+    shape = placebo_shape(t_days, obs)[None, :] * baseline.placebo_magnitude[:, None]
+    structure = obs.value("womac_pain_per_0p1mm_loss") * loss_0p1mm
+
+    pain = baseline.womac_pain[:, None] * pain_factor + structure - obs.value("placebo_womac_pain") * shape
+    stiff = (baseline.womac_stiffness[:, None] * pain_factor
+             + structure * 8 / 20 - obs.value("placebo_womac_stiffness") * shape)
+    func = (baseline.womac_function[:, None] * function_factor
+            + structure * 68 / 20 - obs.value("placebo_womac_function") * shape)
+    vas = baseline.vas_pain_mm[:, None] * pain_factor + structure * 5 - obs.value("placebo_vas_pain") * shape
+    out = {
+        "WOMAC_PAIN": _score(pain, obs.value("womac_pain_noise_sd"), 20, rng),
+        "WOMAC_STIFF": _score(stiff, obs.value("womac_stiffness_noise_sd"), 8, rng),
+        "WOMAC_FUNC": _score(func, obs.value("womac_function_noise_sd"), 68, rng),
+        "VAS_PAIN": _score(vas, obs.value("vas_pain_noise_sd"), 100, rng),
+    }
+    out["WOMAC_TOTAL"] = out["WOMAC_PAIN"] + out["WOMAC_STIFF"] + out["WOMAC_FUNC"]
+    out["WOMAC_TOTAL_NORM"] = np.round(out["WOMAC_TOTAL"] / 96.0 * 100.0, 2)
+    out.update(koos_from_womac(out["WOMAC_PAIN"], out["WOMAC_STIFF"], out["WOMAC_FUNC"]))
+    return out
+
+
+def koos_from_womac(pain, stiffness, function) -> dict[str, np.ndarray]:
+    """KOOS subscales (0 = extreme problems, 100 = none) from WOMAC subscales.
+
+    ADL is exact (same 17 items as WOMAC function). Pain, Symptoms, Sport/Rec and QOL are
+    assumed mappings: KOOS Pain and Symptoms track WOMAC pain and stiffness on the same
+    relative scale; Sport/Rec and QOL are lower than ADL in knee OA, modelled as 25 points and
+    1.2× pain below 100.
+    """
+    pain_norm = 100.0 * pain / 20.0
+    adl = 100.0 - 100.0 * function / 68.0
+    return {
+        "KOOS_PAIN": np.round(100.0 - pain_norm, 1),
+        "KOOS_SYMPTOMS": np.round(100.0 - 100.0 * stiffness / 8.0, 1),
+        "KOOS_ADL": np.round(adl, 1),
+        "KOOS_SPORT": np.round(np.clip(adl - 25.0, 0.0, 100.0), 1),
+        "KOOS_QOL": np.round(np.clip(100.0 - 1.2 * pain_norm, 0.0, 100.0), 1),
+    }
+
+
+def long_table(scores: dict[str, np.ndarray], subject_ids, visit_names, t_days) -> pd.DataFrame:
+    """Scores as a long table: subject_id, visit, t_days, paramcd, value."""
+    n, v = next(iter(scores.values())).shape
+    frames = [pd.DataFrame({
+        "subject_id": np.repeat(np.asarray(subject_ids), v),
+        "visit": np.tile(np.asarray(visit_names), n),
+        "t_days": np.tile(np.asarray(t_days, float), n),
+        "paramcd": code,
+        "value": values.reshape(-1),
+    }) for code, values in scores.items()]
+    return pd.concat(frames, ignore_index=True)

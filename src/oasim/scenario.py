@@ -1,0 +1,212 @@
+"""Scenario files: TOML validated with pydantic — the one place where options are checked.
+
+``Scenario.from_toml(path)`` returns a frozen scenario or raises :class:`ScenarioError` listing
+every problem with its field path, the value given and what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import FieldError, ScenarioError
+
+ENDPOINTS = ("WOMAC_PAIN", "WOMAC_STIFF", "WOMAC_FUNC", "WOMAC_TOTAL", "WOMAC_TOTAL_NORM", "VAS_PAIN",
+             "KOOS_PAIN", "KOOS_SYMPTOMS", "KOOS_ADL", "KOOS_SPORT", "KOOS_QOL",
+             "MRI_THICK_MM", "MRI_T2_MS", "MRI_SYNOV_GRADE", "SF_IL1B_PG_ML")
+DAYS_PER_MONTH = 30.4375
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Strict):
+    parameter_set: str = "human"
+    solver: Literal["numba", "scipy"] = "numba"
+    rtol: float = Field(1e-6, gt=0, le=1e-3)
+
+
+class InclusionSpec(_Strict):
+    kl_grades: tuple[Literal[2, 3, 4], ...] = (2, 3)
+    age_min_y: float = Field(40.0, ge=18, le=100)
+    age_max_y: float = Field(80.0, ge=18, le=100)
+    bmi_max_kg_per_m2: float = Field(40.0, ge=15, le=70)
+    vas_pain_min_mm: float = Field(40.0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _age_order(self):
+        if self.age_min_y > self.age_max_y:
+            raise ValueError(f"age_min_y ({self.age_min_y}) must not exceed age_max_y ({self.age_max_y})")
+        return self
+
+
+class PopulationSpec(_Strict):
+    covariates: Literal["human_koa"] = "human_koa"
+    variability: bool = True
+    inclusion: InclusionSpec = InclusionSpec()
+
+
+class ProductSpec(_Strict):
+    name: str = "hUC-MSC-Exos"
+    product: Literal["exosome", "msc"] = "exosome"
+    particles_per_ug: Optional[float] = Field(None, gt=1e6, lt=1e14)
+    lot: Optional[str] = None
+    reference: str = ""
+
+
+class CohortSpec(_Strict):
+    dose: float = Field(gt=0)
+    unit: Literal["particles", "ug", "cells"]
+    n_active: int = Field(ge=1, le=1000)
+    n_placebo: int = Field(0, ge=0, le=1000)
+
+
+class SafetyReviewSpec(_Strict):
+    rule: Literal["dlt_count", "escalation_design"] = "dlt_count"
+    max_dlt_per_cohort: int = Field(1, ge=0)
+    dlt_min_grade: int = Field(3, ge=1, le=5)
+    dlt_window_days: float = Field(28.0, gt=0, le=365)
+    escalation: Optional[dict[str, Any]] = None
+
+
+class DesignSpec(_Strict):
+    cohorts: tuple[CohortSpec, ...] = Field(min_length=1)
+    block_size: Optional[int] = Field(None, ge=2)
+    sentinel: bool = True
+    sentinel_days: float = Field(7.0, ge=0, le=90)
+    blinding: Literal["double", "open"] = "double"
+    safety_review: SafetyReviewSpec = SafetyReviewSpec()
+
+    @model_validator(mode="after")
+    def _ascending(self):
+        doses = [c.dose for c in self.cohorts]
+        if any(b < a for a, b in zip(doses, doses[1:])):
+            raise ValueError(f"cohort doses must be non-decreasing (ascending-dose design), got {doses}")
+        for c in self.cohorts:
+            if self.block_size and (c.n_active + c.n_placebo) % self.block_size:
+                raise ValueError(f"block_size {self.block_size} must divide every cohort size "
+                                 f"({c.n_active + c.n_placebo})")
+        return self
+
+
+class ScheduleSpec(_Strict):
+    injection_days: tuple[float, ...] = Field((0.0,), min_length=1)
+
+    @field_validator("injection_days")
+    @classmethod
+    def _sorted(cls, v):
+        if v[0] != 0 or any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError("must start at 0 and increase strictly")
+        return v
+
+
+class VisitsSpec(_Strict):
+    months: tuple[float, ...] = (0.0, 1.0, 3.0, 6.0, 12.0)
+    mri_months: tuple[float, ...] = (0.0, 6.0, 12.0)
+
+    @model_validator(mode="after")
+    def _grid(self):
+        m = self.months
+        if m[0] != 0 or any(b <= a for a, b in zip(m, m[1:])):
+            raise ValueError(f"months must start at 0 (baseline) and increase strictly, got {list(m)}")
+        if not set(self.mri_months) <= set(m):
+            raise ValueError(f"mri_months {list(self.mri_months)} must be visits in months {list(m)}")
+        return self
+
+
+class DropoutSpec(_Strict):
+    rate_per_year: float = Field(0.1, ge=0, le=2)
+
+
+class AnalysisSpec(_Strict):
+    primary_endpoint: Literal[ENDPOINTS] = "WOMAC_TOTAL"  # type: ignore[valid-type]
+    primary_visit_month: float = 6.0
+    endpoints: tuple[Literal[ENDPOINTS], ...] = ("WOMAC_TOTAL", "WOMAC_PAIN", "VAS_PAIN",  # type: ignore[valid-type]
+                                                 "MRI_THICK_MM", "SF_IL1B_PG_ML")
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    mmrm: bool = True
+
+
+class OutputSpec(_Strict):
+    figures: bool = True
+
+
+class Scenario(_Strict):
+    """A validated trial scenario (``kind = "trial"``)."""
+
+    kind: Literal["trial"] = "trial"
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    seed: int = Field(ge=0, lt=2**63)
+    model: ModelSpec = ModelSpec()
+    population: PopulationSpec = PopulationSpec()
+    product: ProductSpec = ProductSpec()
+    design: DesignSpec
+    schedule: ScheduleSpec = ScheduleSpec()
+    visits: VisitsSpec = VisitsSpec()
+    dropout: DropoutSpec = DropoutSpec()
+    analysis: AnalysisSpec = AnalysisSpec()
+    output: OutputSpec = OutputSpec()
+
+    @model_validator(mode="after")
+    def _cross_checks(self):
+        if self.analysis.primary_visit_month not in self.visits.months:
+            raise ValueError(f"analysis.primary_visit_month {self.analysis.primary_visit_month} "
+                             f"is not a visit (visits.months {list(self.visits.months)})")
+        allowed = {"exosome": ("particles", "ug"), "msc": ("cells",)}[self.product.product]
+        for i, c in enumerate(self.design.cohorts):
+            if c.unit not in allowed:
+                raise ValueError(f"design.cohorts[{i}].unit '{c.unit}' does not fit product "
+                                 f"'{self.product.product}' (allowed {allowed})")
+            if c.unit == "ug" and self.product.particles_per_ug is None and self.product.lot is None:
+                raise ValueError("µg doses need product.particles_per_ug or product.lot")
+        return self
+
+    @property
+    def visit_days(self) -> list[float]:
+        return [m * DAYS_PER_MONTH for m in self.visits.months]
+
+    def digest(self) -> str:
+        """SHA-256 of the validated content (provenance in outputs)."""
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Scenario":
+        return cls.from_dict(read_toml(path), str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "<scenario>") -> "Scenario":
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError(source, field_errors(exc, source)) from None
+
+
+def read_toml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(str(path), [FieldError("file", str(path), "an existing TOML file")])
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(str(path), [FieldError("file", str(path), f"valid TOML ({exc})")]) from None
+
+
+def field_errors(exc: ValidationError, source: str) -> list[FieldError]:
+    """Pydantic errors as FieldErrors with dotted paths (cohorts[1].dose)."""
+    out = []
+    for err in exc.errors():
+        path = ""
+        for part in err["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "no such field (check the spelling)"
+        out.append(FieldError(path or "<root>", err.get("input"), msg, source))
+    return out

@@ -1,0 +1,110 @@
+"""The trial's analysis: what the seed study reported and what a statistician adds.
+
+On an unblinded :class:`~oasim.data.TrialDataset` (simulated or real, same tables):
+
+* change from baseline per arm, endpoint and visit (n, mean, SD, 95% t-CI; paired t-test and
+  Wilcoxon signed-rank with effect sizes via :func:`oasim.analysis.prepost`);
+* ANCOVA of change at the primary visit on arm with baseline as covariate, every active arm vs
+  pooled placebo (:func:`oasim.analysis.ancova`);
+* MMRM of the primary endpoint over all post-baseline visits (unstructured covariance,
+  Kenward–Roger df; :func:`oasim.analysis.mmrm`), when the data allow it;
+* safety tables: subjects with ≥ 1 AE, by preferred term, maximum grade and dose, with
+  Clopper–Pearson CIs (:func:`oasim.analysis.safety_table`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..analysis import ancova, mmrm, prepost, safety_table
+from ..errors import DataError, OasimError
+
+PLACEBO = "Placebo"
+
+
+@dataclass(frozen=True)
+class TrialAnalysis:
+    """Results objects of one trial analysis; ``summary()`` prints the key tables."""
+
+    change: pd.DataFrame
+    prepost: dict = field(repr=False)
+    ancova: dict = field(repr=False)
+    mmrm: object | None = field(repr=False)
+    safety: object = field(repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = ["Change from baseline (mean [95% CI]) by arm:"]
+        lines.append(self.change.to_string(index=False, max_rows=60))
+        for code, res in self.ancova.items():
+            lines += ["", f"ANCOVA {code}:", str(res.summary())]
+        if self.mmrm is not None:
+            lines += ["", "MMRM (primary endpoint):", str(self.mmrm.summary())]
+        lines += ["", "Safety:", str(self.safety.summary())]
+        lines += self.notes
+        return "\n".join(lines)
+
+
+def change_from_baseline(adqs: pd.DataFrame, arm: str = "TRT01P", alpha: float = 0.05) -> pd.DataFrame:
+    """n, mean value, mean change, SD, t-based CI of the change, per arm × PARAMCD × visit."""
+    post = adqs[adqs["AVISITN"] > 0].dropna(subset=["CHG"])
+    rows = []
+    for (a, code, visit, visitn), g in post.groupby([arm, "PARAMCD", "AVISIT", "AVISITN"], sort=True):
+        chg = g["CHG"].to_numpy(float)
+        n = chg.size
+        mean = float(chg.mean())
+        sd = float(chg.std(ddof=1)) if n > 1 else np.nan
+        half = stats.t.ppf(1 - alpha / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+        rows.append({"arm": a, "paramcd": code, "visit": visit, "visitnum": int(visitn), "n": n,
+                     "mean_aval": float(g["AVAL"].mean()), "mean_base": float(g["BASE"].mean()),
+                     "mean_chg": mean, "sd_chg": sd, "ci_low": mean - half, "ci_high": mean + half})
+    return pd.DataFrame(rows)
+
+
+def analyse(dataset, primary_endpoint: str, primary_visitnum: int, endpoints=(), alpha: float = 0.05,
+            fit_mmrm: bool = True) -> TrialAnalysis:
+    """Analyse an unblinded dataset."""
+    if dataset.blinded:
+        raise DataError("dataset", "is blinded: call dataset.unblind() first (an explicit unblinding step)")
+    adqs, adsl, adae = dataset["ADQS"], dataset["ADSL"], dataset["ADAE"]
+    notes: list[str] = []
+    codes = list(dict.fromkeys([primary_endpoint, *endpoints]))
+    change = change_from_baseline(adqs[adqs["PARAMCD"].isin(codes)], alpha=alpha)
+
+    prim = adqs[(adqs["PARAMCD"] == primary_endpoint) & (adqs["AVISITN"] == primary_visitnum)].dropna(subset=["CHG"])
+    pp = {}
+    for code in codes:
+        rows = adqs[(adqs["PARAMCD"] == code) & (adqs["AVISITN"] == primary_visitnum)].dropna(subset=["AVAL", "BASE"])
+        try:
+            pp[code] = prepost(rows, pre="BASE", post="AVAL", arm="TRT01P", alpha=alpha)
+        except OasimError as exc:
+            notes.append(f"pre/post {code}: {exc}")
+    anc = {}
+    for code in codes:
+        rows = adqs[(adqs["PARAMCD"] == code) & (adqs["AVISITN"] == primary_visitnum)].dropna(subset=["CHG", "BASE"])
+        if rows["TRT01P"].nunique() < 2 or PLACEBO not in set(rows["TRT01P"]):
+            notes.append(f"ANCOVA {code}: needs a placebo arm and at least one active arm")
+            continue
+        try:
+            anc[code] = ancova(rows, response="CHG", treatment="TRT01P", baseline="BASE", control=PLACEBO, alpha=alpha)
+        except OasimError as exc:
+            notes.append(f"ANCOVA {code}: {exc}")
+    mm = None
+    if fit_mmrm and PLACEBO in set(prim["TRT01P"]):
+        long = adqs[(adqs["PARAMCD"] == primary_endpoint) & (adqs["AVISITN"] > 0)].copy()
+        order = long.sort_values("AVISITN")["AVISIT"].unique()
+        long["AVISIT"] = pd.Categorical(long["AVISIT"], categories=order, ordered=True)
+        try:
+            mm = mmrm(long, response="CHG", treatment="TRT01P", visit="AVISIT", subject="USUBJID",
+                      baseline="BASE", covariance="us", df_method="kenward-roger", control=PLACEBO, alpha=alpha)
+        except OasimError as exc:
+            notes.append(f"MMRM {primary_endpoint}: not fitted ({exc})")
+    adae_events = adae.drop(columns=[c for c in ("TRT01P", "TRT01A", "TRTDOSE", "TRTDOSU", "TRTDURD")
+                                     if c in adae.columns])
+    saf = safety_table(adae_events, adsl, subject="USUBJID", arm="TRT01A", term="AEDECOD", grade="AETOXGR",
+                       dose="TRTDOSE", exposure_days="TRTDURD", onset_day="AESTDY", alpha=alpha)
+    return TrialAnalysis(change, pp, anc, mm, saf, notes)

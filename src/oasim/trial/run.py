@@ -1,0 +1,141 @@
+"""Run a trial scenario end to end and write its outputs atomically.
+
+scenario → conduct (population, protocol, simulation, observation) → blinded datasets →
+explicit unblinding → analysis → ``summary.json``, ``report.html``, Parquet + DuckDB tables.
+Everything is written into a temporary folder beside the destination and renamed into place
+only when complete, so an interrupted run leaves no output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import __version__
+from ..data import from_trial_run
+from ..scenario import Scenario
+from .analyse import PLACEBO, analyse
+from .conduct import conduct_trial
+
+
+def _clean(x):
+    """JSON-safe values (NaN -> None, numpy -> Python)."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return None if not math.isfinite(float(x)) else round(float(x), 10)
+    return x
+
+
+def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
+    adsl = dataset["ADSL"]
+    arms = []
+    for arm, g in adsl.groupby("TRT01P", sort=False):
+        ch = analysis.change[analysis.change["arm"] == arm]
+        entry = {
+            "arm": arm, "dose": float(g["TRTDOSE"].iloc[0]), "dose_unit": str(g["TRTDOSU"].iloc[0]),
+            "cohorts": sorted(int(c) for c in g["COHORT"].unique()),
+            "n_randomised": int(len(g)), "n_completed": int((g["COMPLFL"] == "Y").sum()),
+            "change_from_baseline": {
+                code: {row.visit: {"n": row.n, "mean": row.mean_chg, "sd": row.sd_chg,
+                                   "ci95": [row.ci_low, row.ci_high]}
+                       for row in ch[ch["paramcd"] == code].sort_values("visitnum").itertuples()}
+                for code in ch["paramcd"].unique()},
+            "ancova_vs_placebo": {},
+            "adverse_events": {
+                "subjects_with_any": int(dataset["ADAE"]["USUBJID"].isin(g["USUBJID"]).groupby(
+                    dataset["ADAE"]["USUBJID"]).any().sum()) if len(dataset["ADAE"]) else 0,
+                "events": int(dataset["ADAE"]["USUBJID"].isin(g["USUBJID"]).sum()),
+                "related_events": int((dataset["ADAE"]["USUBJID"].isin(g["USUBJID"])
+                                       & (dataset["ADAE"]["AEREL"] == "Y")).sum()),
+                "grade3_or_more": int((dataset["ADAE"]["USUBJID"].isin(g["USUBJID"])
+                                       & (dataset["ADAE"]["AETOXGR"] >= 3)).sum()),
+            },
+        }
+        for code, res in analysis.ancova.items():
+            d = res.differences
+            if arm != PLACEBO and arm in set(d.index):
+                row = d.loc[arm]
+                entry["ancova_vs_placebo"][code] = {"estimate": row["estimate"], "se": row["se"],
+                                                    "ci95": [row["ci_lower"], row["ci_upper"]], "p_value": row["p_value"]}
+        arms.append(entry)
+    order = {PLACEBO: -1.0}
+    arms.sort(key=lambda a: order.get(a["arm"], a["dose"]))
+    return _clean({
+        "scenario": scenario.name, "description": scenario.description,
+        "primary_endpoint": scenario.analysis.primary_endpoint,
+        "primary_visit_month": scenario.analysis.primary_visit_month,
+        "screening": run.screening, "cohort_decisions": run.cohort_decisions, "arms": arms,
+        "notes": analysis.notes,
+        "provenance": {"seed": scenario.seed, "scenario_digest": scenario.digest(),
+                       "parameter_set": scenario.model.parameter_set, "oasim_version": __version__},
+    })
+
+
+def default_out_dir(scenario: Scenario, root: Path = Path("results")) -> Path:
+    from datetime import datetime
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = root / f"{scenario.name}-{stamp}"
+    k = 1
+    while path.exists():
+        k += 1
+        path = root / f"{scenario.name}-{stamp}-{k}"
+    return path
+
+
+def replace_dir(tmp: Path, out_dir: Path) -> None:
+    """Move a finished temporary folder into place; an old ``out_dir`` is removed only after."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
+        os.replace(out_dir, old)
+    os.replace(tmp, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_trial(scenario: Scenario, out_dir: Path, progress: Callable[[str], None] | None = None) -> dict:
+    """Run ``scenario`` and write its outputs to ``out_dir``.
+
+    The caller decides whether an existing ``out_dir`` may be replaced (``--force``); it is
+    replaced only once the new outputs are complete.
+    """
+    say = progress or (lambda _m: None)
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial.", dir=out_dir.parent))
+    try:
+        run = conduct_trial(scenario, say)
+        say("building datasets")
+        blinded = from_trial_run(run)
+        dataset = blinded.unblind()  # the explicit unblinding step, after the last visit
+        say("analysing")
+        pv = list(scenario.visits.months).index(scenario.analysis.primary_visit_month)
+        analysis = analyse(dataset, scenario.analysis.primary_endpoint, pv, scenario.analysis.endpoints,
+                           scenario.analysis.alpha, scenario.analysis.mmrm)
+        summary = build_summary(scenario, run, dataset, analysis)
+        say("writing outputs")
+        dataset.write(tmp / "datasets")
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        if scenario.output.figures:
+            from ..report import write_trial_report
+
+            write_trial_report(tmp / "report.html", scenario, dataset, analysis, summary)
+        (tmp / "scenario.json").write_text(json.dumps(scenario.model_dump(mode="json"), indent=2))
+        replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return summary

@@ -1,0 +1,154 @@
+"""The virtual trial end to end: validation, blinding, reproducibility, atomic outputs."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from oasim.cli import app
+from oasim.data import TrialDataset, from_trial_run
+from oasim.errors import DataError, ScenarioError
+from oasim.scenario import Scenario
+from oasim.trial.conduct import conduct_trial
+from oasim.trial.run import run_trial
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hucmsc_exosome_trial.toml"
+
+
+def small_scenario(**changes) -> Scenario:
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["design"]["cohorts"] = data["design"]["cohorts"][:2]
+    for key, value in changes.items():
+        target = data
+        *path, last = key.split(".")
+        for part in path:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return Scenario.from_dict(data)
+
+
+def test_invalid_scenario_lists_every_error_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(EXAMPLE.read_text().replace("seed = 20250612", "seed = -4")
+                   .replace("n_placebo = 2", "n_placebo = -1", 1).replace('unit = "particles"', 'unit = "cells"', 1))
+    result = CliRunner().invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 2
+    for text in ("seed", "design.cohorts[0].n_placebo", "-4"):
+        assert text in result.output
+    out = tmp_path / "out"
+    run = CliRunner().invoke(app, ["run", str(bad), "--out", str(out)])
+    assert run.exit_code == 2 and not out.exists()
+    assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_cross_field_rules_are_checked():
+    with pytest.raises(ScenarioError, match="primary_visit_month"):
+        small_scenario(**{"analysis.primary_visit_month": 9})
+    with pytest.raises(ScenarioError, match="non-decreasing"):
+        data = tomllib.loads(EXAMPLE.read_text())
+        data["design"]["cohorts"].reverse()
+        Scenario.from_dict(data)
+
+
+def test_blinded_tables_carry_no_treatment_until_unblinded():
+    run = conduct_trial(small_scenario())
+    blinded = from_trial_run(run)
+    for name, table in blinded.tables.items():
+        assert not {"TRT01P", "TRT01A", "ARM", "TRTDOSE"} & set(table.columns), name
+    assert set(blinded["EX"]["EXTRT"]) == {"BLINDED IP"}
+    with pytest.raises(DataError, match="blinded"):
+        from oasim.trial.analyse import analyse
+
+        analyse(blinded, "WOMAC_TOTAL", 3)
+    unblinded = blinded.unblind()
+    arms = unblinded["ADSL"].groupby("COHORT")["TRT01P"].value_counts().unstack(fill_value=0)
+    assert (arms["Placebo"] == 2).all() and (arms.drop(columns="Placebo").sum(axis=1) == 6).all()
+
+
+def test_same_seed_same_summary_other_seed_differs(tmp_path):
+    a = run_trial(small_scenario(), tmp_path / "a")
+    b = run_trial(small_scenario(), tmp_path / "b")
+    c = run_trial(small_scenario(seed=7), tmp_path / "c")
+    text = [(tmp_path / k / "summary.json").read_text() for k in "abc"]
+    assert text[0] == text[1] and text[0] != text[2]
+    assert a == b
+
+
+def test_outputs_and_real_data_round_trip(tmp_path):
+    summary = run_trial(small_scenario(), tmp_path / "run")
+    out = tmp_path / "run"
+    for name in ("summary.json", "report.html", "datasets/ADQS.parquet", "datasets/trial.duckdb"):
+        assert (out / name).exists(), name
+    import duckdb
+
+    con = duckdb.connect(str(out / "datasets" / "trial.duckdb"), read_only=True)
+    n_adsl = con.execute('select count(*) from "ADSL"').fetchone()[0]
+    con.close()
+    assert n_adsl == sum(a["n_randomised"] for a in summary["arms"])
+    # real data arrive as CSV: the same tables through the same analysis give the same numbers
+    ds = TrialDataset.read(out / "datasets")
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    for name, df in ds.tables.items():
+        df.to_csv(csv_dir / f"{name}.csv", index=False)
+    from oasim.trial.analyse import analyse
+
+    a1 = analyse(ds, "WOMAC_TOTAL", 3, fit_mmrm=False)
+    a2 = analyse(TrialDataset.read(csv_dir), "WOMAC_TOTAL", 3, fit_mmrm=False)
+    pd.testing.assert_frame_equal(a1.change, a2.change, check_dtype=False)
+    assert "Placebo" in set(ds["ADSL"]["TRT01P"])
+    report = (out / "report.html").read_text()
+    assert report.count("<img") >= 4 and "Placebo" in report
+
+
+def test_an_interrupted_run_leaves_no_folder(tmp_path, monkeypatch):
+    import oasim.trial.run as run_module
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "from_trial_run", boom)
+    with pytest.raises(KeyboardInterrupt):
+        run_trial(small_scenario(), tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_needs_force(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier results")
+    result = CliRunner().invoke(app, ["run", str(EXAMPLE), "--out", str(out)])
+    assert result.exit_code == 2 and "--force" in result.output
+    assert (out / "keep.txt").read_text() == "earlier results"
+
+
+def test_screening_counts_failures_by_criterion():
+    run = conduct_trial(small_scenario(**{"population.inclusion.vas_pain_min_mm": 60}))
+    s = run.screening
+    assert s["screened"] == s["eligible"] + s["screen_failures"]
+    assert s["failures_by_reason"]["vas_pain"] > 0
+    assert sum(s["failures_by_reason"].values()) == s["screen_failures"]
+
+
+def test_safety_review_stops_escalation_when_the_rule_is_met(monkeypatch):
+    """With a DLT limit of -1 (any cohort 'exceeds' it) only the first cohort is enrolled."""
+    sc = small_scenario()
+    data = sc.model_dump()
+    data["design"]["safety_review"]["max_dlt_per_cohort"] = 0
+    # force one DLT in cohort 1 by making every injection a grade-3 reaction
+    from oasim.endpoints import parameters as obs_params
+
+    real = obs_params.load_observation_parameters()
+    forced = real.with_values(ae_injection_pain_placebo_prob=1.0, ae_injection_pain_exosome_max_prob=1.0,
+                              ae_grade3_fraction=1.0)
+    monkeypatch.setattr("oasim.trial.conduct.load_observation_parameters", lambda: forced)
+    run = conduct_trial(Scenario.from_dict(data))
+    assert [d["cohort"] for d in run.cohort_decisions] == [1]
+    assert run.cohort_decisions[0]["n_dlt"] == 8
+    assert set(run.subjects["cohort"]) == {1}
