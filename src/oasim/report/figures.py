@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
@@ -19,16 +20,25 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _dose_of(arm: str) -> float:
+    try:
+        return float(str(arm).split()[0])
+    except ValueError:
+        return float("inf")
+
+
 def _arm_order(arms) -> list:
+    """Placebo first, then active arms by increasing dose (labels start with the dose)."""
     arms = list(dict.fromkeys(arms))
-    return (["Placebo"] if "Placebo" in arms else []) + [a for a in arms if a != "Placebo"]
+    active = sorted((a for a in arms if a != "Placebo"), key=lambda a: (_dose_of(a), str(a)))
+    return (["Placebo"] if "Placebo" in arms else []) + active
 
 
 def trajectories(change: pd.DataFrame, paramcd: str, label: str, months: dict[int, float]) -> bytes:
     """Mean change from baseline ± 95% CI per arm over visits."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     data = change[change["paramcd"] == paramcd]
-    for k, arm in enumerate(_arm_order(data["arm"])):
+    for k, arm in enumerate(_arm_order(data["arm"])):  # same order and colours in every figure
         d = data[data["arm"] == arm].sort_values("visitnum")
         x = np.r_[0.0, [months[v] for v in d["visitnum"]]] + 0.08 * (k - 1)
         y = np.r_[0.0, d["mean_chg"]]
@@ -51,11 +61,9 @@ def waterfall(adqs: pd.DataFrame, paramcd: str, visitnum: int, label: str) -> by
     colours = {a: plt.cm.tab10(i) for i, a in enumerate(arms)}
     fig, ax = plt.subplots(figsize=(7.0, 3.6))
     ax.bar(np.arange(len(d)), d["CHG"], color=[colours[a] for a in d["TRT01P"]])
-    for a in arms:
-        ax.bar([], [], color=colours[a], label=a)
+    ax.legend(handles=[Patch(color=colours[a], label=a) for a in arms], fontsize=8)
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_xlabel("subjects (sorted)")
     ax.set_ylabel(f"change: {label}")
-    ax.legend(fontsize=8)
     ax.set_title(f"Waterfall of individual change, {label}")
     return _png(fig)

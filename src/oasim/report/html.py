@@ -36,7 +36,7 @@ def write_trial_report(path: Path, scenario, dataset, analysis, summary: dict) -
                                   for a in summary["arms"]]))]
     parts.append("<h2>Efficacy: mean change from baseline per arm</h2>")
     for code in dict.fromkeys([primary, *scenario.analysis.endpoints]):
-        if code in set(analysis.change["paramcd"]):
+        if code in set(analysis.change["paramcd"]) and code != "MRI_THICK_MM":
             parts.append(_img(figures.trajectories(analysis.change, code, PARAM_LABELS.get(code, code), months), code))
     adqs = dataset["ADQS"]
     parts.append(_img(figures.waterfall(adqs, primary, pv, PARAM_LABELS.get(primary, primary)), "waterfall"))
