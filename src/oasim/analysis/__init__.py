@@ -23,3 +23,5 @@ from oasim.analysis.responders import ResponderResult as ResponderResult
 from oasim.analysis.responders import mcid_responder as mcid_responder
 from oasim.analysis.responders import omeract_oarsi_responder as omeract_oarsi_responder
 from oasim.analysis.responders import responders as responders
+from oasim.analysis.mcpmod import McpModResult as McpModResult
+from oasim.analysis.mcpmod import mcp_mod as mcp_mod

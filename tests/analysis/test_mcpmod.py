@@ -1,0 +1,74 @@
+"""MCP-Mod: contrasts, critical values, detection and type I error by simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from oasim.analysis import mcp_mod
+from oasim.analysis.mcpmod import model_shape
+from oasim.errors import FieldError
+
+DOSES = np.array([0.0, 0.05, 0.2, 0.6, 1.0])
+
+
+def _trial(effect, n_per_arm=40, sd=0.65, seed=1):
+    rng = np.random.default_rng(seed)
+    dose = np.repeat(DOSES, n_per_arm)
+    return pd.DataFrame({"DOSE": dose, "CHG": 0.2 + effect(dose) + rng.normal(0, sd, len(dose))})
+
+
+def test_single_candidate_critical_value_is_t_quantile():
+    res = mcp_mod(_trial(lambda d: 0 * d), models={"linear": None})
+    df_resid = len(DOSES) * 40 - len(DOSES)
+    assert res.critical_value == pytest.approx(stats.t.ppf(0.975, df_resid), abs=2e-3)
+
+
+def test_optimal_contrasts_equal_allocation():
+    res = mcp_mod(_trial(lambda d: 0 * d), models={"emax": [0.2], "linear": None})
+    for name, kind, guess in (("emax(0.2,)", "emax", [0.2]), ("linear", "linear", ())):
+        mu = model_shape(kind, DOSES, guess)
+        expected = (mu - mu.mean()) / np.linalg.norm(mu - mu.mean())
+        assert np.allclose(res.contrasts.loc[name].to_numpy(), expected, atol=1e-12)
+        assert res.contrasts.loc[name].sum() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_detects_emax_truth_and_estimates_target_dose():
+    truth = lambda d: 0.7 * d / (0.2 + d)  # noqa: E731
+    res = mcp_mod(_trial(truth, n_per_arm=60, sd=0.5, seed=7), delta=0.35, selection="average")
+    assert res.dose_response_detected
+    assert res.tests["p_adjusted"].min() < 1e-3
+    true_td = 0.2 * 0.35 / (0.7 - 0.35)  # Emax inverse: d = ED50 * delta / (Emax - delta)
+    assert res.target_dose == pytest.approx(true_td, abs=0.15)
+    assert "Multiple contrast test" in str(res.summary())
+    assert set(res.to_frame().columns) >= {"t", "p_adjusted", "aic"}
+
+
+def test_decreasing_direction_for_pain_scores():
+    res = mcp_mod(_trial(lambda d: -0.8 * d), direction="decreasing", delta=0.4)
+    assert res.dose_response_detected and res.target_dose == pytest.approx(0.5, abs=0.2)
+
+
+def test_critical_value_controls_max_t_under_flat_truth():
+    # calibration of the multivariate-t critical value by vectorised simulation of max T
+    res = mcp_mod(_trial(lambda d: 0 * d))
+    contrasts = res.contrasts.to_numpy()
+    rng = np.random.default_rng(99)
+    n, k, reps = 40, len(DOSES), 20000
+    data = rng.normal(size=(reps, k, n))
+    means = data.mean(axis=2)
+    s2 = data.var(axis=2, ddof=1).mean(axis=1)
+    t_values = means @ contrasts.T / np.sqrt(s2[:, None] * np.sum(contrasts**2, axis=1) / n)
+    rate = np.mean(t_values.max(axis=1) > res.critical_value)
+    assert rate == pytest.approx(0.025, abs=4 * np.sqrt(0.025 * 0.975 / reps))
+
+
+def test_bad_inputs():
+    with pytest.raises(FieldError):
+        mcp_mod(_trial(lambda d: d).query("DOSE < 0.1"))
+    with pytest.raises(FieldError):
+        mcp_mod(_trial(lambda d: d), direction="up")
+    with pytest.raises(FieldError):
+        mcp_mod(_trial(lambda d: d), models={"cubic": None})
