@@ -9,6 +9,8 @@ chondrocytes are largely macrophage-dependent, so the direct share is a separate
 
 ``osm_il1_synergy_gain`` represents oncostatin M in explant culture (IL-1 + OSM, Proctor 2014)
 as a multiplier (1 + gain) on the IL-1 share of the catabolic drive; OSM itself is not modelled.
+``exosome_il1_signal_blockade`` lets the tissue-bound exosome effect dampen that IL-1 share (a
+stimulus-dependent action: no effect on unstimulated cells); 0 in the human set.
 
 References: Hunziker2002, Gardiner2016, MarreroBerrios2024, He2020, Wang2017, Proctor2014.
 """
@@ -31,7 +33,10 @@ def catabolic_drive_rel(p, g):
     mechanical = g.load_rel * (1.0 + p.joint_damage_drive * p.damage_catabolic_gain)
     # Oncostatin M is not a state of the model: OSM + IL-1 synergy (AP-1 = c-Fos/c-Jun,
     # Proctor 2014) is an explicit gain on the IL-1 share, 0 without OSM (and in the joint).
-    il1 = g.il1_signal_rel * (1.0 + p.osm_il1_synergy_gain)
+    # Exosome cargo can dampen IL-1 receptor signalling (NF-κB pathway) in the cell: the IL-1 share
+    # is divided by (1 + blockade·E); blockade = 0 keeps the v1 form (human set).
+    il1 = (g.il1_signal_rel * (1.0 + p.osm_il1_synergy_gain)
+           / (1.0 + p.exosome_il1_signal_blockade * g.exosome_effect))
     weighted = (w_il1 * il1 + w_tnf * g.tnf_rel + w_damps * g.damps_rel_response
                 + w_load * mechanical)
     # NF-κB-driven catabolic programmes respond steeply to combined stimuli; a power keeps the

@@ -1,0 +1,1 @@
+"""Preclinical experiments."""

@@ -1,0 +1,86 @@
+"""Bench-like readout noise and the usual statistics.
+
+qPCR (2^-ΔΔCt, Livak & Schmittgen): per well, ΔCt = −log2(relative expression) + biological
+noise (between-well SD in log2 units) + the mean of the technical replicates' Ct noise for the
+target minus that for the reference gene. ΔΔCt is relative to the mean ΔCt of the control wells;
+fold change = 2^−ΔΔCt. Statistics are computed on −ΔΔCt (log2 fold change), as usual.
+Viability (CCK-8): absorbance ∝ viable cells × (1 + biological noise) × mean technical factor,
+reported as % of the mean control well.
+
+Comparisons: one-way ANOVA across groups, then Dunnett's test of every group against one
+reference group (scipy.stats.dunnett) or Tukey HSD for all pairs (scipy.stats.tukey_hsd); a
+two-group comparison is Welch's t-test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def qpcr_log2_fold(expression_rel: np.ndarray, control_rel: float, n_wells: int, sd_bio_log2: float,
+                   sd_tech_ct: float, n_tech: int, rng: np.random.Generator,
+                   control_delta_ct: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Simulated wells of one group: (log2 fold change vs control, ΔCt) each of shape (n_wells,).
+
+    ``expression_rel`` is the group's noise-free expression (scalar); ``control_delta_ct`` the
+    control wells' ΔCt (None when this *is* the control group).
+    """
+    tech = rng.normal(0.0, sd_tech_ct, (n_wells, 2, n_tech)).mean(axis=2)
+    delta_ct = (-np.log2(expression_rel / control_rel) + rng.normal(0.0, sd_bio_log2, n_wells)
+                + tech[:, 0] - tech[:, 1])
+    reference = delta_ct if control_delta_ct is None else control_delta_ct
+    return -(delta_ct - reference.mean()), delta_ct
+
+
+def viability_pct(signal_rel: np.ndarray, n_wells: int, cv_bio: float, cv_tech: float, n_tech: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Simulated CCK-8 signals of one group (relative units, noise-free value ``signal_rel``)."""
+    tech = 1.0 + rng.normal(0.0, cv_tech, (n_wells, n_tech)).mean(axis=1)
+    return signal_rel * (1.0 + rng.normal(0.0, cv_bio, n_wells)) * tech
+
+
+def compare_groups(values: dict[str, np.ndarray], reference: str, method: str = "dunnett") -> pd.DataFrame:
+    """Every group against ``reference`` (Dunnett) or all pairs (Tukey), with ANOVA p.
+
+    Returns one row per comparison: group, reference, difference of means, p_value, test,
+    anova_p.
+    """
+    names = [k for k in values if len(values[k]) > 1]
+    if reference not in names or len(names) < 2:
+        return pd.DataFrame(columns=["group", "reference", "mean_difference", "p_value", "test", "anova_p"])
+    samples = [np.asarray(values[k], float) for k in names]
+    anova_p = float(stats.f_oneway(*samples).pvalue) if len(names) > 2 else np.nan
+    rows = []
+    if len(names) == 2:
+        other = names[1 - names.index(reference)]
+        p = float(stats.ttest_ind(values[other], values[reference], equal_var=False).pvalue)
+        rows.append((other, reference, np.mean(values[other]) - np.mean(values[reference]), p, "welch_t"))
+    elif method == "dunnett":
+        others = [k for k in names if k != reference]
+        res = stats.dunnett(*[values[k] for k in others], control=values[reference])
+        for k, p in zip(others, res.pvalue):
+            rows.append((k, reference, np.mean(values[k]) - np.mean(values[reference]), float(p), "dunnett"))
+    elif method == "tukey":
+        res = stats.tukey_hsd(*samples)
+        for i, a in enumerate(names):
+            for j, b in enumerate(names):
+                if i < j:
+                    rows.append((a, b, np.mean(values[a]) - np.mean(values[b]), float(res.pvalue[i, j]), "tukey"))
+    else:
+        raise ValueError(f"method {method!r}: allowed 'dunnett' or 'tukey'")
+    frame = pd.DataFrame(rows, columns=["group", "reference", "mean_difference", "p_value", "test"])
+    frame["anova_p"] = anova_p
+    return frame
+
+
+def describe(values: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Group mean, SD and n."""
+    return pd.DataFrame([{"group": k, "mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)) if len(v) > 1 else np.nan,
+                          "n": len(v)} for k, v in values.items()])
+
+
+def stars(p: float) -> str:
+    """Significance stars as in figures: * < 0.05, ** < 0.01, *** < 0.001, ns."""
+    return "ns" if not np.isfinite(p) or p >= 0.05 else "*" if p >= 0.01 else "**" if p >= 0.001 else "***"

@@ -1,0 +1,55 @@
+"""Dose translation: the three rules invert each other, and the analytic PK is the model's PK."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from oasim.cli import app
+from oasim.experiments.systems import Segment, System, initial_state, run_segments
+from oasim.experiments.translation import JointScale, by_cartilage_area, by_exposure, by_sf_volume, translate
+from oasim.model import KneeModel
+
+SCHEDULE = (7.0, 14.0, 21.0)
+
+
+@pytest.fixture(scope="module")
+def joints():
+    return JointScale.from_system("mouse_dmm"), JointScale.from_system("human")
+
+
+@pytest.mark.parametrize("dose", [1e7, 1e9, 3e10])
+def test_translation_rules_invert_each_other(joints, dose):
+    mouse, human = joints
+    for rule in (by_sf_volume, by_cartilage_area):
+        assert rule(rule(dose, mouse, human), human, mouse) == pytest.approx(dose, rel=1e-12)
+    there = by_exposure(dose, mouse, human, SCHEDULE, 28.0)
+    assert by_exposure(there, human, mouse, SCHEDULE, 28.0) == pytest.approx(dose, rel=1e-6)
+    assert human.mean_effect(there, SCHEDULE, 28.0) == pytest.approx(mouse.mean_effect(dose, SCHEDULE, 28.0), rel=1e-8)
+
+
+def test_sf_volume_scaling_is_the_volume_ratio(joints):
+    """Research note 2.7: 2 µL vs 15-25 mL SF is about 1e4-fold."""
+    mouse, human = joints
+    assert by_sf_volume(1e9, mouse, human) == pytest.approx(1e9 * 15.0 / 0.002)
+
+
+def test_analytic_bound_exosome_pk_matches_the_model_solver():
+    model, system = KneeModel(), System.load("human")
+    params = system.sample(1)
+    y0 = initial_state(model, params, 1)
+    t = np.linspace(0.0, 28.0, 57)
+    segments = [Segment(d2, add_states={"exosome_free_particles": 3e11}) for d2 in (7.0, 14.0, 28.0)]
+    sol = run_segments(model, params, y0, segments, t)
+    joint = JointScale.from_system("human")
+    analytic = joint.bound_particles(3e11, (0.0, 7.0, 14.0), t)
+    np.testing.assert_allclose(sol["exosome_bound_particles"][0], analytic, rtol=1e-4, atol=1e3)
+
+
+def test_translate_cli_prints_all_three_with_assumptions():
+    out = CliRunner().invoke(app, ["translate", "--dose", "1e9", "--days", "7,14,21"], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    for text in ("by SF volume", "by cartilage area", "by exposure matching", "assumptions", "Eckstein"):
+        assert text in out.output
+    assert translate(1e9).doses["sf_volume"] > translate(1e9).doses["cartilage_area"]
