@@ -59,6 +59,13 @@ class ProductSpec(_Strict):
     lot: Optional[str] = None
     reference: str = ""
 
+    @field_validator("lot")
+    @classmethod
+    def _lot_exists(cls, v):
+        if v is not None and not (Path(v) / "lot.toml").is_file():
+            raise ValueError(f"a QC lot folder containing lot.toml (see `oasim qc --help`); {v} has none")
+        return v
+
 
 class CohortSpec(_Strict):
     dose: float = Field(gt=0)
@@ -178,7 +185,13 @@ class Scenario(_Strict):
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Scenario":
-        return cls.from_dict(read_toml(path), str(path))
+        data = read_toml(path)
+        lot = data.get("product", {}).get("lot") if isinstance(data.get("product"), dict) else None
+        if isinstance(lot, str) and not Path(lot).is_absolute():
+            beside = Path(path).parent / lot  # relative lot paths are relative to the scenario file
+            if beside.is_dir():
+                data["product"]["lot"] = str(beside)
+        return cls.from_dict(data, str(path))
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "<scenario>") -> "Scenario":

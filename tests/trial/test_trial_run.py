@@ -152,3 +152,52 @@ def test_safety_review_stops_escalation_when_the_rule_is_met(monkeypatch):
     assert [d["cohort"] for d in run.cohort_decisions] == [1]
     assert run.cohort_decisions[0]["n_dlt"] == 8
     assert set(run.subjects["cohort"]) == {1}
+
+
+def test_escalation_design_rule_drives_the_safety_review(monkeypatch):
+    """BOIN (target 0.3) de-escalates after a cohort with 6/6 DLTs: escalation stops."""
+    data = small_scenario().model_dump()
+    data["design"]["safety_review"] = {"rule": "escalation_design", "dlt_min_grade": 3, "dlt_window_days": 28,
+                                       "escalation": {"design": "boin", "target": 0.3, "max_n": 30, "cohort_size": 6}}
+    from oasim.endpoints import parameters as obs_params
+
+    forced = obs_params.load_observation_parameters().with_values(
+        ae_injection_pain_placebo_prob=1.0, ae_injection_pain_exosome_max_prob=1.0, ae_grade3_fraction=1.0)
+    monkeypatch.setattr("oasim.trial.conduct.load_observation_parameters", lambda: forced)
+    run = conduct_trial(Scenario.from_dict(data))
+    assert [d["cohort"] for d in run.cohort_decisions] == [1]
+    assert run.cohort_decisions[0]["decision"] in ("de-escalate", "stop", "stay")
+    calm = Scenario.from_dict({**data, "design": {**data["design"], "safety_review": {
+        **data["design"]["safety_review"], "dlt_min_grade": 5}}})
+    monkeypatch.undo()
+    decisions = conduct_trial(calm).cohort_decisions
+    assert [d["cohort"] for d in decisions] == [1, 2] and decisions[0]["decision"] == "escalate"
+
+
+def test_a_qc_lot_sets_particles_per_ug_and_potency(tmp_path):
+    """µg doses convert with the lot's measured purity; its potency scales the exosome EC50."""
+    from oasim.qc import load_lot_attributes
+    from oasim.trial.conduct import product_attributes
+    from oasim.parameters import ParameterSet
+
+    examples = EXAMPLE.parent
+    text = EXAMPLE.read_text().replace('particles_per_ug = 1.0e10\n', 'lot = "lot_demo_failing"\n')
+    text = text.replace('dose = 1.0e11\nunit = "particles"', 'dose = 10.0\nunit = "ug"')
+    text = text.replace('dose = 3.0e11\nunit = "particles"', 'dose = 30.0\nunit = "ug"')
+    text = text.replace('dose = 1.0e12\nunit = "particles"', 'dose = 100.0\nunit = "ug"')
+    path = examples / "_lot_test_scenario.toml"
+    path.write_text(text)
+    try:
+        sc = Scenario.from_toml(path)
+    finally:
+        path.unlink()
+    lot = load_lot_attributes(examples / "lot_demo_failing")
+    ppu, potency = product_attributes(sc, ParameterSet.load("human"))
+    assert ppu == pytest.approx(lot.particles_per_ug) and potency == pytest.approx(lot.potency_relative)
+    run = conduct_trial(sc.model_copy(update={"design": sc.design.model_copy(update={"cohorts": sc.design.cohorts[:1]})}))
+    active = run.subjects[run.subjects["active"]]
+    assert np.allclose(active["dose_model_amount"], 10.0 * lot.particles_per_ug)
+    bad = tomllib.loads(EXAMPLE.read_text())
+    bad["product"]["lot"] = str(tmp_path)
+    with pytest.raises(ScenarioError, match="lot.toml"):
+        Scenario.from_dict(bad)

@@ -27,7 +27,7 @@ def _load(path: Path):
     data = read_toml(path)
     kind = data.get("kind", "trial")
     if kind == "trial":
-        return kind, Scenario.from_dict(data, str(path))
+        return kind, Scenario.from_toml(path)
     kinds = _experiment_kinds()
     if kind in kinds:
         from ..experiments import validate_experiment

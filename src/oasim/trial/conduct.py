@@ -55,14 +55,23 @@ class TrialRun:
     cohort_decisions: list[dict] = field(default_factory=list)
 
 
-def _particles_per_ug(scenario: Scenario, parameter_set: ParameterSet) -> float:
-    if scenario.product.particles_per_ug is not None:
-        return scenario.product.particles_per_ug
+def product_attributes(scenario: Scenario, parameter_set: ParameterSet) -> tuple[float, float]:
+    """(particles per µg, relative potency) of the product.
+
+    A named lot (``product.lot``, a QC lot folder: see ``oasim qc``) supplies its measured
+    particles per µg (NTA / BCA purity) and its potency relative to the reference lot, which
+    divides the exosome EC50 (``exosome_potency_rel``). An explicit ``product.particles_per_ug``
+    overrides the lot's; without either the parameter set's typical value is used.
+    """
+    ppu, potency = parameter_set.value("exosome_particles_per_ug"), 1.0
     if scenario.product.lot is not None:
         from ..qc import load_lot_attributes
 
-        return float(load_lot_attributes(scenario.product.lot).particles_per_ug)
-    return parameter_set.value("exosome_particles_per_ug")
+        lot = load_lot_attributes(scenario.product.lot)
+        ppu, potency = float(lot.particles_per_ug), float(lot.potency_relative)
+    if scenario.product.particles_per_ug is not None:
+        ppu = scenario.product.particles_per_ug
+    return ppu, potency
 
 
 def screen(scenario: Scenario, parameter_set: ParameterSet, n_needed: int, rng: np.random.Generator):
@@ -133,7 +142,8 @@ def conduct_trial(scenario: Scenario, progress: Callable[[str], None] | None = N
     pop, symptoms, screening = screen(scenario, parameter_set, n_total, rngs["screening"])
 
     say("randomising")
-    ppu = _particles_per_ug(scenario, parameter_set)
+    ppu, potency = product_attributes(scenario, parameter_set)
+    pop.parameters["exosome_potency_rel"] = pop.parameters["exosome_potency_rel"] * potency
     rows, doses = [], []
     start = 0
     for k, (cohort, size) in enumerate(zip(cohorts, sizes)):
@@ -242,9 +252,9 @@ def _safety_review(scenario: Scenario, subjects: pd.DataFrame, ae: pd.DataFrame)
             active = in_cohort & subjects["active"].to_numpy()
             history.append(f"{k}" + "".join("T" if d else "N" for d in has_dlt[active]))
             decision = design.fit(" ".join(history))
-            entry["decision"] = str(getattr(decision, "action", decision))
-            escalate = getattr(decision, "next_dose", k) is not None and getattr(decision, "next_dose", k) > k
-            stop = not escalate
+            entry["decision"] = decision.action.value
+            # cohorts are fixed and ascending: anything but "escalate" ends escalation
+            stop = decision.next_dose is None or decision.next_dose <= k
         else:
             stop = n_dlt > review.max_dlt_per_cohort
             entry["decision"] = "stop escalation" if stop else "escalate"
