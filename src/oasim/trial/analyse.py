@@ -81,7 +81,7 @@ def analyse(dataset, primary_endpoint: str, primary_visitnum: int, endpoints=(),
         rows = adqs[(adqs["PARAMCD"] == code) & (adqs["AVISITN"] == primary_visitnum)].dropna(subset=["AVAL", "BASE"])
         try:
             pp[code] = prepost(rows, pre="BASE", post="AVAL", arm="TRT01P", alpha=alpha)
-        except OasimError as exc:
+        except (OasimError, ValueError) as exc:  # ValueError: effect-size CI root not bracketed
             notes.append(f"pre/post {code}: {exc}")
     anc = {}
     for code in codes:
