@@ -30,9 +30,9 @@ def _load(path: Path):
         return kind, Scenario.from_toml(path)
     kinds = _experiment_kinds()
     if kind in kinds:
-        from ..experiments import validate_experiment
+        from ..experiments import validate_scenario
 
-        validate_experiment(data, str(path))
+        validate_scenario(data, str(path))
         return kind, data
     from ..errors import FieldError
 
@@ -92,9 +92,7 @@ def register(app: typer.Typer) -> None:
 
                     summary = run_trial(spec, out, say)
                 else:
-                    from ..experiments import run_experiment_to
-
-                    summary = run_experiment_to(spec, out, str(scenario), say)
+                    summary = _run_experiment_atomically(spec, out, str(scenario), say)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
@@ -102,6 +100,26 @@ def register(app: typer.Typer) -> None:
             _print_trial_summary(console, summary)
         console.print(f"results written to [bold]{out}[/]")
         typer.echo(str(out))
+
+
+def _run_experiment_atomically(data: dict, out: Path, source: str, say) -> dict:
+    """Run a preclinical experiment into a temporary folder, then rename it into place."""
+    import shutil
+    import tempfile
+
+    from ..experiments import run_experiment
+    from ..trial.run import replace_dir
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial.", dir=out.parent))
+    try:
+        say(f"running {data.get('kind')} experiment")
+        result = run_experiment(data, tmp, source)
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result.summary
 
 
 def default_out_dir_for(name: str) -> Path:
