@@ -1,0 +1,160 @@
+"""``run_experiment``: a validated scenario dict → tables (Parquet), summary.json, report.html.
+
+The caller (``oasim run``) creates ``out_dir`` as a temporary folder and renames it when done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..protocol import Dose
+from . import report
+from .explant import ExplantDesign, ExplantGroup, run_explant
+from .invitro import AssayDesign, run_il1b_assay, run_toxicity
+from .mouse import MouseDesign, MouseGroup, run_mouse_oa
+from .scenarios import validate_scenario
+from .systems import System
+from .translation import translate
+from .wells import WellGroup
+
+
+@dataclass(frozen=True)
+class ExperimentRun:
+    """What a run produced: the result objects, the files written and the summary."""
+
+    kind: str
+    results: dict
+    files: tuple[str, ...]
+    summary: dict
+
+    def to_frame(self) -> pd.DataFrame:
+        return next(iter(self.results.values())).to_frame()
+
+
+def _provenance(scenario, source: str) -> dict:
+    digest = hashlib.sha256(json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+    try:
+        version = metadata.version("oasim")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return {"kind": scenario.kind, "name": scenario.name, "source": source, "seed": scenario.seed,
+            "scenario_sha256": digest, "system": scenario.system, "oasim_version": version}
+
+
+def _invitro(sc, rng):
+    v = System.load(sc.system).value
+    ppu = sc.particles_per_ug or v("exosome_particles_per_ug")
+    groups = tuple(WellGroup(g.name, g.il1b_ng_per_ml,
+                             g.exosome * (ppu if g.exosome_unit == "ug_per_ml" else 1.0),
+                             g.conditioned_medium_fraction, g.macrophages) for g in sc.groups)
+    design = AssayDesign(groups, sc.system, tuple(sc.readout_hours), sc.n_wells, sc.pretreatment_h,
+                         sc.reference_group, sc.method)
+    results = {"assay": run_il1b_assay(design, rng, sc.seed)}
+    if sc.toxicity:
+        t = sc.toxicity
+        results["toxicity"] = run_toxicity(t.concentrations_per_ml, rng, t.system, t.hours, t.n_wells, sc.seed)
+    return results
+
+
+def _mouse(sc, rng):
+    groups = tuple(MouseGroup(g.name, tuple(Dose(d.product, d.amount, d.unit, day) for d in g.doses for day in d.days),
+                              g.sham) for g in sc.groups)
+    design = MouseDesign(groups, sc.system, tuple(sc.weeks), sc.n_per_group, sc.reference_group, sc.method)
+    results = {"mouse": run_mouse_oa(design, rng, sc.seed)}
+    if sc.translation:
+        t = sc.translation
+        results["translation"] = translate(t.dose_particles, sc.system, "human", t.days, t.horizon_days)
+    return results
+
+
+def _explant(sc, rng):
+    groups = tuple(ExplantGroup(g.name, g.il1_ng_per_ml, g.osm_ng_per_ml, g.activator, g.withdraw_day) for g in sc.groups)
+    return {"explant": run_explant(ExplantDesign(groups, sc.system, tuple(sc.days), sc.n_explants), rng, sc.seed)}
+
+
+RUNNERS = {"invitro_il1b": _invitro, "mouse_oa": _mouse, "explant": _explant}
+
+
+def _tables(results: dict) -> dict[str, pd.DataFrame]:
+    out = {}
+    for key, r in results.items():
+        out[f"{key}_data"] = r.to_frame()
+        for attr in ("expected", "stats"):
+            if hasattr(r, attr):
+                out[f"{key}_{attr}"] = getattr(r, attr)
+    return out
+
+
+def _figures(kind: str, results: dict) -> list[tuple[str, str, list[str]]]:
+    sections = []
+    if "assay" in results:
+        a = results["assay"]
+        groups = [g.name for g in a.design.groups]
+        imgs = [report.assay_bars(a.wells, a.stats, h, groups) for h in a.design.readout_hours]
+        sections.append(("IL-1β chondrocyte assay", a.summary(), imgs))
+    if "toxicity" in results:
+        t = results["toxicity"]
+        frame = t.table.assign(group=t.table.concentration_per_ml.map(lambda c: f"{c:.2g}/mL"), readout="viability_pct",
+                               hour=t.hours).rename(columns={"viability_pct": "value"})
+        groups = list(dict.fromkeys(frame.group))
+        stats = t.stats.assign(hour=t.hours, readout="viability_pct",
+                               group=t.stats.group.map(lambda g: f"{float(g):.2g}/mL"))
+        sections.append(("Human chondrocyte toxicity", t.summary(), [report.assay_bars(frame, stats, t.hours, groups)]))
+    if "mouse" in results:
+        m = results["mouse"]
+        groups = [g.name for g in m.design.groups]
+        img = report.time_courses(m.mice, "week", ("oarsi", "synovitis", "m1_m2_ratio"), groups, "weeks after induction")
+        sections.append(("Mouse OA model", m.summary(), [img]))
+    if "translation" in results:
+        sections.append(("Dose translation to the human knee", results["translation"].summary(), []))
+    if "explant" in results:
+        e = results["explant"]
+        groups = [g.name for g in e.design.groups]
+        img = report.time_courses(e.explants, "day", ("gag_released_pct", "collagen_released_pct"), groups, "day")
+        sections.append(("Explant release", e.summary(), [img]))
+    return sections
+
+
+def _key_numbers(results: dict) -> dict:
+    out = {}
+    if "assay" in results:
+        t = results["assay"].group_table()
+        out["assay_means"] = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in t.to_dict("records")]
+    if "toxicity" in results:
+        out["toxicity"] = {"highest_non_toxic_per_ml": results["toxicity"].highest_non_toxic_per_ml,
+                           "ic50_per_ml": results["toxicity"].ic50_per_ml}
+    if "mouse" in results:
+        e = results["mouse"].expected
+        out["oarsi_expected"] = e[e.readout == "oarsi"].to_dict("records")
+    if "translation" in results:
+        out["translation_particles"] = results["translation"].doses
+    if "explant" in results:
+        out["explant_expected"] = results["explant"].expected.to_dict("records")
+    return out
+
+
+def run_experiment(data: dict, out_dir: Path, source: str = "<scenario>") -> ExperimentRun:
+    """Validate ``data``, run the experiment and write its outputs into ``out_dir``."""
+    scenario = validate_scenario(data, source)
+    rng = np.random.default_rng(np.random.SeedSequence(scenario.seed))
+    results = RUNNERS[scenario.kind](scenario, rng)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = []
+    for name, frame in _tables(results).items():
+        frame.to_parquet(out_dir / f"{name}.parquet", index=False)
+        files.append(f"{name}.parquet")
+    provenance = _provenance(scenario, source)
+    summary = {**provenance, "results": _key_numbers(results)}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float), encoding="utf-8")
+    report.write_html(out_dir / "report.html", f"{scenario.kind}: {scenario.name}", _figures(scenario.kind, results),
+                      provenance)
+    files += ["summary.json", "report.html"]
+    return ExperimentRun(scenario.kind, results, tuple(files), summary)
