@@ -47,6 +47,9 @@ class OdeSystem:
     rates : dy_i/dt as sympy expressions in ``y`` and ``p`` (model units)
     event_assignments : per model event, ``((state_index, new_value_expr), ...)``; all new values
         are computed from the values before the event, then assigned
+    nonnegative : the solution stays in the non-negative orthant (the solver rejects steps that
+        leave it by more than atol and clips at 0); False for general models (e.g. SBML) whose
+        states may legitimately become negative
     """
 
     states: tuple
@@ -55,6 +58,7 @@ class OdeSystem:
     p: tuple
     rates: tuple
     event_assignments: tuple = ()
+    nonnegative: bool = False
 
     def __post_init__(self):
         n = len(self.states)
@@ -88,6 +92,7 @@ class SymbolicModel:
     jacobian: dict  # (i, j) -> d f_i / d z_j, nonzeros only
     scales: tuple
     events: tuple = ()  # per model event: ((state index, new scaled value expr), ...)
+    nonnegative: bool = True  # the kernel keeps states >= 0 (rejects steps below -atol, clips)
 
 
 def ode_system_of(model) -> OdeSystem | None:
@@ -105,6 +110,7 @@ def symbolic_model(model: ModelLike) -> SymbolicModel:
     scales = tuple(float(st.scale) for st in model.states)
     system = ode_system_of(model)
     events: tuple = ()
+    nonnegative = True
     if system is None:
         y = {st.name: scale * zi for st, scale, zi in zip(model.states, scales, z)}
         params = dict(zip(model.parameter_names, p))
@@ -116,13 +122,14 @@ def symbolic_model(model: ModelLike) -> SymbolicModel:
         f = tuple(sympy.sympify(r).xreplace(sub) / scale for r, scale in zip(system.rates, scales))
         events = tuple(tuple((i, sympy.sympify(e).xreplace(sub) / scales[i]) for i, e in assignments)
                        for assignments in system.event_assignments)
+        nonnegative = bool(system.nonnegative)
     jac = {}
     for i, fi in enumerate(f):
         for j in sorted(fi.free_symbols & set(z), key=lambda s: int(s.name[1:])):
             d = sympy.diff(fi, j)
             if d != 0:
                 jac[(i, int(j.name[1:]))] = d
-    return SymbolicModel(tuple(z), tuple(p), f, jac, scales, events)
+    return SymbolicModel(tuple(z), tuple(p), f, jac, scales, events, nonnegative)
 
 
 def markowitz_order(n: int, pattern: set[tuple[int, int]]) -> tuple[list[int], set[tuple[int, int]]]:
@@ -151,6 +158,9 @@ def _cse_lines(exprs, prefix):
     return lines, [sympy.pycode(e) for e in reduced]
 
 
+INLINE_MAX_STATES = 40
+
+
 def generate_source(model: ModelLike) -> str:
     """Python source of the rhs / jac_w / lu_factor / lu_solve kernels for ``model``."""
     sm = symbolic_model(model)
@@ -158,10 +168,14 @@ def generate_source(model: ModelLike) -> str:
     unpack = [f"    z{i} = z[{i}]" for i in range(n)] + [f"    p{j} = p[{j}]" for j in range(len(sm.p))]
 
     rhs_lines, rhs_exprs = _cse_lines(sm.f, "r")
+    # Small models: inline the kernels into the Rodas step (fastest). Large ones: keep them as
+    # calls, since six inlined copies of a long straight-line LU make LLVM compile for minutes.
+    inline = "always" if n <= INLINE_MAX_STATES else "never"
+    jit = f"@njit(cache=True, fastmath=True, error_model='numpy', inline='{inline}')"
     src = ["import math", "import numpy as np", "from numba import njit", "",
-           f"N_STATES = {n}", f"N_PARAMS = {len(sm.p)}", f"SCALES = np.array({list(sm.scales)!r})", "",
-           "@njit(cache=True, fastmath=True, error_model='numpy', inline='always')",
-           "def rhs(z, p, out):"] + unpack + rhs_lines
+           f"N_STATES = {n}", f"N_PARAMS = {len(sm.p)}", f"SCALES = np.array({list(sm.scales)!r})",
+           f"NONNEGATIVE = {bool(sm.nonnegative)}", "",
+           jit, "def rhs(z, p, out):"] + unpack + rhs_lines
     src += [f"    out[{i}] = {e}" for i, e in enumerate(rhs_exprs)]
 
     order, filled = markowitz_order(n, set(sm.jacobian))
@@ -172,14 +186,13 @@ def generate_source(model: ModelLike) -> str:
 
     keys = sorted(sm.jacobian)
     jac_lines, jac_exprs = _cse_lines([sm.jacobian[k] for k in keys], "j")
-    src += ["@njit(cache=True, fastmath=True, error_model='numpy', inline='always')",
-            "def jac_w(z, p, c, w):"] + unpack + jac_lines
+    src += [jit, "def jac_w(z, p, c, w):"] + unpack + jac_lines
     src += [f"    w[{k}] = 0.0" for k in range(len(entries))]
     for (i, j), e in zip(keys, jac_exprs):
         src.append(f"    w[{index[(pos[i], pos[j])]}] = -({e})")
     src += [f"    w[{index[(a, a)]}] += c" for a in range(n)]
 
-    lu = ["", "@njit(cache=True, fastmath=True, error_model='numpy', inline='always')", "def lu_factor(w):"]
+    lu = ["", jit, "def lu_factor(w):"]
     for a in range(n):
         lu.append(f"    d = 1.0 / w[{index[(a, a)]}]")
         rows = [r for r in range(a + 1, n) if (r, a) in index]
@@ -191,7 +204,7 @@ def generate_source(model: ModelLike) -> str:
     lu.append("    return")
     src += lu
 
-    sol = ["", "@njit(cache=True, fastmath=True, error_model='numpy', inline='always')", "def lu_solve(w, b):"]
+    sol = ["", jit, "def lu_solve(w, b):"]
     sol += [f"    x{a} = b[{order[a]}]" for a in range(n)]
     for r in range(n):
         for c in range(r):

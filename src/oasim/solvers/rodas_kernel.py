@@ -120,7 +120,7 @@ def _integrate_segment(z, p, t, t_stop, h, t_eval, k_out, out_row, rtol, atol, m
             sc = atol + rtol * max(abs(z[i]), abs(y_new))
             e = k6[i] / sc
             err += e * e
-            if y_new < -atol:
+            if NONNEGATIVE and y_new < -atol:
                 negative = True
             if not (abs(y_new) < 1e300):
                 finite = False
@@ -133,7 +133,7 @@ def _integrate_segment(z, p, t, t_stop, h, t_eval, k_out, out_row, rtol, atol, m
             t = target if hh == target - t else t + hh
             for i in range(n):
                 y_new = u[i] + k6[i]
-                z[i] = y_new if y_new > 0.0 else 0.0
+                z[i] = y_new if (y_new > 0.0 or not NONNEGATIVE) else 0.0
             fac = 0.9 * max(err, 1e-10) ** -0.25
             fac = min(5.0, max(0.2, fac))
             if hh < h and fac < 1.0:

@@ -1,0 +1,1 @@
+"""Interoperability with the field's exchange formats (SBML: :mod:`oasim.interop.sbml`)."""
