@@ -24,6 +24,13 @@ class _Header(_Strict):
     seed: int = Field(0, ge=0, lt=2**63)
 
 
+def _check_groups(names: list[str], reference: str | None) -> None:
+    if len(set(names)) != len(names):
+        raise ValueError(f"group names must be unique, got {names}")
+    if reference is not None and reference not in names:
+        raise ValueError(f"reference_group '{reference}' is not a group (allowed: {names})")
+
+
 class WellGroupSpec(_Strict):
     name: str = Field(min_length=1, max_length=60)
     il1b_ng_per_ml: float = Field(0.0, ge=0, le=1000)
@@ -54,11 +61,7 @@ class InVitroScenario(_Header):
 
     @model_validator(mode="after")
     def _checks(self):
-        names = [g.name for g in self.groups]
-        if len(set(names)) != len(names):
-            raise ValueError(f"group names must be unique, got {names}")
-        if self.reference_group is not None and self.reference_group not in names:
-            raise ValueError(f"reference_group '{self.reference_group}' is not a group (allowed: {names})")
+        _check_groups([g.name for g in self.groups], self.reference_group)
         if any(h <= 0 or h > 168 for h in self.readout_hours):
             raise ValueError(f"readout_hours {list(self.readout_hours)} must lie in (0, 168]")
         return self
@@ -104,11 +107,7 @@ class MouseScenario(_Header):
 
     @model_validator(mode="after")
     def _checks(self):
-        names = [g.name for g in self.groups]
-        if len(set(names)) != len(names):
-            raise ValueError(f"group names must be unique, got {names}")
-        if self.reference_group is not None and self.reference_group not in names:
-            raise ValueError(f"reference_group '{self.reference_group}' is not a group (allowed: {names})")
+        _check_groups([g.name for g in self.groups], self.reference_group)
         if any(w <= 0 or w > 52 for w in self.weeks):
             raise ValueError(f"weeks {list(self.weeks)} must lie in (0, 52]")
         return self
