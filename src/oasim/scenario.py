@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import FieldError, ScenarioError
 
-ENDPOINTS = ("WOMAC_PAIN", "WOMAC_STIFF", "WOMAC_FUNC", "WOMAC_TOTAL", "WOMAC_TOTAL_NORM", "VAS_PAIN",
+ENDPOINTS = ("WOMAC_PAIN", "WOMAC_STIFF", "WOMAC_FUNC", "WOMAC_TOTAL", "WOMAC_TOTAL_NORM", "VAS_PAIN", "PGA_VAS",
              "KOOS_PAIN", "KOOS_SYMPTOMS", "KOOS_ADL", "KOOS_SPORT", "KOOS_QOL",
              "MRI_THICK_MM", "MRI_T2_MS", "MRI_SYNOV_GRADE", "SF_IL1B_PG_ML")
 DAYS_PER_MONTH = 30.4375

@@ -91,6 +91,10 @@ def test_outputs_and_real_data_round_trip(tmp_path):
     n_adsl = con.execute('select count(*) from "ADSL"').fetchone()[0]
     con.close()
     assert n_adsl == sum(a["n_randomised"] for a in summary["arms"])
+    for arm in summary["arms"]:
+        oarsi = arm["responders"]["OMERACT-OARSI"]
+        assert 0 <= oarsi["responders"] <= oarsi["n"] <= arm["n_randomised"]
+    assert summary["dose_response"]["method"] == "MCP-Mod"
     # real data arrive as CSV: the same tables through the same analysis give the same numbers
     ds = TrialDataset.read(out / "datasets")
     csv_dir = tmp_path / "csv"

@@ -10,7 +10,7 @@ from .dataset import bds
 PARAM_LABELS = {
     "WOMAC_PAIN": "WOMAC pain (0-20)", "WOMAC_STIFF": "WOMAC stiffness (0-8)",
     "WOMAC_FUNC": "WOMAC physical function (0-68)", "WOMAC_TOTAL": "WOMAC total (0-96)",
-    "WOMAC_TOTAL_NORM": "WOMAC total normalised (0-100)", "VAS_PAIN": "Pain VAS (0-100 mm)",
+    "WOMAC_TOTAL_NORM": "WOMAC total normalised (0-100)", "VAS_PAIN": "Pain VAS (0-100 mm)", "PGA_VAS": "Patient global assessment (0-100 mm)",
     "KOOS_PAIN": "KOOS pain", "KOOS_SYMPTOMS": "KOOS symptoms", "KOOS_ADL": "KOOS ADL",
     "KOOS_SPORT": "KOOS sport/recreation", "KOOS_QOL": "KOOS quality of life",
     "MRI_THICK_MM": "MRI cartilage thickness (mm)", "MRI_T2_MS": "MRI cartilage T2 (ms)",

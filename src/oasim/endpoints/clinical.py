@@ -8,6 +8,8 @@ severity; Kuah 2018 baseline tables). Follow-up scores move with
   building over weeks and fading by 12 months (Previtali 2025), the same in every arm;
 * measurement noise; scores are rounded and clipped to each instrument's range.
 
+Patient global assessment (PGA, 0–100 mm) follows the pain-VAS course (assumed).
+
 WOMAC LK3.1: pain 0–20 (5 items), stiffness 0–8 (2), function 0–68 (17), total 0–96
 (Bellamy 1988); normalised 0–100 = raw / max × 100. VAS 0–100 mm. KOOS subscales are
 0 (extreme problems) – 100 (none) (Roos 1998): ADL uses the same 17 items as WOMAC function, so
@@ -97,6 +99,9 @@ def observe_clinical(baseline: BaselineSymptoms, pain_drive_rel: np.ndarray, thi
         "WOMAC_STIFF": _score(stiff, obs.value("womac_stiffness_noise_sd"), 8, rng),
         "WOMAC_FUNC": _score(func, obs.value("womac_function_noise_sd"), 68, rng),
         "VAS_PAIN": _score(vas, obs.value("vas_pain_noise_sd"), 100, rng),
+        # patient global assessment (0-100 mm): assumed to follow the pain VAS course, with its
+        # own measurement noise (needed for the OMERACT-OARSI 2-of-3 criterion)
+        "PGA_VAS": _score(vas, obs.value("vas_pain_noise_sd"), 100, rng),
     }
     out["WOMAC_TOTAL"] = out["WOMAC_PAIN"] + out["WOMAC_STIFF"] + out["WOMAC_FUNC"]
     out["WOMAC_TOTAL_NORM"] = np.round(out["WOMAC_TOTAL"] / 96.0 * 100.0, 2)

@@ -50,6 +50,13 @@ def write_trial_report(path: Path, scenario, dataset, analysis, summary: dict) -
     if analysis.mmrm is not None:
         parts.append("<h2>MMRM of the primary endpoint (UN, Kenward–Roger)</h2>")
         parts.append(_table(analysis.mmrm.contrasts.reset_index()))
+    for name, res in analysis.responders.items():
+        parts.append(f"<h2>Responders at month {scenario.analysis.primary_visit_month:g}: {html.escape(name)}</h2>")
+        parts.append(_table(res.rates.reset_index()))
+        parts.append(_table(res.comparisons.reset_index()))
+    if analysis.dose_response is not None:
+        parts.append("<h2>Dose-response (MCP-Mod, dose in units of the lowest dose)</h2>")
+        parts.append(f"<pre>{html.escape(str(analysis.dose_response.summary()))}</pre>")
     parts.append("<h2>Adverse events</h2>")
     parts.append(_table(analysis.safety.by_term.reset_index() if hasattr(analysis.safety.by_term, "reset_index") else analysis.safety.by_term))
     parts.append(_table(analysis.safety.by_max_grade.reset_index()))

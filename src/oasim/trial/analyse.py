@@ -8,6 +8,11 @@ On an unblinded :class:`~oasim.data.TrialDataset` (simulated or real, same table
   pooled placebo (:func:`oasim.analysis.ancova`);
 * MMRM of the primary endpoint over all post-baseline visits (unstructured covariance,
   Kenward–Roger df; :func:`oasim.analysis.mmrm`), when the data allow it;
+* responders at the primary visit: OMERACT-OARSI (Pham 2004; WOMAC pain and function and the
+  patient global, normalised to 0–100) and pain-VAS MCII responders (≥ 19.9 mm improvement,
+  Tubach 2005), each active arm vs placebo (:func:`oasim.analysis.responders`);
+* MCP-Mod dose-response on the primary endpoint's change at the primary visit, when there are
+  at least two active dose levels (:func:`oasim.analysis.mcp_mod`);
 * safety tables: subjects with ≥ 1 AE, by preferred term, maximum grade and dose, with
   Clopper–Pearson CIs (:func:`oasim.analysis.safety_table`).
 """
@@ -20,10 +25,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..analysis import ancova, mmrm, prepost, safety_table
+from ..analysis import (ancova, mcid_responder, mcp_mod, mmrm, omeract_oarsi_responder, prepost, responders,
+                        safety_table)
 from ..errors import DataError, OasimError
 
 PLACEBO = "Placebo"
+VAS_MCII_MM = 19.9  # Tubach 2005, knee OA pain VAS minimal clinically important improvement
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class TrialAnalysis:
     ancova: dict = field(repr=False)
     mmrm: object | None = field(repr=False)
     safety: object = field(repr=False)
+    responders: dict = field(default_factory=dict, repr=False)
+    dose_response: object | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -44,6 +53,10 @@ class TrialAnalysis:
             lines += ["", f"ANCOVA {code}:", str(res.summary())]
         if self.mmrm is not None:
             lines += ["", "MMRM (primary endpoint):", str(self.mmrm.summary())]
+        for name, res in self.responders.items():
+            lines += ["", f"Responders ({name}):", str(res.summary())]
+        if self.dose_response is not None:
+            lines += ["", "MCP-Mod:", str(self.dose_response.summary())]
         lines += ["", "Safety:", str(self.safety.summary())]
         lines += self.notes
         return "\n".join(lines)
@@ -103,8 +116,46 @@ def analyse(dataset, primary_endpoint: str, primary_visitnum: int, endpoints=(),
                       baseline="BASE", covariance="us", df_method="kenward-roger", control=PLACEBO, alpha=alpha)
         except OasimError as exc:
             notes.append(f"MMRM {primary_endpoint}: not fitted ({exc})")
+    resp = _responder_analyses(adqs, primary_visitnum, alpha, notes)
+    dr = None
+    active_doses = sorted(set(adsl.loc[adsl["TRT01P"] != PLACEBO, "TRTDOSE"]))
+    if len(active_doses) >= 2 and len(prim):
+        rows = prim.drop(columns=[c for c in ("TRTDOSE",) if c in prim.columns]).merge(
+            adsl[["USUBJID", "TRTDOSE"]], on="USUBJID")
+        rows = rows.assign(DOSE=rows["TRTDOSE"] / active_doses[0])  # in units of the lowest dose
+        try:
+            dr = mcp_mod(rows, dose="DOSE", response="CHG", direction="decreasing", alpha=alpha / 2)
+        except (OasimError, ValueError) as exc:
+            notes.append(f"MCP-Mod: not fitted ({exc})")
     adae_events = adae.drop(columns=[c for c in ("TRT01P", "TRT01A", "TRTDOSE", "TRTDOSU", "TRTDURD")
                                      if c in adae.columns])
     saf = safety_table(adae_events, adsl, subject="USUBJID", arm="TRT01A", term="AEDECOD", grade="AETOXGR",
                        dose="TRTDOSE", exposure_days="TRTDURD", onset_day="AESTDY", alpha=alpha)
-    return TrialAnalysis(change, pp, anc, mm, saf, notes)
+    return TrialAnalysis(change=change, prepost=pp, ancova=anc, mmrm=mm, safety=saf, responders=resp,
+                         dose_response=dr, notes=notes)
+
+
+def _responder_analyses(adqs: pd.DataFrame, visitnum: int, alpha: float, notes: list) -> dict:
+    wide = adqs[adqs["AVISITN"] == visitnum].pivot_table(index=["USUBJID", "TRT01P"], columns="PARAMCD",
+                                                         values=["AVAL", "BASE"], aggfunc="first")
+    needed = ["WOMAC_PAIN", "WOMAC_FUNC", "PGA_VAS", "VAS_PAIN"]
+    if not all(("AVAL", c) in wide.columns for c in needed) or PLACEBO not in set(adqs["TRT01P"]):
+        notes.append("responders: needs WOMAC pain and function, PGA and VAS and a placebo arm")
+        return {}
+    flat = pd.DataFrame(index=wide.index).reset_index()
+    scale = {"WOMAC_PAIN": 100 / 20, "WOMAC_FUNC": 100 / 68, "PGA_VAS": 1.0}
+    norm = {f"{k}_{c}": wide[(k, c)].to_numpy(float) * s for c, s in scale.items() for k in ("BASE", "AVAL")}
+    flat["OARSIFL"] = omeract_oarsi_responder(norm["BASE_WOMAC_PAIN"], norm["AVAL_WOMAC_PAIN"],
+                                              norm["BASE_WOMAC_FUNC"], norm["AVAL_WOMAC_FUNC"],
+                                              norm["BASE_PGA_VAS"], norm["AVAL_PGA_VAS"]).to_numpy()
+    flat["MCIIFL"] = mcid_responder(wide[("BASE", "VAS_PAIN")].to_numpy(float),
+                                    wide[("AVAL", "VAS_PAIN")].to_numpy(float), VAS_MCII_MM).to_numpy()
+    flat["BASE"] = wide[("BASE", "WOMAC_PAIN")].to_numpy(float)
+    out = {}
+    for name, flag in (("OMERACT-OARSI", "OARSIFL"), ("VAS MCII", "MCIIFL")):
+        try:
+            out[name] = responders(flat, response=flag, treatment="TRT01P", control=PLACEBO,
+                                   baseline="BASE", alpha=alpha)
+        except (OasimError, ValueError) as exc:
+            notes.append(f"responders {name}: {exc}")
+    return out

@@ -63,6 +63,12 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
                                        & (dataset["ADAE"]["AETOXGR"] >= 3)).sum()),
             },
         }
+        for name, res in analysis.responders.items():
+            if arm in res.rates.index:
+                r = res.rates.loc[arm]
+                entry.setdefault("responders", {})[name] = {
+                    "n": r["n"], "responders": r["responders"], "rate": r["rate"],
+                    "ci95": [r["ci_lower"], r["ci_upper"]]}
         for code, res in analysis.ancova.items():
             d = res.differences
             if arm != PLACEBO and arm in set(d.index):
@@ -77,6 +83,9 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
         "primary_endpoint": scenario.analysis.primary_endpoint,
         "primary_visit_month": scenario.analysis.primary_visit_month,
         "screening": run.screening, "cohort_decisions": run.cohort_decisions, "arms": arms,
+        "dose_response": None if analysis.dose_response is None else {
+            "method": "MCP-Mod", "dose_response_detected": bool(analysis.dose_response.dose_response_detected),
+            "target_dose_in_lowest_dose_units": analysis.dose_response.target_dose},
         "notes": analysis.notes,
         "provenance": {"seed": scenario.seed, "scenario_digest": scenario.digest(),
                        "parameter_set": scenario.model.parameter_set, "oasim_version": __version__},
