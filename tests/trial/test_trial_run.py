@@ -205,3 +205,23 @@ def test_a_qc_lot_sets_particles_per_ug_and_potency(tmp_path):
     bad["product"]["lot"] = str(tmp_path)
     with pytest.raises(ScenarioError, match="lot.toml"):
         Scenario.from_dict(bad)
+
+
+def test_sentinel_pair_is_one_active_one_placebo_dosed_first():
+    run = conduct_trial(small_scenario())
+    ex = from_trial_run(run).unblind()["EX"]
+    for cohort, g in run.subjects.groupby("cohort"):
+        sentinels = g[g["sentinel"]]
+        assert len(sentinels) == 2 and set(sentinels["active"]) == {True, False}
+    assert set(ex.loc[ex["EXSENTFL"] == "Y", "EXCOHDY"]) == {0.0}
+    assert set(ex.loc[ex["EXSENTFL"] != "Y", "EXCOHDY"]) == {7.0}
+
+
+def test_permuted_blocks_keep_the_ratio_in_every_block():
+    from oasim.trial.randomisation import permuted_blocks
+
+    rng = np.random.default_rng(3)
+    seqs = np.array([permuted_blocks(6, 2, 4, rng) for _ in range(2000)])
+    assert (seqs[:, :4].sum(axis=1) == 3).all() and (seqs[:, 4:].sum(axis=1) == 3).all()
+    # every within-block position is active with probability 3/4
+    assert np.allclose(seqs.mean(axis=0), 0.75, atol=0.04)

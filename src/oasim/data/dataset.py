@@ -3,7 +3,8 @@
 Tables (one DataFrame each; column names follow SDTM/ADaM conventions):
 
 * DM  — demographics (USUBJID, AGE, SEX, BMI, KLGRADE, COHORT, RANDNO)
-* EX  — exposure (EXTRT, EXDOSE, EXDOSU, EXSTDY); blinded: EXTRT = "BLINDED IP", no dose
+* EX  — exposure (EXTRT, EXDOSE, EXDOSU, EXSTDY; EXCOHDY = days after the cohort's sentinel
+  pair, EXSENTFL); blinded: EXTRT = "BLINDED IP", no dose
 * QS  — questionnaires (QSTESTCD = WOMAC_*, VAS_PAIN, KOOS_*; QSSTRESN; VISIT, VISITNUM, QSDY)
 * MO  — MRI findings (MOTESTCD = MRI_*), LB — SF IL-1β (LBTESTCD = SF_IL1B_PG_ML)
 * AE  — adverse events (AEDECOD, AETOXGR, AESTDY, AEENDY, AEREL)

@@ -32,7 +32,9 @@ def build_tables(run) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
                        "COHORT": subj["cohort"], "RANDNO": subj["randno"]})
     ex = pd.DataFrame({"STUDYID": study, "USUBJID": run.exposure["subject_id"].map(ids),
                        "EXTRT": "BLINDED IP", "EXROUTE": "INTRA-ARTICULAR",
-                       "EXSTDY": (run.exposure["day"] + run.exposure["sentinel_offset_days"]).astype(float),
+                       "EXSTDY": run.exposure["day"].astype(float),  # day of the subject's own schedule
+                       # days after the cohort's sentinel pair was dosed (sentinel dosing)
+                       "EXCOHDY": run.exposure["sentinel_offset_days"].astype(float),
                        "EXSENTFL": np.where(run.exposure["sentinel_offset_days"] == 0, "Y", "")})
     obs = run.observations.assign(USUBJID=run.observations["subject_id"].map(ids), STUDYID=study)
     obs = obs.rename(columns={"visit": "VISIT", "visitnum": "VISITNUM"})
