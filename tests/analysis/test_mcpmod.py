@@ -65,6 +65,14 @@ def test_critical_value_controls_max_t_under_flat_truth():
     assert rate == pytest.approx(0.025, abs=4 * np.sqrt(0.025 * 0.975 / reps))
 
 
+@pytest.mark.slow
+def test_type_one_error_of_full_procedure():
+    # whole procedure (ANOVA, contrasts, critical value) on 100 flat-truth trials; under alpha =
+    # 0.025, P(more than 8 rejections) = 0.002 (the vectorised test above checks calibration tightly)
+    rejections = sum(mcp_mod(_trial(lambda d: 0 * d, seed=seed)).dose_response_detected for seed in range(100))
+    assert rejections <= 8
+
+
 def test_bad_inputs():
     with pytest.raises(FieldError):
         mcp_mod(_trial(lambda d: d).query("DOSE < 0.1"))
