@@ -49,7 +49,7 @@ def test_recovers_known_covariance(structure):
 
 
 def _dense_reml(df: pd.DataFrame) -> tuple[float, np.ndarray]:
-    """Independent REML by brute force: full N x N V, Nelder-Mead then BFGS on Cholesky entries."""
+    """Independent REML by brute force: full N x N V, BFGS (numerical gradient) on Cholesky entries."""
     data = df.dropna(subset=["CHG"]).sort_values(["USUBJID", "AVISIT"])
     visit = data["AVISIT"].cat.codes.to_numpy()
     X = np.column_stack([
@@ -74,7 +74,7 @@ def _dense_reml(df: pd.DataFrame) -> tuple[float, np.ndarray]:
                 + (len(y) - X.shape[1]) * np.log(2 * np.pi))
 
     start = np.linalg.cholesky(np.diag([40.0] * 4))[rows, cols]
-    result = optimize.minimize(neg2, start, method="Nelder-Mead", options={"maxiter": 20000, "xatol": 1e-8, "fatol": 1e-10})
+    result = optimize.minimize(neg2, start, method="BFGS", options={"gtol": 1e-6})
     result = optimize.minimize(neg2, result.x, method="BFGS", options={"gtol": 1e-7})
     chol = np.zeros((4, 4))
     chol[rows, cols] = result.x
@@ -82,8 +82,8 @@ def _dense_reml(df: pd.DataFrame) -> tuple[float, np.ndarray]:
 
 
 def test_missing_visits_match_direct_likelihood_maximisation():
-    df = simulate(60, seed=5, dropout=0.5)
-    assert df["CHG"].isna().sum() > 20
+    df = simulate(40, seed=5, dropout=0.5)
+    assert df["CHG"].isna().sum() > 15
     res = mmrm(df, control="Placebo", df_method="satterthwaite")
     dense_value, dense_cov = _dense_reml(df)
     assert res.neg2_reml_loglik == pytest.approx(dense_value, abs=1e-5)
