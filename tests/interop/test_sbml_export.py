@@ -39,7 +39,8 @@ def test_export_has_no_libsbml_errors(human):
 def test_export_takes_states_parameters_and_units_from_the_model(model, human, knee_xml):
     import libsbml
 
-    m = libsbml.readSBMLFromString(knee_xml).getModel()
+    doc = libsbml.readSBMLFromString(knee_xml)  # keep the document alive while its model is used
+    m = doc.getModel()
     assert [s.getId() for s in m.getListOfSpecies()] == list(model.state_names)
     ids = {p.getId(): p for p in m.getListOfParameters()}
     assert set(model.parameter_names) <= set(ids)

@@ -1,0 +1,446 @@
+"""Population throughput: oasim's numba Rodas4 kernel against libRoadRunner and SciPy.
+
+Run: ``python -m benchmarks.throughput [--quick] [--max-n 100000] [--max-rr-n 10000]``.
+
+Two models, in one process run:
+
+* **joint**: the oasim knee model (``KneeModel()``, human set, KL 3, log-normal variability as
+  in the set), 0-730 days, doses MSC + exosomes at day 0, exosomes at days 28 and 56, MSC at
+  day 182 (exported to SBML with these events for libRoadRunner), 13 visits (none on a dose
+  day), no burn-in.
+* **proctor**: Proctor 2014 (BIOMD0000000504) imported with ``oasim.interop.sbml.load``, every
+  kinetic parameter log-normal (cv 0.25), 14 days (seconds), 100 output times.
+
+Methods: (a) oasim ``NumbaRodasSolver`` (2 threads), (b) libRoadRunner CVODE, one loaded
+model reused, parameters and initial amounts set in one call each and ``reset()`` between
+subjects, in a loop and as a 2-process pool (one model per worker; worker start and model
+load excluded), (c) SciPy ``solve_ivp`` LSODA and BDF in a loop (the kernel's compiled RHS,
+finite-difference Jacobian, small N), (d) diffrax is skipped (jax is not a dependency).
+Tolerances: ``rtol`` as given and ``atol = atol_rel · scale_i`` per state for every method
+(libRoadRunner via ``setIndividualTolerance``).
+
+Error: max over 20 subjects × outputs × states of |x − ref| / (|ref| + 1e-3·max|ref_state|)
+against libRoadRunner at rtol 1e-12 / atol 1e-14·scale (the prototype's metric). Memory: the
+process's peak RSS after the row (a high-water mark over the run so far; tracemalloc slows
+Python loops about 10x); for the pool, the largest worker's peak RSS.
+Timing excludes compilation / model load. No assertions; the targets are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PROCTOR_XML = ROOT.parent / "shared" / "data" / "sbml" / "BIOMD0000000504_proctor2014.xml"
+N_ERR = 20
+DAY = 86400.0
+
+
+# ---------------------------------------------------------------------------------------------
+# problems
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Problem:
+    name: str
+    model: object  # KneeModel or SbmlModel
+    sbml: str  # SBML text for libRoadRunner
+    t_eval: np.ndarray
+    params: np.ndarray  # (N, n_params) in model.parameter_names order
+    y0: np.ndarray  # (N, n_states)
+    events: tuple | None  # oasim dose events (N, k) or None
+    rr_values: dict  # SBML id -> (N,) values for libRoadRunner (parameters and initial amounts)
+
+    @property
+    def scales(self):
+        return np.array([st.scale for st in self.model.states])
+
+
+def joint_problem(n: int, seed: int = 1) -> Problem:
+    from oasim.interop import sbml
+    from oasim.model import KneeModel
+    from oasim.parameters import ParameterSet
+    from oasim.population import Population
+    from oasim.protocol import Dose, dose_events
+    from oasim.simulation import baseline_state
+
+    model = KneeModel()
+    ps = ParameterSet.load("human")
+    doses = (Dose("msc", 5e7, "cells", 0.0), Dose("exosome", 3e11, "particles", 0.0),
+             Dose("exosome", 3e11, "particles", 28.0), Dose("exosome", 3e11, "particles", 56.0),
+             Dose("msc", 5e7, "cells", 182.0))
+    visits = np.array([7.0, 14.0, 21.0, 35.0, 63.0, 91.0, 119.0, 175.0, 259.0, 364.0, 546.0, 637.0, 730.0])
+    pop = Population.sample(ps, n, np.random.default_rng(seed), kl_grade=3)
+    params = pop.matrix(model.parameter_names)
+    y0 = baseline_state(model, pop)
+    p = pop.parameters
+    events = dose_events([doses] * n, model.state_index, p["exosome_particles_per_ug"],
+                         p["msc_fast_fraction"], p["msc_persistent_fraction"])
+    text = sbml.document_to_string(sbml.knee_document(ps, doses=doses))
+    values = {name: params[:, j] for j, name in enumerate(model.parameter_names)}
+    values.update({name: y0[:, i] for i, name in enumerate(model.state_names)})
+    first = sbml.dose_parameters(model, *(a[0] for a in events))
+    for key in first:  # per-subject dose amounts (MSC split fractions vary)
+        values[key] = np.array([sbml.dose_parameters(model, *(a[s] for a in events))[key] for s in range(n)]) \
+            if not key.endswith("_time_d") else np.full(n, first[key])
+    return Problem("joint", model, text, visits, params, y0, events, values)
+
+
+def proctor_problem(n: int, seed: int = 2) -> Problem:
+    import libsbml
+
+    from oasim.interop import sbml
+
+    model = sbml.load(PROCTOR_XML)
+    doc = libsbml.readSBMLFromFile(str(PROCTOR_XML))  # keep the document alive while iterating
+    kinetic = [p.getId() for p in doc.getModel().getListOfParameters()]
+    params = model.sample_parameters(n, np.random.default_rng(seed), cv=0.25, names=kinetic)
+    y0 = model.initial_state(params)
+    values = {name: params[:, j] for j, name in enumerate(model.parameter_names)}
+    values.update({name: y0[:, i] for i, name in enumerate(model.state_names)})
+    t_eval = np.linspace(0.0, 14 * DAY, 101)[1:]
+    return Problem("proctor", model, PROCTOR_XML.read_text(), t_eval, params, y0, None, values)
+
+
+def subset(pr: Problem, n: int) -> Problem:
+    ev = None if pr.events is None else tuple(a[:n] for a in pr.events)
+    return Problem(pr.name, pr.model, pr.sbml, pr.t_eval, pr.params[:n], pr.y0[:n], ev,
+                   {k: v[:n] for k, v in pr.rr_values.items()})
+
+
+# ---------------------------------------------------------------------------------------------
+# methods
+# ---------------------------------------------------------------------------------------------
+
+def run_oasim(pr: Problem, rtol: float, atol: float):
+    from oasim.solvers import NumbaRodasSolver
+
+    sol = NumbaRodasSolver(rtol=rtol, atol=atol).solve(pr.model, pr.y0, pr.params, pr.t_eval, pr.events)
+    return sol.states, {"steps": float(sol.n_steps.mean()), "steps_max": int(sol.n_steps.max()),
+                        "failed": int((~sol.ok).sum())}
+
+
+class _RR:
+    """A libRoadRunner model with per-subject parameter / initial-amount matrices."""
+
+    def __init__(self, text, names, atol_per_state, rtol, atol):
+        from oasim.interop.sbml import RoadRunnerReference
+
+        self.ref = RoadRunnerReference(text, rtol=rtol, atol=atol, atol_per_state=atol_per_state,
+                                       max_steps=1_000_000)
+        self.names = list(names)
+
+    def matrices(self, values: dict, n: int):
+        ref = self.ref
+        pv = np.tile(ref.parameter_defaults, (n, 1))
+        iv = np.tile(ref.species_defaults, (n, 1))
+        for j, k in enumerate(ref.parameter_ids):
+            if k in values:
+                pv[:, j] = values[k]
+        for j, k in enumerate(ref.species_ids):
+            if k in values:
+                iv[:, j] = values[k]
+        return pv, iv
+
+    def run(self, times, pv, iv):
+        out = np.empty((pv.shape[0], len(times) - 1, len(self.names)))
+        for s in range(pv.shape[0]):
+            out[s] = self.ref.run_vectors(times, self.names, pv[s], iv[s])[1:]
+        return out
+
+
+_WORKER: _RR | None = None
+
+
+def _worker_init(text, names, atol_per_state, rtol, atol):
+    global _WORKER
+    _WORKER = _RR(text, names, atol_per_state, rtol, atol)
+
+
+def _worker_run(args):
+    times, pv, iv = args
+    return _WORKER.run(times, pv, iv), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _rr_setup(pr: Problem, rtol, atol):
+    names = pr.model.state_names
+    tols = {st.name: atol * st.scale for st in pr.model.states}
+    return (pr.sbml, names, tols, rtol, atol)
+
+
+def run_rr_loop(pr: Problem, rtol, atol, rr=None):
+    rr = rr or _RR(*_rr_setup(pr, rtol, atol))
+    pv, iv = rr.matrices(pr.rr_values, pr.params.shape[0])
+    times = np.concatenate([[0.0], pr.t_eval])
+    t0 = time.perf_counter()
+    out = rr.run(times, pv, iv)
+    return out, time.perf_counter() - t0, {}
+
+
+def run_rr_pool(pr: Problem, rtol, atol, workers=2):
+    setup = _rr_setup(pr, rtol, atol)
+    rr = _RR(*setup)
+    pv, iv = rr.matrices(pr.rr_values, pr.params.shape[0])
+    times = np.concatenate([[0.0], pr.t_eval])
+    chunks = np.array_split(np.arange(pv.shape[0]), workers * 4)
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers, initializer=_worker_init, initargs=setup) as pool:
+        pool.map(_worker_run, [(times, pv[:1], iv[:1])] * workers)  # workers up, model loaded
+        t0 = time.perf_counter()
+        parts = pool.map(_worker_run, [(times, pv[c], iv[c]) for c in chunks if c.size])
+        wall = time.perf_counter() - t0
+    out = np.concatenate([p[0] for p in parts])
+    return out, wall, {"worker_rss_mb": max(p[1] for p in parts) / 1024}
+
+
+def run_scipy(pr: Problem, method: str, rtol, atol):
+    """solve_ivp per subject on the kernel's compiled scaled RHS; restarts at dose times."""
+    from scipy.integrate import solve_ivp
+
+    from oasim.solvers.numba_rodas import kernel_module
+
+    K = kernel_module(pr.model)
+    scales = np.asarray(K.SCALES)
+    n, n_states = pr.y0.shape
+    out = np.empty((n, pr.t_eval.size, n_states))
+    steps = 0
+    for s in range(n):
+        p = np.ascontiguousarray(pr.params[s])
+        buf = np.empty(n_states)
+
+        def f(_t, z, p=p, buf=buf):
+            K.rhs(np.ascontiguousarray(z), p, buf)
+            return buf.copy()
+
+        z = pr.y0[s] / scales
+        doses = []
+        if pr.events is not None:
+            doses = [(t, i, a) for t, i, a in zip(*(e[s] for e in pr.events)) if np.isfinite(t)]
+        bounds = sorted({0.0, *[d[0] for d in doses], float(pr.t_eval[-1])})
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            for t, i, amt in doses:
+                if t == a:
+                    z[i] += amt / scales[i]
+            mask = (pr.t_eval > a) & (pr.t_eval <= b)
+            grid = np.unique(np.append(pr.t_eval[mask], b))
+            sol = solve_ivp(f, (a, b), z, method=method, rtol=rtol, atol=atol, t_eval=grid)
+            if not sol.success:
+                raise RuntimeError(sol.message)
+            out[s, mask] = sol.y[:, np.isin(grid, pr.t_eval[mask])].T
+            z = sol.y[:, -1].copy()
+            steps += sol.nfev
+    return out * scales, {"rhs_evals": steps / n}
+
+
+# ---------------------------------------------------------------------------------------------
+# accuracy, floor
+# ---------------------------------------------------------------------------------------------
+
+def max_rel_error(x, ref):
+    floor = 1e-3 * np.abs(ref).max(axis=(0, 1), keepdims=True) + 1e-300
+    return float(np.max(np.abs(x - ref) / (np.abs(ref) + floor)))
+
+
+def kernel_floor(model, z, p, reps=200_000):
+    """ns per RHS, per W = c·I − J plus sparse LU, per triangular solve (1 thread)."""
+    from numba import njit
+
+    from oasim.solvers.numba_rodas import kernel_module
+
+    K = kernel_module(model)
+    rhs, jac_w, lu_factor, lu_solve = K.rhs, K.jac_w, K.lu_factor, K.lu_solve
+
+    @njit(fastmath=True)
+    def t_rhs(z, p, out, reps):
+        acc = 0.0
+        for _ in range(reps):
+            rhs(z, p, out)
+            acc += out[0]
+            z[0] += 1e-300 * acc
+        return acc
+
+    @njit(fastmath=True)
+    def t_lu(z, p, w, reps):
+        acc = 0.0
+        for k in range(reps):
+            jac_w(z, p, 1.0 + 1e-9 * k, w)
+            lu_factor(w)
+            acc += w[0]
+        return acc
+
+    @njit(fastmath=True)
+    def t_solve(w, b, reps):
+        acc = 0.0
+        for _ in range(reps):
+            lu_solve(w, b)
+            acc += b[0]
+            b[0] = 1.0 + 1e-300 * acc
+        return acc
+
+    n = z.size
+    out = np.empty(n)
+    w = np.empty(K.NNZ)
+    b = np.ones(n)
+    res = {}
+    for name, fn, args in (("rhs", t_rhs, (z.copy(), p, out)), ("w_lu", t_lu, (z.copy(), p, w)),
+                           ("solve", t_solve, (w, b))):
+        fn(*args, 10)
+        t0 = time.perf_counter()
+        fn(*args, reps)
+        res[name] = (time.perf_counter() - t0) / reps * 1e9
+    res["nnz"] = int(K.NNZ)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------------------------
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn, *args):
+    """(result, wall, process peak RSS after the call [MB]); tracemalloc would slow Python loops ~10x."""
+    t0 = time.perf_counter()
+    result = fn(*args)
+    wall = time.perf_counter() - t0
+    return result, wall, peak_rss_mb()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N up to 1e3, fewer rows")
+    parser.add_argument("--max-n", type=int, default=100_000, help="largest N for oasim")
+    parser.add_argument("--max-rr-n", type=int, default=10_000, help="largest N for libRoadRunner")
+    parser.add_argument("--proctor-max-n", type=int, default=10_000,
+                        help="largest N for Proctor 2014 (oasim ~2 ms/subject there: 1e5 takes minutes)")
+    parser.add_argument("--proctor-max-rr-n", type=int, default=1_000)
+    parser.add_argument("--models", default="joint,proctor")
+    parser.add_argument("--scipy-n", type=int, default=10)
+    args = parser.parse_args(argv)
+    max_n = min(args.max_n, 1000) if args.quick else args.max_n
+    max_rr = min(args.max_rr_n, 1000) if args.quick else args.max_rr_n
+    sizes = [n for n in (100, 1_000, 10_000, 100_000) if n <= max_n]
+    try:
+        import jax  # noqa: F401
+        has_jax = True
+    except ImportError:
+        has_jax = False
+
+    import numba
+    import roadrunner
+
+    print(f"# python -m benchmarks.throughput {' '.join(argv if argv is not None else sys.argv[1:])}")
+    print(f"# {os.cpu_count()} cores, numba {numba.__version__} ({numba.get_num_threads()} threads), "
+          f"libroadrunner {roadrunner.__version__}; diffrax: {'available but not run' if has_jax else 'skipped (jax absent)'}")
+    rows, notes = [], []
+    all_sizes, all_max_rr = sizes, max_rr
+    for name in args.models.split(","):
+        sizes = all_sizes if name == "joint" else [n for n in all_sizes if n <= args.proctor_max_n]
+        max_rr = all_max_rr if name == "joint" else min(all_max_rr, args.proctor_max_rr_n)
+        big = (joint_problem if name == "joint" else proctor_problem)(max(sizes))
+        configs = {"joint": [(1e-6, 1e-8), (1e-5, 1e-7)], "proctor": [(1e-6, 1e-8), (1e-5, 1e-7)]}[name]
+        rr_configs = [(1e-6, 1e-8), (1e-7, 1e-9)]
+        # tight reference on the first N_ERR subjects (libRoadRunner, rtol 1e-12)
+        small = subset(big, N_ERR)
+        ref, ref_wall, _ = run_rr_loop(small, 1e-12, 1e-14)
+        notes.append(f"{name}: reference libRoadRunner rtol 1e-12 on {N_ERR} subjects took {ref_wall:.1f} s")
+        # warm-up / compile
+        t0 = time.perf_counter()
+        run_oasim(subset(big, 2), 1e-6, 1e-8)
+        notes.append(f"{name}: oasim kernel load/compile {time.perf_counter() - t0:.1f} s")
+
+        def add(method, n, rtol, wall, mem, err, extra):
+            rows.append(dict(model=name, method=method, n=n, rtol=rtol, wall=wall, us=wall / n * 1e6,
+                             rate=n / wall, mem=mem, err=err, **extra))
+
+        steps_for_floor = None
+        for rtol, atol in configs:
+            for n in sizes:
+                pr = subset(big, n)
+                (states, info), wall, mem = timed(run_oasim, pr, rtol, atol)
+                err = max_rel_error(states[:N_ERR], ref)
+                add("(a) oasim numba Rodas4, 2 threads", n, rtol, wall, mem, err, info)
+                if rtol == 1e-6 and n == max(sizes):
+                    steps_for_floor = info["steps"]
+                print(f"  {name} oasim rtol={rtol:g} N={n}: {wall:.2f} s, err {err:.1e}", file=sys.stderr)
+        for rtol, atol in rr_configs:
+            rr = _RR(*_rr_setup(big, rtol, atol))
+            for n in [s for s in sizes if s <= min(max_rr, 1000)]:
+                pr = subset(big, n)
+                (states, wall, info), _, mem = timed(run_rr_loop, pr, rtol, atol, rr)
+                add("(b) libRoadRunner loop, 1 process", n, rtol, wall, mem, max_rel_error(states[:N_ERR], ref), info)
+            for n in [s for s in sizes if s <= max_rr]:
+                pr = subset(big, n)
+                states, wall, info = run_rr_pool(pr, rtol, atol)
+                add("(b) libRoadRunner 2-process pool", n, rtol, wall, info["worker_rss_mb"],
+                    max_rel_error(states[:N_ERR], ref), {})
+                print(f"  {name} rr pool rtol={rtol:g} N={n}: {wall:.2f} s", file=sys.stderr)
+        for method in ("LSODA", "BDF"):
+            pr = subset(big, min(args.scipy_n, N_ERR))
+            (states, info), wall, mem = timed(run_scipy, pr, method, 1e-6, 1e-8)
+            add(f"(c) SciPy solve_ivp {method} loop", pr.params.shape[0], 1e-6, wall, mem,
+                max_rel_error(states, ref[:states.shape[0]]), info)
+        # arithmetic floor
+        fl = kernel_floor(big.model, big.y0[0] / big.scales, np.ascontiguousarray(big.params[0]))
+        per_step = fl["w_lu"] + 6 * fl["rhs"] + 6 * fl["solve"]
+        measured = [r for r in rows if r["model"] == name and r["method"].startswith("(a)") and r["rtol"] == 1e-6
+                    and r["n"] == max(sizes)][0]
+        floor_us = per_step * steps_for_floor / 1e3
+        notes.append(
+            f"{name} floor: RHS {fl['rhs']:.0f} ns, W+LU {fl['w_lu']:.0f} ns (W nnz {fl['nnz']}), solve "
+            f"{fl['solve']:.0f} ns -> {per_step:.0f} ns per Rodas4 step (1 W+LU, 6 RHS, 6 solves); "
+            f"{steps_for_floor:.0f} steps/subject at rtol 1e-6 -> floor {floor_us:.0f} µs core time = "
+            f"{floor_us / 2:.0f} µs/subject on 2 cores; measured {measured['us']:.0f} µs/subject = "
+            f"{measured['us'] / (floor_us / 2):.2f}x the floor")
+
+    # ratios: oasim at the same (model, N, rtol) vs each other method
+    print()
+    print("| model | method | N | rtol | wall (s) | µs/subject | subjects/s | oasim ratio (same N, rtol) | "
+          "peak mem (MB) | max rel err | steps/subject |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        same = [q for q in rows if q["model"] == r["model"] and q["method"].startswith("(a)") and q["rtol"] == r["rtol"]]
+        match = [q for q in same if q["n"] == r["n"]] or [q for q in same if q["n"] == min(all_sizes)]
+        ratio = match[0]["rate"] / r["rate"] if match and not r["method"].startswith("(a)") else float("nan")
+        steps = f"{r['steps']:.0f} (max {r['steps_max']})" if "steps" in r else (
+            f"{r['rhs_evals']:.0f} RHS" if "rhs_evals" in r else "–")
+        print(f"| {r['model']} | {r['method']} | {r['n']:.0e} | {r['rtol']:g} | {r['wall']:.2f} | {r['us']:.0f} | "
+              f"{r['rate']:.0f} | {'' if ratio != ratio else f'{ratio:.1f}x'} | {r['mem']:.0f} | {r['err']:.1e} | {steps} |")
+    print()
+    for note in notes:
+        print(f"- {note}")
+    # targets at equal achieved accuracy
+    print()
+    for name in args.models.split(","):
+        pool = [r for r in rows if r["model"] == name and "pool" in r["method"]]
+        ours = [r for r in rows if r["model"] == name and r["method"].startswith("(a)")]
+        if not pool or not ours:
+            continue
+        n_cmp = max(r["n"] for r in pool)
+        for p in [r for r in pool if r["n"] == n_cmp]:
+            # the fastest oasim row at N = n_cmp whose error is no larger than libRoadRunner's
+            cands = [o for o in ours if o["n"] == n_cmp and o["err"] <= p["err"]]
+            if cands:
+                best = max(cands, key=lambda o: o["rate"])
+                print(f"- target {name}, N={n_cmp:.0e}: libRoadRunner pool rtol {p['rtol']:g} (err {p['err']:.1e}, "
+                      f"{p['rate']:.0f}/s) vs oasim rtol {best['rtol']:g} (err {best['err']:.1e}, {best['rate']:.0f}/s): "
+                      f"{best['rate'] / p['rate']:.1f}x at equal or better accuracy")
+        big_rows = [o for o in ours if o["n"] == 100_000 and name == "joint"]
+        for o in big_rows:
+            print(f"- target 1e5 joint subjects x 2 years within 60 s: rtol {o['rtol']:g}: {o['wall']:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
