@@ -221,5 +221,7 @@ def field_errors(exc: ValidationError, source: str) -> list[FieldError]:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "no such field (check the spelling)"
+        elif err["type"] == "missing":
+            msg = "a value (the field is required)"
         out.append(FieldError(path or "<root>", err.get("input"), msg, source))
     return out

@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         if out is None:
             from ..trial.run import default_out_dir
 
-            out = default_out_dir(spec) if kind == "trial" else default_out_dir_for(name)
+            out = default_out_dir(name)
         if out.exists() and any(out.iterdir()):
             if not force:
                 typer.echo(f"error: {out} exists and is not empty; use --force to replace it", err=True)
@@ -120,12 +120,6 @@ def _run_experiment_atomically(data: dict, out: Path, source: str, say) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return result.summary
-
-
-def default_out_dir_for(name: str) -> Path:
-    from datetime import datetime
-
-    return Path("results") / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def _print_trial_summary(console: Console, summary: dict) -> None:

@@ -12,6 +12,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import FieldError, ScenarioError
+from ..scenario import field_errors
 
 
 class _Strict(BaseModel):
@@ -132,19 +133,6 @@ class ExplantScenario(_Header):
 SCENARIOS = {"invitro_il1b": InVitroScenario, "mouse_oa": MouseScenario, "explant": ExplantScenario}
 
 
-def _field_errors(exc: ValidationError, source: str) -> list[FieldError]:
-    errors = []
-    for err in exc.errors():
-        path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err["loc"]).replace(".[", "[")
-        allowed = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            allowed = "no such field (check the spelling)"
-        elif err["type"] == "missing":
-            allowed = "a value (the field is required)"
-        errors.append(FieldError(path or "<root>", err.get("input"), allowed, source))
-    return errors
-
-
 def validate_scenario(data: dict, source: str = "<scenario>"):
     """The validated scenario model for ``data["kind"]``; raises :class:`ScenarioError`."""
     kind = data.get("kind")
@@ -153,4 +141,4 @@ def validate_scenario(data: dict, source: str = "<scenario>"):
     try:
         return SCENARIOS[kind].model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(source, _field_errors(exc, source)) from None
+        raise ScenarioError(source, field_errors(exc, source)) from None

@@ -92,15 +92,16 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
     })
 
 
-def default_out_dir(scenario: Scenario, root: Path = Path("results")) -> Path:
+def default_out_dir(name: str, root: Path = Path("results")) -> Path:
+    """A new folder ``results/<name>-<time>`` (suffixed -2, -3 ... if taken)."""
     from datetime import datetime
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = root / f"{scenario.name}-{stamp}"
+    path = root / f"{name}-{stamp}"
     k = 1
     while path.exists():
         k += 1
-        path = root / f"{scenario.name}-{stamp}-{k}"
+        path = root / f"{name}-{stamp}-{k}"
     return path
 
 
