@@ -93,14 +93,15 @@ def screen(scenario: Scenario, parameter_set: ParameterSet, n_needed: int, rng: 
             "vas_pain": sym.vas_pain_mm >= inc.vas_pain_min_mm,
         }
         ok = np.ones(batch, dtype=bool)
-        for reason, passed in checks.items():  # first failed criterion is the reason
-            failures[reason] += int((ok & ~passed).sum())
+        failed_first = {}  # a candidate's screen-failure reason is the first criterion it fails
+        for reason, passed in checks.items():
+            failed_first[reason] = ok & ~passed
             ok &= passed
-        idx = np.flatnonzero(ok)[: n_needed - eligible_count]
-        # candidates after the last needed one were never screened
-        last = idx[-1] + 1 if len(idx) == n_needed - eligible_count else batch
-        if last < batch:
-            failures = _recount(checks, last, failures, batch)
+        need = n_needed - eligible_count
+        idx = np.flatnonzero(ok)[:need]
+        last = idx[-1] + 1 if len(idx) == need else batch  # later candidates were never screened
+        for reason, mask in failed_first.items():
+            failures[reason] += int(mask[:last].sum())
         screened += last
         eligible_count += len(idx)
         pops.append(pop.subset(idx))
@@ -114,16 +115,6 @@ def screen(scenario: Scenario, parameter_set: ParameterSet, n_needed: int, rng: 
     counts = {"screened": int(screened), "eligible": int(n_needed),
               "screen_failures": int(screened - n_needed), "failures_by_reason": failures}
     return pop, sym, counts
-
-
-def _recount(checks, last, failures, batch):
-    """Remove from the failure counts the candidates beyond ``last`` (never screened)."""
-    ok = np.ones(batch, dtype=bool)
-    for reason, passed in checks.items():
-        beyond = (ok & ~passed)[last:].sum()
-        failures[reason] -= int(beyond)
-        ok &= passed
-    return failures
 
 
 def conduct_trial(scenario: Scenario, progress: Callable[[str], None] | None = None) -> TrialRun:
