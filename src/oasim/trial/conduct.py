@@ -28,7 +28,7 @@ from ..parameters import ParameterSet, validate_for_model
 from ..population import Population
 from ..protocol import Dose
 from ..readouts import thickness_mm
-from ..scenario import Scenario
+from ..scenario import DAYS_PER_MONTH, Scenario
 from ..simulation import simulate
 from ..solvers import SOLVERS
 from .randomisation import permuted_blocks
@@ -172,8 +172,7 @@ def conduct_trial(scenario: Scenario, progress: Callable[[str], None] | None = N
     dropout_day = rngs["dropout"].exponential(365.25 / scenario.dropout.rate_per_year, n_total) \
         if scenario.dropout.rate_per_year > 0 else np.full(n_total, np.inf)
     follow_up = np.minimum(dropout_day, t_visits[-1])
-    ae_injections = [[(day, d) for day in scenario.schedule.injection_days] if d is not None
-                     else [(day, None) for day in scenario.schedule.injection_days] for d in doses]
+    ae_injections = [[(day, d) for day in scenario.schedule.injection_days] for d in doses]  # None = saline
     ae = simulate_adverse_events(subjects["subject_id"], ae_injections, follow_up, rngs["adverse_events"], obs)
     observed_until = pd.Series(follow_up, index=subjects["subject_id"].to_numpy())
     ae = ae[ae["onset_day"] <= ae["subject_id"].map(observed_until)].reset_index(drop=True)
@@ -184,7 +183,7 @@ def conduct_trial(scenario: Scenario, progress: Callable[[str], None] | None = N
 
     observations = _observation_table(scores, subjects["subject_id"].to_numpy(), scenario, t_visits)
     visible = observations["t_days"].to_numpy() <= dropout_day[observations["subject_id"].to_numpy() - 1]
-    mri_days = {m * 30.4375 for m in scenario.visits.mri_months}
+    mri_days = {m * DAYS_PER_MONTH for m in scenario.visits.mri_months}
     is_mri = observations["paramcd"].str.startswith("MRI_")
     visible &= ~is_mri.to_numpy() | observations["t_days"].isin(mri_days).to_numpy()
     observations = observations[visible & keep[observations["subject_id"].to_numpy() - 1]]
