@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-PROCTOR_XML = ROOT.parent / "shared" / "data" / "sbml" / "BIOMD0000000504_proctor2014.xml"
+PROCTOR_XML = ROOT / "src" / "oasim" / "interop" / "models" / "BIOMD0000000504_proctor2014.xml"
 N_ERR = 20
 DAY = 86400.0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 DATA = Path(__file__).resolve().parent / "data"
-SBML_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "sbml"
+SBML_DIR = Path(__file__).resolve().parents[2] / "src" / "oasim" / "interop" / "models"  # CC0 copies
 COMMAND = "python -m tests.interop.make_references"
 RTOL, ATOL = 1e-12, 1e-14
 

@@ -836,6 +836,13 @@ def _read_document(path_or_text):
     return doc, source
 
 
+#: The public OA models shipped with oasim (BioModels, CC0): name -> path of the SBML file.
+PUBLIC_MODELS = {
+    "proctor2014": Path(__file__).resolve().parent / "models" / "BIOMD0000000504_proctor2014.xml",
+    "baker2017": Path(__file__).resolve().parent / "models" / "BIOMD0000000928_baker2017.xml",
+}
+
+
 def load(path: str | Path, scales: Mapping[str, float] | None = None) -> SbmlModel:
     """Import an SBML model (file path or XML text) for the population solver.
 
