@@ -9,6 +9,8 @@ thickness index is calibrated to the volume rates.
 
 Run ``python -m oasim.calibration.natural_history`` to print the fitted drives; copy them into
 ``parameters/sets/human.toml`` (kl_damage_drive_kl*). The fit is deterministic.
+``python -m oasim.calibration.natural_history --check 2000`` instead simulates a virtual
+population with the current set and prints the loss rates per KL grade (median and IQR).
 """
 
 from __future__ import annotations
@@ -46,6 +48,24 @@ def fit_drives(parameter_set: ParameterSet | None = None) -> dict[int, float]:
     return fitted
 
 
+def population_loss_rates(n_subjects: int = 2000, seed: int = 12, years: float = 2.0):
+    """Untreated loss of the thickness index [%/y] per KL grade in a sampled population."""
+    parameter_set = ParameterSet.load("human")
+    pop = Population.sample(parameter_set, n_subjects, np.random.default_rng(seed))
+    sol = simulate(pop, [0.0, years * 365.25]).solution
+    thick = thickness_mm(sol, pop.parameters)
+    rate = 100.0 * (1.0 - thick[:, 1] / thick[:, 0]) / years
+    kl = pop.covariates["kl_grade"].to_numpy()
+    return {grade: rate[kl == grade] for grade in (2, 3, 4)} | {"2-3": rate[np.isin(kl, [2, 3])]}
+
+
 if __name__ == "__main__":
-    for grade, drive in fit_drives().items():
-        print(f"kl_damage_drive_kl{grade} = {drive:.4f}   (target {TARGET_LOSS_PCT_PER_YEAR[grade]} %/y)")
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        for grade, r in population_loss_rates(int(sys.argv[2])).items():
+            q1, med, q3 = np.percentile(r, [25, 50, 75])
+            print(f"KL {grade}: n = {r.size}, median {med:.2f} %/y (IQR {q1:.2f}-{q3:.2f})")
+    else:
+        for grade, drive in fit_drives().items():
+            print(f"kl_damage_drive_kl{grade} = {drive:.4f}   (target {TARGET_LOSS_PCT_PER_YEAR[grade]} %/y)")
