@@ -12,26 +12,14 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..trial.analyse import arm_order as _arm_order  # noqa: E402
+
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
-
-
-def _dose_of(arm: str) -> float:
-    try:
-        return float(str(arm).split()[0])
-    except ValueError:
-        return float("inf")
-
-
-def _arm_order(arms) -> list:
-    """Placebo first, then active arms by increasing dose (labels start with the dose)."""
-    arms = list(dict.fromkeys(arms))
-    active = sorted((a for a in arms if a != "Placebo"), key=lambda a: (_dose_of(a), str(a)))
-    return (["Placebo"] if "Placebo" in arms else []) + active
 
 
 def trajectories(change: pd.DataFrame, paramcd: str, label: str, months: dict[int, float]) -> bytes:

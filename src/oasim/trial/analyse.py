@@ -33,6 +33,19 @@ PLACEBO = "Placebo"
 VAS_MCII_MM = 19.9  # Tubach 2005, knee OA pain VAS minimal clinically important improvement
 
 
+def arm_order(arms) -> list:
+    """Placebo first, then active arms by increasing dose (arm labels start with the dose)."""
+    def dose_of(arm) -> float:
+        try:
+            return float(str(arm).split()[0])
+        except ValueError:
+            return float("inf")
+
+    arms = list(dict.fromkeys(arms))
+    active = sorted((a for a in arms if a != PLACEBO), key=lambda a: (dose_of(a), str(a)))
+    return ([PLACEBO] if PLACEBO in arms else []) + active
+
+
 @dataclass(frozen=True)
 class TrialAnalysis:
     """Results objects of one trial analysis; ``summary()`` prints the key tables."""
