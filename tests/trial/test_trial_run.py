@@ -77,7 +77,7 @@ def test_same_seed_same_summary_other_seed_differs(tmp_path):
     c = run_trial(small_scenario(seed=7), tmp_path / "c")
     text = [(tmp_path / k / "summary.json").read_text() for k in "abc"]
     assert text[0] == text[1] and text[0] != text[2]
-    assert a == b
+    assert a == b and c != a
 
 
 def test_outputs_and_real_data_round_trip(tmp_path):

@@ -1,3 +1,4 @@
+# ruff: noqa: F821  (a template: rhs, jac_w, lu_*, NNZ, np, njit come from the generated module)
 # Rodas4 population kernel. This file is not imported directly: its text is appended to the
 # model-specific module written by oasim.model.codegen (which defines rhs, jac_w, lu_factor,
 # lu_solve, model_event, N_STATES and NNZ), so numba compiles and caches one self-contained module per model.
