@@ -180,3 +180,14 @@ def test_unreadable_document_is_an_oasim_error(tmp_path):
         sbml.load(bad)
     with pytest.raises(sbml.SbmlError, match="no such SBML file"):
         sbml.load(tmp_path / "missing.xml")
+
+
+def test_scipy_reference_refuses_models_with_events(baker):
+    """No silent wrong answer: the SciPy reference does not implement SBML events."""
+    from oasim.errors import SolverError
+    from oasim.solvers import ScipyReferenceSolver
+
+    params = np.atleast_2d(baker.parameter_values)
+    y0 = np.atleast_2d(baker.initial_state(params[0]))
+    with pytest.raises(SolverError, match="events"):
+        ScipyReferenceSolver().solve(baker, y0, params, np.array([0.0, 30.0]))

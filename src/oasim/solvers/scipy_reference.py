@@ -33,6 +33,9 @@ class ScipyReferenceSolver(AbstractSolver):
     def solve(self, model, y0, params, t_eval_days, events=None, t_start_days=0.0) -> Solution:
         y0, params, t_eval, (ev_t, ev_idx, ev_amt) = check_inputs(
             model, y0, params, t_eval_days, events, t_start_days)
+        if getattr(model, "event_ids", ()) or np.any(ev_idx[np.isfinite(ev_t)] < 0):
+            raise SolverError("the SciPy reference solver does not apply model-defined (SBML) events; "
+                              "use NumbaRodasSolver for models with events")
         n_sub, n = y0.shape
         p = {name: params[:, j] for j, name in enumerate(model.parameter_names)}
         scales = np.array([st.scale for st in model.states])
