@@ -214,7 +214,7 @@ def run_scipy(pr: Problem, method: str, rtol, atol):
     out = np.empty((n, pr.t_eval.size, n_states))
     steps = 0
     for s in range(n):
-        p = np.ascontiguousarray(pr.params[s])
+        p = K.extend(np.ascontiguousarray(pr.params[s]))  # parameters + parameter-only terms
         buf = np.empty(n_states)
 
         def f(_t, z, p=p, buf=buf):
@@ -258,6 +258,7 @@ def kernel_floor(model, z, p, reps=200_000):
 
     K = kernel_module(model)
     rhs, jac_w, lu_factor, lu_solve = K.rhs, K.jac_w, K.lu_factor, K.lu_solve
+    p = K.extend(p)  # the kernels read parameters + parameter-only terms
 
     @njit(fastmath=True)
     def t_rhs(z, p, out, reps):

@@ -56,7 +56,7 @@ def test_generated_rhs_equals_the_model_equations(model, human, rng):
     pm = np.column_stack([p[n] for n in model.parameter_names])
     out = np.empty(len(scales))
     for s in range(30):
-        k.rhs.py_func(y[:, s] / scales, pm[s], out)
+        k.rhs.py_func(y[:, s] / scales, k.extend.py_func(pm[s]), out)
         np.testing.assert_allclose(out, direct[:, s], rtol=1e-10, atol=1e-12)
 
 
@@ -64,7 +64,7 @@ def test_generated_jacobian_and_sparse_lu_solve_w(model, human, rng):
     """W = c·I − J from the generated code; the sparse LU solves W x = b like numpy does."""
     k = kernel_module(model)
     p = _params(model, human, rng, 3)
-    pm = np.column_stack([p[n] for n in model.parameter_names])
+    pm = np.column_stack([k.extend.py_func(np.array([p[n][s] for n in model.parameter_names])) for s in range(3)]).T
     n = k.N_STATES
     z = rng.uniform(0.2, 3.0, n)
     f0 = np.empty(n)

@@ -1,4 +1,4 @@
-# ruff: noqa: F821  (a template: rhs, jac_w, lu_*, NNZ, np, njit come from the generated module)
+# ruff: noqa: F821  (a template: rhs, jac_w, lu_*, extend, NNZ, np, njit come from the generated module)
 # Rodas4 population kernel. This file is not imported directly: its text is appended to the
 # model-specific module written by oasim.model.codegen (which defines rhs, jac_w, lu_factor,
 # lu_solve, model_event, N_STATES and NNZ), so numba compiles and caches one self-contained module per model.
@@ -166,7 +166,7 @@ def solve_population(z0, params, t_start, t_eval, ev_t, ev_idx, ev_amt, rtol, at
     t_end = t_eval[t_eval.shape[0] - 1]
     for s in prange(n_sub):
         z = z0[s].copy()
-        p = params[s]
+        p = extend(params[s])  # parameters + parameter-only terms, once per subject
         work = np.empty((8, n))
         w = np.empty(NNZ)
         steps = np.zeros(1, dtype=np.int64)
