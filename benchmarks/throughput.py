@@ -70,8 +70,8 @@ def joint_problem(n: int, seed: int = 1) -> Problem:
     from oasim.model import KneeModel
     from oasim.parameters import ParameterSet
     from oasim.population import Population
-    from oasim.protocol import Dose, dose_events
-    from oasim.simulation import baseline_state
+    from oasim.protocol import Dose
+    from oasim.simulation import baseline_state, population_dose_events
 
     model = KneeModel()
     ps = ParameterSet.load("human")
@@ -82,9 +82,7 @@ def joint_problem(n: int, seed: int = 1) -> Problem:
     pop = Population.sample(ps, n, np.random.default_rng(seed), kl_grade=3)
     params = pop.matrix(model.parameter_names)
     y0 = baseline_state(model, pop)
-    p = pop.parameters
-    events = dose_events([doses] * n, model.state_index, p["exosome_particles_per_ug"],
-                         p["msc_fast_fraction"], p["msc_persistent_fraction"])
+    events = population_dose_events(model, pop, [doses] * n)
     text = sbml.document_to_string(sbml.knee_document(ps, doses=doses))
     values = {name: params[:, j] for j, name in enumerate(model.parameter_names)}
     values.update({name: y0[:, i] for i, name in enumerate(model.state_names)})

@@ -84,6 +84,18 @@ class Protocol:
         return np.array(sorted({v.t_days for v in self.visits}), dtype=float)
 
 
+def dose_increments(dose: Dose, particles_per_ug, msc_fast_fraction, msc_persistent_fraction):
+    """The state jumps of one injection: ``[(state name, amount in the state's unit), ...]``.
+
+    Exosomes enter the free synovial-fluid pool (µg converted with the explicit particles per
+    µg); MSCs split into the fast and persistent viable pools. The one place this rule lives.
+    """
+    if dose.product == "exosome":
+        return [("exosome_free_particles", dose.particles(particles_per_ug))]
+    return [("msc_fast_cells", dose.amount * msc_fast_fraction),
+            ("msc_persistent_cells", dose.amount * msc_persistent_fraction)]
+
+
 def dose_events(doses_per_subject: Sequence[Sequence[Dose]], state_index: dict[str, int],
                 particles_per_ug: np.ndarray, msc_fast_fraction: np.ndarray,
                 msc_persistent_fraction: np.ndarray):
@@ -95,13 +107,9 @@ def dose_events(doses_per_subject: Sequence[Sequence[Dose]], state_index: dict[s
     n = len(doses_per_subject)
     rows = []
     for s, doses in enumerate(doses_per_subject):
-        events = []
-        for d in doses:
-            if d.product == "exosome":
-                events.append((d.t_days, state_index["exosome_free_particles"], d.particles(particles_per_ug[s])))
-            else:
-                events.append((d.t_days, state_index["msc_fast_cells"], d.amount * msc_fast_fraction[s]))
-                events.append((d.t_days, state_index["msc_persistent_cells"], d.amount * msc_persistent_fraction[s]))
+        events = [(d.t_days, state_index[name], amount) for d in doses
+                  for name, amount in dose_increments(d, particles_per_ug[s], msc_fast_fraction[s],
+                                                      msc_persistent_fraction[s])]
         rows.append(sorted(events))
     width = max(1, max((len(r) for r in rows), default=0))
     t = np.full((n, width), np.inf)

@@ -50,6 +50,13 @@ def baseline_state(model: KneeModel, population: Population) -> np.ndarray:
     return y0
 
 
+def population_dose_events(model: KneeModel, population: Population, doses: Sequence[Sequence[Dose]]):
+    """Solver dose events of every subject, with the subject's own dose-splitting parameters."""
+    p = population.parameters
+    return dose_events(doses, model.state_index, p["exosome_particles_per_ug"],
+                       p["msc_fast_fraction"], p["msc_persistent_fraction"])
+
+
 def simulate(population: Population, t_eval_days: Sequence[float],
              doses: Sequence[Sequence[Dose]] | None = None, model: KneeModel | None = None,
              solver: AbstractSolver | None = None, burn_in_days: float = BURN_IN_DAYS) -> SimulationResult:
@@ -70,8 +77,6 @@ def simulate(population: Population, t_eval_days: Sequence[float],
     if burn_in_days > 0:
         warm = solver.solve(model, y0, params, np.array([burn_in_days]))
         y0 = warm.states[:, -1, :]
-    p = population.parameters
-    events = dose_events(doses, model.state_index, p["exosome_particles_per_ug"],
-                         p["msc_fast_fraction"], p["msc_persistent_fraction"])
+    events = population_dose_events(model, population, doses)
     solution = solver.solve(model, y0, params, np.asarray(t_eval_days, float), events)
     return SimulationResult(solution, population, doses)

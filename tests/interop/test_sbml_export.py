@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from oasim.interop import sbml
 from oasim.population import Population
-from oasim.protocol import Dose, dose_events
-from oasim.simulation import baseline_state
+from oasim.protocol import Dose
+from oasim.simulation import baseline_state, population_dose_events
 from oasim.solvers import NumbaRodasSolver
 
 DOSES = (Dose("exosome", 3e11, "particles", 0.0), Dose("msc", 5e7, "cells", 28.0),
@@ -72,9 +72,7 @@ def _subjects(model, human, n, seed):
     pop = Population.sample(human, n, np.random.default_rng(seed), kl_grade=3)
     params = pop.matrix(model.parameter_names)
     y0 = baseline_state(model, pop)
-    p = pop.parameters
-    events = dose_events([DOSES] * n, model.state_index, p["exosome_particles_per_ug"],
-                         p["msc_fast_fraction"], p["msc_persistent_fraction"])
+    events = population_dose_events(model, pop, [DOSES] * n)
     native = NumbaRodasSolver(**TIGHT).solve(model, y0, params, VISITS, events)
     assert native.ok.all()
     return params, y0, events, native

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from oasim.population import Population
-from oasim.protocol import Dose, dose_events
-from oasim.simulation import baseline_state, simulate
+from oasim.protocol import Dose
+from oasim.simulation import baseline_state, population_dose_events, simulate
 from oasim.solvers import NumbaRodasSolver, ScipyReferenceSolver
 
 TWO_YEARS = np.array([0.0, 14.0, 28.0, 30.0, 91.0, 182.0, 273.0, 365.0, 548.0, 730.0])
@@ -78,9 +78,7 @@ def _compare_with_reference(model, human, n, seed):
     pop = _population(human, n, seed)
     params = pop.matrix(model.parameter_names)
     y0 = baseline_state(model, pop)
-    p = pop.parameters
-    events = dose_events([TWO_INJECTIONS] * n, model.state_index, p["exosome_particles_per_ug"],
-                         p["msc_fast_fraction"], p["msc_persistent_fraction"])
+    events = population_dose_events(model, pop, [TWO_INJECTIONS] * n)
     fast = NumbaRodasSolver(rtol=1e-8, atol=1e-10).solve(model, y0, params, TWO_YEARS, events)
     ref = ScipyReferenceSolver(method="Radau", rtol=1e-8, atol=1e-10).solve(model, y0, params, TWO_YEARS, events)
     assert fast.ok.all()

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import KneeModel
-from ..protocol import Dose
+from ..protocol import Dose, dose_increments
 from . import bench, measures
 from .systems import Segment, System, initial_state, run_segments
 
@@ -93,11 +93,9 @@ def _segments(system: System, group: MouseGroup, params, n: int, t_end: float, i
     injections: dict[float, dict] = {}
     for d in group.doses:
         adds = injections.setdefault(float(d.t_days), {})
-        if d.product == "exosome":
-            adds["exosome_free_particles"] = adds.get("exosome_free_particles", 0.0) + d.particles(v("exosome_particles_per_ug"))
-        else:
-            adds["msc_fast_cells"] = adds.get("msc_fast_cells", 0.0) + d.amount * params["msc_fast_fraction"]
-            adds["msc_persistent_cells"] = adds.get("msc_persistent_cells", 0.0) + d.amount * params["msc_persistent_fraction"]
+        for name, amount in dose_increments(d, v("exosome_particles_per_ug"), params["msc_fast_fraction"],
+                                            params["msc_persistent_fraction"]):
+            adds[name] = adds.get(name, 0.0) + amount
     induction["joint_damage_drive"] = 0.0 * drive if group.sham else drive
     cuts = sorted(t for t in injections if 0.0 < t < t_end)
     segments = [Segment(cuts[0] if cuts else t_end, induction, set_states, injections.get(0.0, {}))]
