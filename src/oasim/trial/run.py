@@ -43,6 +43,7 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
     arms = []
     for arm, g in adsl.groupby("TRT01P", sort=False):
         ch = analysis.change[analysis.change["arm"] == arm]
+        ae = dataset["ADAE"][dataset["ADAE"]["USUBJID"].isin(g["USUBJID"])]
         entry = {
             "arm": arm, "dose": float(g["TRTDOSE"].iloc[0]), "dose_unit": str(g["TRTDOSU"].iloc[0]),
             "cohorts": sorted(int(c) for c in g["COHORT"].unique()),
@@ -54,13 +55,10 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
                 for code in ch["paramcd"].unique()},
             "ancova_vs_placebo": {},
             "adverse_events": {
-                "subjects_with_any": int(dataset["ADAE"]["USUBJID"].isin(g["USUBJID"]).groupby(
-                    dataset["ADAE"]["USUBJID"]).any().sum()) if len(dataset["ADAE"]) else 0,
-                "events": int(dataset["ADAE"]["USUBJID"].isin(g["USUBJID"]).sum()),
-                "related_events": int((dataset["ADAE"]["USUBJID"].isin(g["USUBJID"])
-                                       & (dataset["ADAE"]["AEREL"] == "Y")).sum()),
-                "grade3_or_more": int((dataset["ADAE"]["USUBJID"].isin(g["USUBJID"])
-                                       & (dataset["ADAE"]["AETOXGR"] >= 3)).sum()),
+                "subjects_with_any": int(ae["USUBJID"].nunique()),
+                "events": len(ae),
+                "related_events": int((ae["AEREL"] == "Y").sum()),
+                "grade3_or_more": int((ae["AETOXGR"] >= 3).sum()),
             },
         }
         for name, res in analysis.responders.items():
