@@ -185,12 +185,17 @@ class Scenario(_Strict):
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Scenario":
-        data = read_toml(path)
-        lot = data.get("product", {}).get("lot") if isinstance(data.get("product"), dict) else None
+        return cls.from_file_data(read_toml(path), path)
+
+    @classmethod
+    def from_file_data(cls, data: dict, path: str | Path) -> "Scenario":
+        """Validate ``data`` read from the file ``path`` (relative lot paths are relative to it)."""
+        product = data.get("product")
+        lot = product.get("lot") if isinstance(product, dict) else None
         if isinstance(lot, str) and not Path(lot).is_absolute():
-            beside = Path(path).parent / lot  # relative lot paths are relative to the scenario file
+            beside = Path(path).parent / lot
             if beside.is_dir():
-                data["product"]["lot"] = str(beside)
+                data = {**data, "product": {**product, "lot": str(beside)}}
         return cls.from_dict(data, str(path))
 
     @classmethod

@@ -10,33 +10,23 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..errors import OasimError, ScenarioError
-from ..scenario import Scenario, field_errors, read_toml
-
-
-def _experiment_kinds() -> dict:
-    try:
-        from ..experiments import EXPERIMENT_KINDS
-    except ImportError:
-        return {}
-    return dict(EXPERIMENT_KINDS)
+from ..errors import FieldError, OasimError, ScenarioError
+from ..scenario import Scenario, read_toml
 
 
 def _load(path: Path):
-    """(kind, validated object or raw dict) or raise ScenarioError."""
+    """(kind, validated scenario or the raw dict of an experiment) or raise ScenarioError."""
+    from ..experiments import EXPERIMENT_KINDS, validate_scenario
+
     data = read_toml(path)
     kind = data.get("kind", "trial")
     if kind == "trial":
-        return kind, Scenario.from_toml(path)
-    kinds = _experiment_kinds()
-    if kind in kinds:
-        from ..experiments import validate_scenario
-
+        return kind, Scenario.from_file_data(data, path)
+    if kind in EXPERIMENT_KINDS:
         validate_scenario(data, str(path))
         return kind, data
-    from ..errors import FieldError
-
-    raise ScenarioError(str(path), [FieldError("kind", kind, f"one of {['trial', *sorted(kinds)]}", str(path))])
+    raise ScenarioError(str(path), [FieldError("kind", kind, f"one of {['trial', *sorted(EXPERIMENT_KINDS)]}",
+                                               str(path))])
 
 
 def _report_errors(exc: ScenarioError) -> None:
