@@ -119,3 +119,21 @@ def test_safety_rejects_unknown_subjects(trial_tables):
         safety_table(adae.assign(USUBJID="X1"), adsl)
     with pytest.raises(FieldError, match="adsl.TRT01A"):
         safety_table(adae, adsl.drop(columns="TRT01A"))
+
+
+def test_cohens_dz_ci_where_scipy_nct_cdf_is_nan():
+    """scipy's nct.cdf is NaN far in a tail (n = 95, d_z = -0.721); the interval still comes out
+    and its limits put the observed t at the 0.975 and 0.025 quantiles."""
+    import numpy as np
+    from scipy import stats
+
+    from oasim.analysis import cohens_dz_ci
+
+    d_z, n = -0.721, 95
+    assert np.isnan(stats.nct.cdf(d_z * np.sqrt(n), n - 1, d_z * np.sqrt(n) + 10))
+    lo, hi = cohens_dz_ci(d_z, n)
+    t_obs = d_z * np.sqrt(n)
+    assert stats.nct.cdf(t_obs, n - 1, lo * np.sqrt(n)) == pytest.approx(0.975, abs=1e-6)
+    assert stats.nct.cdf(t_obs, n - 1, hi * np.sqrt(n)) == pytest.approx(0.025, abs=1e-6)
+    se = np.sqrt(1 / n + d_z ** 2 / (2 * n))  # large-sample approximation as a cross-check
+    assert lo == pytest.approx(d_z - 1.96 * se, abs=0.02) and hi == pytest.approx(d_z + 1.96 * se, abs=0.02)

@@ -33,8 +33,14 @@ def cohens_dz_ci(d_z: float, n: int, alpha: float = 0.05) -> tuple[float, float]
     df = n - 1
     t_obs = d_z * np.sqrt(n)
 
+    def cdf(ncp: float) -> float:
+        # scipy's nct.cdf returns NaN far in a tail (seen for n = 95, t = -6.5, ncp = t + 10);
+        # there the cdf is 0 (ncp far above t) or 1 (far below), which keeps the bracket valid
+        value = stats.nct.cdf(t_obs, df, ncp)
+        return float(value) if np.isfinite(value) else (0.0 if ncp > t_obs else 1.0)
+
     def solve(prob: float) -> float:
-        func = lambda ncp: stats.nct.cdf(t_obs, df, ncp) - prob  # noqa: E731
+        func = lambda ncp: cdf(ncp) - prob  # noqa: E731
         lo, hi = t_obs - 10.0, t_obs + 10.0
         while func(lo) < 0:
             lo -= 10.0

@@ -102,16 +102,16 @@ def analyse(dataset, primary_endpoint: str, primary_visitnum: int, endpoints=(),
     change = change_from_baseline(adqs[adqs["PARAMCD"].isin(codes)], alpha=alpha)
 
     prim = adqs[(adqs["PARAMCD"] == primary_endpoint) & (adqs["AVISITN"] == primary_visitnum)].dropna(subset=["CHG"])
-    pp = {}
+    at_visit = adqs[adqs["AVISITN"] == primary_visitnum]
+    pp, anc = {}, {}
     for code in codes:
-        rows = adqs[(adqs["PARAMCD"] == code) & (adqs["AVISITN"] == primary_visitnum)].dropna(subset=["AVAL", "BASE"])
+        rows = at_visit[at_visit["PARAMCD"] == code]
         try:
-            pp[code] = prepost(rows, pre="BASE", post="AVAL", arm="TRT01P", alpha=alpha)
-        except (OasimError, ValueError) as exc:  # ValueError: effect-size CI root not bracketed
+            pp[code] = prepost(rows.dropna(subset=["AVAL", "BASE"]), pre="BASE", post="AVAL", arm="TRT01P",
+                               alpha=alpha)
+        except OasimError as exc:
             notes.append(f"pre/post {code}: {exc}")
-    anc = {}
-    for code in codes:
-        rows = adqs[(adqs["PARAMCD"] == code) & (adqs["AVISITN"] == primary_visitnum)].dropna(subset=["CHG", "BASE"])
+        rows = rows.dropna(subset=["CHG", "BASE"])
         if rows["TRT01P"].nunique() < 2 or PLACEBO not in set(rows["TRT01P"]):
             notes.append(f"ANCOVA {code}: needs a placebo arm and at least one active arm")
             continue
