@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 WOMAC_RANGES = {"WOMAC_PAIN": 20, "WOMAC_STIFF": 8, "WOMAC_FUNC": 68}
 REFERENCES = ("Kuah2018", "Bacon2020", "Previtali2020", "Previtali2025", "Bellamy1988", "Roos1998")
@@ -86,6 +85,8 @@ def observe_clinical(baseline: BaselineSymptoms, pain_drive_rel: np.ndarray, thi
     function_factor = ratio ** obs.value("function_drive_exponent")
     loss_0p1mm = (thickness_mm[:, :1] - thickness_mm) / 0.1
     shape = placebo_shape(t_days, obs)[None, :] * baseline.placebo_magnitude[:, None]
+    # Bacon 2020 gives the structure coupling for WOMAC pain (0-20); the other instruments get the
+    # same rise relative to their range (x 8/20 stiffness, x 68/20 function, x 100/20 VAS)
     structure = obs.value("womac_pain_per_0p1mm_loss") * loss_0p1mm
 
     pain = baseline.womac_pain[:, None] * pain_factor + structure - obs.value("placebo_womac_pain") * shape
@@ -126,16 +127,3 @@ def koos_from_womac(pain, stiffness, function) -> dict[str, np.ndarray]:
         "KOOS_SPORT": np.round(np.clip(adl - 25.0, 0.0, 100.0), 1),
         "KOOS_QOL": np.round(np.clip(100.0 - 1.2 * pain_norm, 0.0, 100.0), 1),
     }
-
-
-def long_table(scores: dict[str, np.ndarray], subject_ids, visit_names, t_days) -> pd.DataFrame:
-    """Scores as a long table: subject_id, visit, t_days, paramcd, value."""
-    n, v = next(iter(scores.values())).shape
-    frames = [pd.DataFrame({
-        "subject_id": np.repeat(np.asarray(subject_ids), v),
-        "visit": np.tile(np.asarray(visit_names), n),
-        "t_days": np.tile(np.asarray(t_days, float), n),
-        "paramcd": code,
-        "value": values.reshape(-1),
-    }) for code, values in scores.items()]
-    return pd.concat(frames, ignore_index=True)
