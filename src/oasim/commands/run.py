@@ -114,6 +114,11 @@ def _run_experiment_atomically(data: dict, out: Path, source: str, say) -> dict:
     return result.summary
 
 
+def _f(x, digits: int = 2) -> str:
+    """A number for the console table; '–' where a statistic is undefined (None, e.g. a CI of n = 1)."""
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
 def _print_trial_summary(console: Console, summary: dict) -> None:
     code = summary["primary_endpoint"]
     month = summary["primary_visit_month"]
@@ -123,9 +128,9 @@ def _print_trial_summary(console: Console, summary: dict) -> None:
         table.add_column(col)
     for a in summary["arms"]:
         c = a["change_from_baseline"].get(code, {}).get(visit)
-        change = f"{c['mean']:.2f} [{c['ci95'][0]:.2f}, {c['ci95'][1]:.2f}] (n={c['n']})" if c and c["mean"] is not None else "–"
+        change = f"{_f(c['mean'])} [{_f(c['ci95'][0])}, {_f(c['ci95'][1])}] (n={c['n']})" if c and c["mean"] is not None else "–"
         anc = a["ancova_vs_placebo"].get(code)
-        diff = f"{anc['estimate']:.2f} [{anc['ci95'][0]:.2f}, {anc['ci95'][1]:.2f}] p={anc['p_value']:.3f}" if anc else "–"
+        diff = f"{_f(anc['estimate'])} [{_f(anc['ci95'][0])}, {_f(anc['ci95'][1])}] p={_f(anc['p_value'], 3)}" if anc else "–"
         ae = a["adverse_events"]
         table.add_row(a["arm"], str(a["n_randomised"]), str(a["n_completed"]), change, diff,
                       f"{ae['events']} ({ae['related_events']}, {ae['grade3_or_more']})")

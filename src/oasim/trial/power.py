@@ -104,6 +104,17 @@ class PowerResult:
                 f"(benefit direction required)\n{self.to_frame().to_string(index=False)}")
 
 
+def _read_chunk(path: Path) -> pd.DataFrame:
+    """A chunk written by an earlier run; a damaged one is a DataError naming it (never deleted here)."""
+    from ..errors import DataError
+
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for truncated or foreign files
+        raise DataError(path, f"not a readable power chunk ({type(exc).__name__}: {exc}); delete it to "
+                              "recompute those replicates") from None
+
+
 def simulate_power(scenario: Scenario, n_trials: int, chunk_size: int = 10, out_dir: Path | None = None,
                    progress: Callable[[int, int], None] | None = None) -> PowerResult:
     """Run ``n_trials`` replicates of ``scenario`` (resumable when ``out_dir`` is given)."""
@@ -124,7 +135,7 @@ def simulate_power(scenario: Scenario, n_trials: int, chunk_size: int = 10, out_
         stop = min(n_trials, start + chunk_size)
         path = out_dir / f"chunk_{start:06d}_{stop:06d}.parquet" if out_dir is not None else None
         if path is not None and path.exists():
-            frames.append(pd.read_parquet(path))
+            frames.append(_read_chunk(path))
         else:
             frame = pd.DataFrame([row for k in range(start, stop) for row in one_replicate(scenario, k)])
             if path is not None:
