@@ -71,6 +71,7 @@ def test_doses_that_would_share_an_arm_label_are_refused():
     ({"model": {"parameter_set": "no_such_set"}}, "model.parameter_set"),
     ({"population": {"inclusion": {"kl_grades": []}}}, "population"),
     ({"product": {"particles_per_ug": float("inf")}}, "product.particles_per_ug"),
+    ({"schedule": {"injection_days": [0, 400]}}, "injection_days"),  # the last visit is day 365
 ])
 def test_hostile_fields_are_named(tmp_path, edit, field):
     data = trial_dict()
@@ -116,3 +117,17 @@ def test_non_finite_and_out_of_range_options_exit_2(args):
     result = invoke(*args)
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit)
+
+
+def test_validate_reads_the_lot_that_run_will_read(tmp_path):
+    """A lot whose NTA file is broken is refused by validation, not halfway through the run."""
+    import shutil
+
+    lot = tmp_path / "lot"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "lot_demo", lot)
+    data = trial_dict()
+    data["product"] = {**data["product"], "lot": str(lot)}
+    Scenario.from_dict(data)
+    (lot / "nta.csv").write_text("size_nm\nnot a number\n")
+    with pytest.raises(ScenarioError, match="product.lot"):
+        Scenario.from_dict(data)
