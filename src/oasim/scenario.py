@@ -15,6 +15,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import FieldError, ScenarioError
+from .protocol import DOSE_MAX
 
 ENDPOINTS = ("WOMAC_PAIN", "WOMAC_STIFF", "WOMAC_FUNC", "WOMAC_TOTAL", "WOMAC_TOTAL_NORM", "VAS_PAIN", "PGA_VAS",
              "KOOS_PAIN", "KOOS_SYMPTOMS", "KOOS_ADL", "KOOS_SPORT", "KOOS_QOL",
@@ -72,6 +73,13 @@ class CohortSpec(_Strict):
     unit: Literal["particles", "ug", "cells"]
     n_active: int = Field(ge=1, le=1000)
     n_placebo: int = Field(0, ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _dose_ceiling(self):
+        if self.dose > DOSE_MAX[self.unit]:
+            raise ValueError(f"dose {self.dose:g} {self.unit} exceeds the plausible ceiling "
+                             f"{DOSE_MAX[self.unit]:.3g} {self.unit} (oasim.protocol.DOSE_MAX)")
+        return self
 
 
 class SafetyReviewSpec(_Strict):
@@ -173,6 +181,10 @@ class Scenario(_Strict):
                                  f"'{self.product.product}' (allowed {allowed})")
             if c.unit == "ug" and self.product.particles_per_ug is None and self.product.lot is None:
                 raise ValueError("µg doses need product.particles_per_ug or product.lot")
+            if c.unit == "ug" and self.product.particles_per_ug is not None \
+                    and c.dose * self.product.particles_per_ug > DOSE_MAX["particles"]:
+                raise ValueError(f"design.cohorts[{i}]: {c.dose:g} ug x {self.product.particles_per_ug:g} "
+                                 f"particles/ug exceeds the ceiling {DOSE_MAX['particles']:.3g} particles")
         return self
 
     @property
