@@ -1,4 +1,5 @@
-"""Read standard datasets (one file per dataset) from SAS XPT, Parquet, CSV or Dataset-JSON.
+"""Read standard datasets (one file per dataset) from SAS XPT, Parquet, CSV or Dataset-JSON
+(``.json``, ``.ndjson``, compressed ``.dsjc``).
 
 The dataset name is the file stem in upper case (``adsl.xpt`` → ``ADSL``). Character missing
 values read as empty strings, as SAS stores them, whatever the format. Variable labels are
@@ -7,13 +8,17 @@ kept in ``DataFrame.attrs["labels"]`` when the format carries them (XPT, Dataset
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import DataError
 
-SUFFIXES = (".xpt", ".parquet", ".csv", ".json")
+SUFFIXES = (".xpt", ".parquet", ".csv", ".json", ".ndjson", ".dsjc")
 
 
 def read_dataset(path: str | Path) -> pd.DataFrame:
@@ -32,7 +37,7 @@ def read_dataset(path: str | Path) -> pd.DataFrame:
         elif suffix == ".csv":
             df = pd.read_csv(path, keep_default_na=False, na_values=[""])
             df = df.drop(columns=[c for c in df.columns if str(c).startswith("Unnamed: ")])
-        elif suffix == ".json":
+        elif suffix in (".json", ".ndjson", ".dsjc"):
             from .export import read_dataset_json
 
             df, labels = read_dataset_json(path)
@@ -76,3 +81,20 @@ def _is_dataset_json(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(head, dict) and "datasetJSONVersion" in head
+
+
+@contextmanager
+def atomic_folder(out_dir: str | Path):
+    """Yield a temporary sibling folder; on success it replaces ``out_dir`` (renamed into place),
+    on any failure it is removed and ``out_dir`` is left as it was."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial.", dir=out_dir.parent))
+    try:
+        yield tmp
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

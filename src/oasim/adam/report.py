@@ -9,9 +9,6 @@ and TEAEs by SOC/PT); the simulated trial's report adds its own sections around 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +16,7 @@ import pandas as pd
 from ..report import figures
 from ..report.document import Document, Figure, Paragraph, Section, Table, fmt, fmt_p, readable_dose
 from .engine import AdamAnalysis, mmrm_contrasts
+from .io import atomic_folder
 
 ANCOVA_METHOD = ("ANCOVA (OLS): {response} ~ treatment{base}{cov}; LS means and differences vs {control} "
                  "with t-based {level}% CIs; two-sided p, no multiplicity adjustment.")
@@ -160,20 +158,11 @@ def analysis_document(a: AdamAnalysis, source: str) -> Document:
 
 def write_outputs(a: AdamAnalysis, out_dir: str | Path, source: str) -> Path:
     """Write report.html, results.json, ard.parquet and ard.json into ``out_dir`` (atomically)."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial.", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as tmp:
         analysis_document(a, source).write(tmp / "report.html")
         (tmp / "results.json").write_text(json.dumps(a.to_json(), indent=2), encoding="utf-8")
         write_ard(a.ard(), tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    return Path(out_dir)
 
 
 def write_ard(ard: pd.DataFrame, folder: Path) -> None:
