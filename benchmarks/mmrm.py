@@ -15,7 +15,7 @@ import pandas as pd
 
 from oasim.analysis import mmrm
 
-FEV_DATA = Path("/work/shared/data/reference/fev_data.csv")
+FEV_DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference" / "fev_data.csv"
 
 
 def _fev() -> pd.DataFrame:

@@ -1,7 +1,6 @@
 """BOIN against the published boundaries and decision tables.
 
-Oracle: Liu & Yuan (2015) and R package BOIN ``get.boundary``; tables recomputed and
-cross-checked in ../shared/research/software-anchors.md section 2.1.
+Oracle: Liu & Yuan (2015) and R package BOIN ``get.boundary`` (published tables, copied below).
 """
 
 import numpy as np
