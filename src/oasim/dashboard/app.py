@@ -171,7 +171,8 @@ def create_app(max_workers: int = 4, allowed_hosts: tuple[str, ...] = ("127.0.0.
         spec = PAGES[slug]
         session = dash.session(request, create=True)
         with contextlib.suppress(OasimError):
-            dash.pool.get(session.id)  # start the worker now: the solver loads while the user reads
+            # start the worker now: on model pages the solver loads while the user reads
+            dash.pool.get(session.id, warm=spec.task in ("explore", "trial"))
         start = spec.start() if callable(spec.start) else spec.start
         form = forms.build_form(spec.model, start) if spec.model is not BaseModel else None
         html = dash.render("page.html.j2", pages=PAGES.values(), page=spec, form=form,
@@ -217,7 +218,7 @@ def create_app(max_workers: int = 4, allowed_hosts: tuple[str, ...] = ("127.0.0.
 
     def _submit(session: Session, task: str, folder: Path | None, kwargs: dict) -> Response:
         try:
-            job = dash.pool.get(session.id).submit(task, **kwargs)
+            job = dash.pool.get(session.id, warm=False).submit(task, **kwargs)
         except BusyError as exc:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)

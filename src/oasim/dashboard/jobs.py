@@ -32,12 +32,13 @@ class BusyError(OasimError):
         super().__init__(f"run {job_id} is still in progress in this session: wait for it or cancel it")
 
 
-def _worker_main(conn) -> None:  # pragma: no cover - runs in the child process
-    """Worker loop: warm up the solver, then run tasks until the pipe closes."""
+def _worker_main(conn, warm: bool) -> None:  # pragma: no cover - runs in the child process
+    """Worker loop: warm up the solver (if asked), then run tasks until the pipe closes."""
     from . import tasks
 
     try:
-        tasks.warm_up(lambda msg: conn.send(("progress", msg)))
+        if warm:
+            tasks.warm_up(lambda msg: conn.send(("progress", msg)))
         conn.send(("ready", None))
     except Exception as exc:  # noqa: BLE001 - reported to the browser, worker stays usable
         conn.send(("progress", f"solver warm-up failed: {exc}"))
@@ -84,16 +85,18 @@ class Job:
 class Worker:
     """A worker process and the job it is running (at most one)."""
 
-    def __init__(self):
+    def __init__(self, warm: bool = True):
         self._lock = threading.Lock()
         self.job: Job | None = None
         self.ready = False
+        self.warm = warm
         self.last_used_s = time.monotonic()
         self._start()
 
     def _start(self) -> None:
         self._conn, child = _CTX.Pipe()
-        self.process = _CTX.Process(target=_worker_main, args=(child,), daemon=True, name="oasim-dashboard-worker")
+        self.process = _CTX.Process(target=_worker_main, args=(child, self.warm), daemon=True,
+                                    name="oasim-dashboard-worker")
         self.process.start()
         child.close()
         self.ready = False
@@ -134,7 +137,7 @@ class Worker:
                 self._start()
             self.job = Job(next(_IDS), task)
             if not self.ready:
-                self.job.progress.append("starting the model worker (loading the compiled solver)")
+                self.job.progress.append("starting the model worker" + (" (loading the compiled solver)" if self.warm else ""))
             self.last_used_s = time.monotonic()
             self._conn.send((task, kwargs))
             return self.job
@@ -167,7 +170,8 @@ class WorkerPool:
         self._workers: dict[str, Worker] = {}
         self._lock = threading.Lock()
 
-    def get(self, session: str) -> Worker:
+    def get(self, session: str, warm: bool = True) -> Worker:
+        """The session's worker, started if needed (``warm``: load the solver before the first task)."""
         with self._lock:
             worker = self._workers.get(session)
             if worker is not None:
@@ -178,7 +182,7 @@ class WorkerPool:
                 if not idle:
                     raise OasimError(f"all {self.max_workers} model workers are busy; try again when a run ends")
                 self._workers.pop(idle[0][1]).stop()
-            worker = self._workers[session] = Worker()
+            worker = self._workers[session] = Worker(warm)
             return worker
 
     def peek(self, session: str) -> Worker | None:

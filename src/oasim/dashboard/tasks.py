@@ -39,8 +39,10 @@ def result(title: str, figures=(), tables=(), notes=(), verdict: str | None = No
 
 def table(title: str, frame) -> dict:
     """A pandas frame as ``{"title", "columns", "rows"}`` of display strings."""
+    import pandas as pd
+
     def cell(v):
-        if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        if v is None or (np.isscalar(v) and pd.isna(v)) or v is pd.NA:
             return "–"
         if isinstance(v, (bool, np.bool_)):
             return "yes" if v else "no"
@@ -48,7 +50,9 @@ def table(title: str, frame) -> dict:
             return f"{v:.4g}"
         return str(v)
 
-    return {"title": title, "columns": [str(c) for c in frame.columns],
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in frame.columns]
+    return {"title": title, "columns": [str(c) for c in frame.columns], "numeric": numeric,
             "rows": [[cell(v) for v in row] for row in frame.astype(object).itertuples(index=False)]}
 
 
@@ -188,14 +192,14 @@ def trial(scenario: dict, out_dir: str, progress: Progress) -> dict:
         ancova = arm["ancova_vs_placebo"].get(code)
         ae = arm["adverse_events"]
         arm_rows.append({
-            "arm": arm["arm"], "dose": f"{arm['dose']:g} {arm['dose_unit']}", "randomised": arm["n_randomised"],
+            "arm": arm["arm"], "dose": f"{arm['dose']:g} {arm['dose_unit']}".strip(), "randomised": arm["n_randomised"],
             "completed": arm["n_completed"],
-            f"change in {code} at month {month:g} (95% CI)":
+            f"Δ {code} month {month:g} [95% CI]":
                 f"{primary['mean']:.2f} [{primary['ci95'][0]:.2f}, {primary['ci95'][1]:.2f}]" if primary else "–",
-            "vs placebo, ANCOVA (95% CI), p":
+            "vs placebo (ANCOVA) [95% CI], p":
                 f"{ancova['estimate']:.2f} [{ancova['ci95'][0]:.2f}, {ancova['ci95'][1]:.2f}], p={ancova['p_value']:.3f}"
                 if ancova else "–",
-            "AEs (related, grade ≥3)": f"{ae['events']} ({ae['related_events']}, {ae['grade3_or_more']})",
+            "AEs (related, ≥G3)": f"{ae['events']} ({ae['related_events']}, {ae['grade3_or_more']})",
         })
     figures = []
     if series:
@@ -212,7 +216,8 @@ def trial(scenario: dict, out_dir: str, progress: Progress) -> dict:
     return result(f"Trial {summary['scenario']}", figures=figures,
                   tables=[table("arms", pd.DataFrame(arm_rows)), table("cohort decisions", decisions)],
                   notes=notes, report=True, download=True,
-                  verdict=f"seed {summary['provenance']['seed']} · scenario digest {summary['provenance']['scenario_digest']}")
+                  provenance=f"seed {summary['provenance']['seed']} · scenario digest "
+                             f"{summary['provenance']['scenario_digest']}")
 
 
 def escalation(spec: dict, progress: Progress) -> dict:
@@ -256,7 +261,8 @@ def qc(lot_dir: str, out_dir: str, progress: Progress) -> dict:
     progress("writing the release report")
     write_release(release, out_dir)
     verdict = f"lot {release.lot.lot_id}: {'PASS — releasable' if release.passed else 'FAIL — not releasable'}"
-    return result(f"QC release: lot {release.lot.lot_id}", tables=[table("release checks", release.checks())],
+    return result(f"QC release: lot {release.lot.lot_id}", tables=[table("release checks (sources in the full report)",
+                                release.checks().drop(columns="source"))],
                   notes=release.summary().splitlines()[-2:], verdict=verdict, passed=release.passed,
                   report=True, download=True)
 
