@@ -84,3 +84,37 @@ def test_design_resumes_from_saved_chunks(tmp_path):
     # a different design is not mistaken for the saved one
     run_design(counting, PRIORS, 40, seed=2, work_dir=tmp_path, chunk=16)
     assert calls == [16, 16, 8]
+
+
+def test_calibrate_writes_whole_outputs_and_cleans_its_work_folder(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from oasim.calibration.report import CalibrationSettings, calibrate
+
+    truth = np.array([[0.8, 5.0]])
+    targets = [Target(f"dose {d:g}", "mean_change", float(v), 40, se=1.0)
+               for d, v in zip(DOSES, toy_arm_means(truth)[0])]
+    out = tmp_path / "cal"
+    settings = CalibrationSettings(design_points=32, mcmc_steps=400, seed=2, chunk=8, gp_restarts=0)
+
+    def failing(theta, seeds):
+        raise KeyboardInterrupt  # a user interrupting the first design chunk
+
+    with pytest.raises(KeyboardInterrupt):
+        calibrate(failing, PRIORS, targets, out, settings)
+    assert not out.exists()  # no half-written posterior
+    result = calibrate(toy_simulator, PRIORS, targets, out, settings, provenance={"table": "toy"})
+    assert sorted(p.name for p in out.iterdir()) == [
+        "design.parquet", "diagnostics.json", "posterior.parquet", "posterior_predictive.csv",
+        "posterior_summary.csv", "provenance.json", "report.html"]
+    assert not (tmp_path / ".cal.calibrate-work").exists()
+    draws = pd.read_parquet(out / "posterior.parquet")
+    assert list(draws.columns) == ["potency", "placebo_points"]
+    assert len(draws) == len(result.draws)
+    diag = json.loads((out / "diagnostics.json").read_text())
+    assert set(diag["rhat"]) == {"potency", "placebo_points"}
+    predictive = pd.read_csv(out / "posterior_predictive.csv")
+    assert predictive["inside"].all()  # fitted, noise-free targets
+    assert "Posterior summary" in (out / "report.html").read_text()
