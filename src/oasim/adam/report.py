@@ -17,7 +17,7 @@ import pandas as pd
 from ..report import figures
 from ..report.document import Document, Figure, Paragraph, Section, Table, fmt, fmt_p, readable_dose
 from .engine import AdamAnalysis, mmrm_contrasts
-from .io import atomic_folder
+from ..io import atomic_output_dir
 
 ANCOVA_METHOD = ("ANCOVA (OLS): {response} ~ treatment{base}{cov}; LS means and differences vs {control} "
                  "with t-based {level}% CIs; two-sided p, no multiplicity adjustment.")
@@ -179,9 +179,9 @@ def analysis_document(a: AdamAnalysis, source: str) -> Document:
     )
 
 
-def write_outputs(a: AdamAnalysis, out_dir: str | Path, source: str) -> Path:
+def write_outputs(a: AdamAnalysis, out_dir: str | Path, source: str, force: bool = False) -> Path:
     """Write report.html, results.json, ard.parquet and ard.json into ``out_dir`` (atomically)."""
-    with atomic_folder(out_dir) as tmp:
+    with atomic_output_dir(out_dir, force) as tmp:
         analysis_document(a, source).write(tmp / "report.html")
         (tmp / "results.json").write_text(json.dumps(a.to_json(), indent=2), encoding="utf-8")
         write_ard(a.ard(), tmp)

@@ -17,9 +17,6 @@ in the same layout loads with :meth:`TrialDataset.read` and goes through the sam
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..io import atomic_output_dir
 
 SDTM = ("DM", "EX", "QS", "MO", "LB", "AE")
 ADAM = ("ADSL", "ADQS", "ADAE")
@@ -77,19 +75,18 @@ class TrialDataset:
         tables["EX"] = ex.drop(columns=[c for c in RANDOMISATION_KEYS if c != "USUBJID"])
         return replace(self, tables=tables, blinded=False, randomisation=rand)
 
-    def write(self, folder: str | Path) -> Path:
+    def write(self, folder: str | Path, force: bool = False) -> Path:
         """Write every table as Parquet plus one DuckDB file ``trial.duckdb`` holding them all.
 
         Written into a temporary sibling folder and renamed into place, so a failure leaves
-        nothing half-written. The randomisation list goes to ``randomisation.parquet`` only
-        for unblinded datasets.
+        nothing half-written; a non-empty ``folder`` is replaced only with ``force`` and only
+        if oasim wrote it (:func:`oasim.io.atomic_output_dir`). The randomisation list goes
+        to ``randomisation.parquet`` only for unblinded datasets.
         """
         import duckdb
 
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with atomic_output_dir(folder, force) as tmp:
             for name, df in self.tables.items():
                 df.to_parquet(tmp / f"{name}.parquet", index=False)
             if not self.blinded and self.randomisation is not None:
@@ -102,12 +99,6 @@ class TrialDataset:
                     con.unregister("_df")
             finally:
                 con.close()
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return folder
 
     @classmethod
