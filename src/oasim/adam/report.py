@@ -146,7 +146,11 @@ def safety_sections(overview: pd.DataFrame, by_term: pd.DataFrame, lab: dict) ->
     head = [f"{a} (N={n})" for a, n in zip(arms, overview["n"])]
     blocks = [Table("Overview of treatment-emergent adverse events", ["", *head], rows,
                     population="Safety population (SAFFL = Y), by actual treatment",
-                    footnotes=["Subjects with at least one event, n (%); a subject counts once per row."])]
+                    footnotes=["Subjects with at least one event, n (%); a subject counts once per row.",
+                               "Related: AREL/AEREL = Y, RELATED, POSSIBLE, PROBABLE or DEFINITE. Grade ≥ 3: "
+                               "ATOXGR (or AETOXGR) ≥ 3, or severity AESEV = SEVERE where no grade is recorded. "
+                               "Leading to withdrawal: AEACN = DRUG WITHDRAWN, or the subject left the study for an "
+                               "adverse event (ADSL DCSREAS = ADVERSE EVENT or DSRAEFL = Y)."])]
     if len(by_term):
         trows = []
         n_by_arm = dict(zip(overview["arm"], overview["n"]))
