@@ -27,21 +27,21 @@ class CalibrationSettings:
 
 def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[Target], out: Path,
               settings: CalibrationSettings = CalibrationSettings(), provenance: dict | None = None,
-              progress: Callable[[int, int], None] | None = None) -> CalibrationResult:
+              progress: Callable[[int, int], None] | None = None, force: bool = False) -> CalibrationResult:
     """Design → emulator → MCMC → files in ``out`` (written whole or not at all).
 
     Finished design chunks are kept in a hidden ``.<out>.calibrate-work`` folder beside ``out``
     so that an interrupted calibration resumes where it stopped; it is removed on success.
     """
-    from ..qc.files import atomic_directory
+    from ..io import atomic_output_dir, check_output_dir
 
-    out = Path(out)
+    out = check_output_dir(out, force)  # refuse before hours of simulation, not after
     work = out.parent / f".{out.name}.calibrate-work"
     u, mean, sd = run_design(simulator, priors, settings.design_points, settings.seed, work, settings.chunk, progress)
     emulator = Emulator.fit(u, mean, sd, settings.seed, restarts=settings.gp_restarts)
     result = sample_posterior(emulator, priors, targets, settings.seed + 1, n_steps=settings.mcmc_steps)
     result.design_points = int(np.sum(np.all(np.isfinite(mean), axis=1)))
-    with atomic_directory(out) as tmp:
+    with atomic_output_dir(out, force) as tmp:
         result.draws.to_parquet(tmp / "posterior.parquet", index=False)
         result.summary().to_csv(tmp / "posterior_summary.csv", index=False)
         pd.DataFrame(np.column_stack([u, mean]), columns=[f"u_{p.name}" for p in priors]
