@@ -21,6 +21,8 @@ def _load(path: Path):
 
     data = read_toml(path)
     kind = data.get("kind", "trial")
+    if not isinstance(kind, str):
+        raise ScenarioError(str(path), [FieldError("kind", kind, "a string naming the scenario kind", str(path))])
     if kind == "trial":
         return kind, Scenario.from_file_data(data, path)
     if kind in EXPERIMENT_KINDS:

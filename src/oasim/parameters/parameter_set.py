@@ -107,7 +107,10 @@ class ParameterSet:
         """Load a built-in set by name (``"human"``) or a TOML file by path."""
         path = Path(name_or_path)
         if path.suffix == ".toml" and path.exists():
-            text, origin = path.read_text("utf-8"), str(path)
+            try:
+                text, origin = path.read_text("utf-8"), str(path)
+            except (UnicodeDecodeError, OSError) as exc:
+                raise ParameterError("file", str(path), f"a readable UTF-8 TOML file ({exc})") from None
         else:
             resource = resources.files("oasim.parameters").joinpath("sets", f"{name_or_path}.toml")
             if not resource.is_file():
