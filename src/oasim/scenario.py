@@ -15,6 +15,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import FieldError, ScenarioError
+from .protocol import DOSE_MAX
 
 ENDPOINTS = ("WOMAC_PAIN", "WOMAC_STIFF", "WOMAC_FUNC", "WOMAC_TOTAL", "WOMAC_TOTAL_NORM", "VAS_PAIN", "PGA_VAS",
              "KOOS_PAIN", "KOOS_SYMPTOMS", "KOOS_ADL", "KOOS_SPORT", "KOOS_QOL",
@@ -77,6 +78,13 @@ class CohortSpec(_Strict):
     n_active: int = Field(ge=1, le=1000)
     n_placebo: int = Field(0, ge=0, le=1000)
 
+    @model_validator(mode="after")
+    def _dose_ceiling(self):
+        if self.dose > DOSE_MAX[self.unit]:
+            raise ValueError(f"dose {self.dose:g} {self.unit} exceeds the plausible ceiling "
+                             f"{DOSE_MAX[self.unit]:.3g} {self.unit} (oasim.protocol.DOSE_MAX)")
+        return self
+
 
 class ArmSpec(_Strict):
     """One arm of a parallel-group design: product, dose, schedule and its fixed size."""
@@ -101,6 +109,9 @@ class ArmSpec(_Strict):
             raise ValueError(f"a {self.product} arm needs dose > 0")
         if self.product == "msc" and self.cell_source == "none":
             raise ValueError("an msc arm needs cell_source umbilical_cord, bone_marrow or adipose")
+        if self.unit in DOSE_MAX and self.dose > DOSE_MAX[self.unit]:
+            raise ValueError(f"dose {self.dose:g} {self.unit} exceeds the plausible ceiling "
+                             f"{DOSE_MAX[self.unit]:.3g} {self.unit} (oasim.protocol.DOSE_MAX)")
         days = self.injection_days
         if days is not None and (not days or days[0] != 0 or any(b <= a for a, b in zip(days, days[1:]))):
             raise ValueError(f"injection_days must start at 0 and increase strictly, got {list(days)}")
@@ -226,6 +237,10 @@ class Scenario(_Strict):
                                  f"'{self.product.product}' (allowed {allowed})")
             if c.unit == "ug" and self.product.particles_per_ug is None and self.product.lot is None:
                 raise ValueError("µg doses need product.particles_per_ug or product.lot")
+            if c.unit == "ug" and self.product.particles_per_ug is not None \
+                    and c.dose * self.product.particles_per_ug > DOSE_MAX["particles"]:
+                raise ValueError(f"design.cohorts[{i}]: {c.dose:g} ug x {self.product.particles_per_ug:g} "
+                                 f"particles/ug exceeds the ceiling {DOSE_MAX['particles']:.3g} particles")
         for i, a in enumerate(self.design.arms):
             if a.unit == "ug" and self.product.particles_per_ug is None and self.product.lot is None:
                 raise ValueError(f"design.arms[{i}]: µg doses need product.particles_per_ug or product.lot")
