@@ -490,7 +490,8 @@ def _simulate_study(table, plan: StudyPlan, s_index, pset, factors, obs, model, 
     from ..trial.conduct import concat_populations
 
     knees = concat_populations(pops, pset.name)
-    result = simulate(knees, t_days, doses, model=model, solver=solver)
+    # a subject the solver fails on is dropped from its replicate's statistic (NaN-aware) and counted
+    result = simulate(knees, t_days, doses, model=model, solver=solver, on_solver_failure="drop")
     drive_all = result.solution["pain_drive_rel"]
     thick_all = thickness_mm(result.solution, result.population.parameters)
     out = {}
@@ -548,7 +549,7 @@ def _statistic(r: ArmRow, v: int, scores, mri, ae, n: int, R: int) -> np.ndarray
         x = scores[code][:, v].reshape(R, n) * scale
         base = scores[code][:, 0].reshape(R, n) * scale
     if r.statistic == "mean_change":
-        return (x - base).mean(axis=1)
+        return np.nanmean(x - base, axis=1)
     if r.statistic == "median":
-        return np.median(x, axis=1)
-    return x.mean(axis=1)
+        return np.nanmedian(x, axis=1)
+    return np.nanmean(x, axis=1)

@@ -26,8 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -37,7 +35,8 @@ import pandas as pd
 
 from ..errors import FieldError
 from ..parameters import ParameterSet
-from .arms import ArmRow, ArmTable, simulate_arm_table
+from ..trial.power import run_chunks
+from .arms import ArmRow, ArmTable, plan_studies, simulate_arm_table
 
 ALPHA = 0.05
 Z975 = 1.959963984540054
@@ -164,25 +163,12 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
             raise FieldError("out", str(out_dir), "a folder of the same table, parameter set, seed and chunk size "
                                                   "(digest differs: use a new folder)")
         stamp.write_text(digest)
-    frames, skipped = [], {}
-    for start in range(0, replicates, chunk_size):
-        stop = min(replicates, start + chunk_size)
-        path = out_dir / f"chunk_{start:06d}_{stop:06d}.parquet" if out_dir is not None else None
-        if path is not None and path.exists():
-            long = pd.read_parquet(path)
-        else:
-            sim = simulate_arm_table(table, pset, stop - start, seed, overrides, first_replicate=start)
-            long = sim.values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value")
-            if path is not None:
-                fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".tmp")
-                os.close(fd)
-                long.to_parquet(tmp, index=False)
-                os.replace(tmp, path)
-        frames.append(long)
-        if progress is not None:
-            progress(stop, replicates)
-    from .arms import plan_studies
 
+    def compute(start: int, stop: int) -> pd.DataFrame:
+        sim = simulate_arm_table(table, pset, stop - start, seed, overrides, first_replicate=start)
+        return sim.values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value")
+
+    frames = run_chunks(replicates, chunk_size, out_dir, compute, progress)
     _, skipped = plan_studies(table, pset.value("exosome_particles_per_ug"))
     long = pd.concat(frames, ignore_index=True)
     wide = long.pivot(index="row_id", columns="replicate", values="value") if len(long) else pd.DataFrame()

@@ -75,6 +75,7 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
         "primary_visit_month": scenario.analysis.primary_visit_month,
         "design": "ascending-dose cohorts" if scenario.design.cohorts else "parallel groups",
         "screening": run.screening, "cohort_decisions": run.cohort_decisions, "arms": arms,
+        "solver_failures": getattr(run, "solver_failures", 0),
         "dose_response": None if analysis.dose_response is None else {
             "method": "MCP-Mod", "dose_response_detected": bool(analysis.dose_response.dose_response_detected),
             "target_dose_in_lowest_dose_units": analysis.dose_response.target_dose},
