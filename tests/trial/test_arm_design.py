@@ -150,3 +150,23 @@ def test_parallel_group_allocation_is_fixed_per_arm_and_blinded_until_unblinding
     assert set(repeat) == {(0.0, 182.0)}
     unblinded = blinded.unblind()
     assert set(unblinded["ADSL"]["TRT01P"]) == set(counts)
+
+
+def test_solver_failures_raise_or_are_dropped_and_counted(monkeypatch):
+    import oasim.trial.conduct as conduct
+    from oasim.errors import SolverError
+
+    real = conduct.simulate
+
+    def poisoned(population, *args, **kwargs):  # subject 1's disease drive is NaN: its solve fails
+        population.parameters["joint_damage_drive"][0] = np.nan
+        return real(population, *args, **kwargs)
+
+    monkeypatch.setattr(conduct, "simulate", poisoned)
+    data = tomllib.loads(PARALLEL.read_text())
+    with pytest.raises(SolverError):
+        conduct_trial(Scenario.from_dict(data))
+    data["model"]["on_solver_failure"] = "drop"
+    run = conduct_trial(Scenario.from_dict(data))
+    assert run.solver_failures == 1 and len(run.subjects) == 39 and 1 not in set(run.subjects["subject_id"])
+    assert 1 not in set(run.observations["subject_id"]) and 1 not in set(run.exposure["subject_id"])
