@@ -31,6 +31,8 @@ class ModelSpec(_Strict):
     parameter_set: str = "human"
     solver: Literal["numba", "scipy"] = "numba"
     rtol: float = Field(1e-6, gt=0, le=1e-3)
+    # "drop": subjects the solver fails on leave the trial and are counted (summary solver_failures)
+    on_solver_failure: Literal["raise", "drop"] = "raise"
 
     @field_validator("parameter_set")
     @classmethod

@@ -28,11 +28,12 @@ def write_trial_report(path: Path, scenario, dataset, analysis, summary: dict) -
     parts = [f"<h1>{html.escape(scenario.name)}</h1>", f"<p>{html.escape(scenario.description)}</p>",
              f"<p>seed {scenario.seed} · scenario digest {scenario.digest()} · oasim {summary['provenance']['oasim_version']}"
              f" · parameter set {html.escape(scenario.model.parameter_set)}</p>",
-             "<h2>Design and conduct</h2>",
+             f"<h2>Design and conduct</h2><p>Design: {html.escape(summary.get('design', ''))}.</p>",
              _table(pd.DataFrame(summary["cohort_decisions"])),
              f"<p>Screened {summary['screening']['screened']}, screen failures "
              f"{summary['screening']['screen_failures']} ({html.escape(str(summary['screening']['failures_by_reason']))}).</p>",
-             _table(pd.DataFrame([{k: a[k] for k in ("arm", "dose", "dose_unit", "n_randomised", "n_completed")}
+             _table(pd.DataFrame([{k: a.get(k, "") for k in ("arm", "product", "dose", "dose_unit", "injection_days",
+                                                             "n_randomised", "n_completed")}
                                   for a in summary["arms"]]))]
     parts.append("<h2>Efficacy: mean change from baseline per arm</h2>")
     for code in dict.fromkeys([primary, *scenario.analysis.endpoints]):

@@ -105,29 +105,22 @@ class PowerResult:
                 f"(benefit direction required)\n{self.to_frame().to_string(index=False)}")
 
 
-def simulate_power(scenario: Scenario, n_trials: int, chunk_size: int = 10, out_dir: Path | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> PowerResult:
-    """Run ``n_trials`` replicates of ``scenario`` (resumable when ``out_dir`` is given)."""
-    if n_trials < 2:
-        raise FieldError("trials", n_trials, ">= 2")
-    if chunk_size < 1:
-        raise FieldError("chunk_size", chunk_size, ">= 1")
+def run_chunks(total: int, chunk_size: int, out_dir: Path | None,
+               compute: Callable[[int, int], pd.DataFrame],
+               progress: Callable[[int, int], None] | None = None) -> list[pd.DataFrame]:
+    """``compute(start, stop)`` for every chunk of ``range(total)``; resumable in ``out_dir``.
+
+    Each finished chunk is written atomically as ``chunk_<start>_<stop>.parquet``; a chunk
+    already there is read instead of computed (used by ``oasim power`` and ``validate-against``).
+    """
     frames = []
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stamp = out_dir / "scenario_digest.txt"
-        if stamp.exists() and stamp.read_text().strip() != scenario.digest():
-            raise FieldError("out", str(out_dir), "a folder of the same scenario (digest differs: use a new folder)")
-        stamp.write_text(scenario.digest())
-    starts = range(0, n_trials, chunk_size)
-    for i, start in enumerate(starts):
-        stop = min(n_trials, start + chunk_size)
+    for start in range(0, total, chunk_size):
+        stop = min(total, start + chunk_size)
         path = out_dir / f"chunk_{start:06d}_{stop:06d}.parquet" if out_dir is not None else None
         if path is not None and path.exists():
             frames.append(pd.read_parquet(path))
         else:
-            frame = pd.DataFrame([row for k in range(start, stop) for row in one_replicate(scenario, k)])
+            frame = compute(start, stop)
             if path is not None:
                 fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".tmp")
                 os.close(fd)
@@ -135,6 +128,26 @@ def simulate_power(scenario: Scenario, n_trials: int, chunk_size: int = 10, out_
                 os.replace(tmp, path)
             frames.append(frame)
         if progress is not None:
-            progress(stop, n_trials)
+            progress(stop, total)
+    return frames
+
+
+def simulate_power(scenario: Scenario, n_trials: int, chunk_size: int = 10, out_dir: Path | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> PowerResult:
+    """Run ``n_trials`` replicates of ``scenario`` (resumable when ``out_dir`` is given)."""
+    if n_trials < 2:
+        raise FieldError("trials", n_trials, ">= 2")
+    if chunk_size < 1:
+        raise FieldError("chunk_size", chunk_size, ">= 1")
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stamp = out_dir / "scenario_digest.txt"
+        if stamp.exists() and stamp.read_text().strip() != scenario.digest():
+            raise FieldError("out", str(out_dir), "a folder of the same scenario (digest differs: use a new folder)")
+        stamp.write_text(scenario.digest())
+    frames = run_chunks(n_trials, chunk_size, out_dir,
+                        lambda start, stop: pd.DataFrame([row for k in range(start, stop)
+                                                          for row in one_replicate(scenario, k)]), progress)
     return PowerResult(pd.concat(frames, ignore_index=True), scenario.analysis.primary_endpoint,
                        scenario.analysis.alpha, n_trials)
