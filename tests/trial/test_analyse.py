@@ -60,3 +60,32 @@ def test_mmrm_runs_on_the_trial_tables():
     assert res.mmrm is not None
     c = res.mmrm.contrasts
     assert len(c) >= 2 and (c["estimate"] < 0).all()
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda ds: ds["ADSL"].assign(TRT01P=ds["ADSL"]["TRT01P"].replace("Placebo", "PLACEBO")),
+     r"ADSL\.TRT01P = 'Placebo'.*have \['PLACEBO'"),
+    (lambda ds: ds["ADSL"].iloc[1:], r"ADQS\.USUBJID = \['S-000'\].*absent from ADSL"),
+])
+def test_real_data_adsl_problems_are_named_errors(change, match):
+    """Issue 11 item 5: a control arm spelled 'PLACEBO' or subjects absent from ADSL stop the analysis."""
+    from oasim.errors import AdamError
+
+    ds = hand_built_dataset()
+    bad = TrialDataset("HAND", {**ds.tables, "ADSL": change(ds)}, blinded=False)
+    with pytest.raises(AdamError, match=match):
+        analyse(bad, "WOMAC_TOTAL", 2, fit_mmrm=False)
+
+
+def test_duplicated_records_and_wrong_chg_are_named_errors():
+    from oasim.errors import AdamError
+
+    ds = hand_built_dataset()
+    adqs = ds["ADQS"]
+    doubled = TrialDataset("HAND", {**ds.tables, "ADQS": pd.concat([adqs, adqs.iloc[[4]]])}, blinded=False)
+    with pytest.raises(AdamError, match=r"USUBJID/PARAMCD/AVISITN = \('S-001', 'WOMAC_TOTAL', 1\)"):
+        analyse(doubled, "WOMAC_TOTAL", 2, fit_mmrm=False)
+    wrong = adqs.copy()
+    wrong.loc[wrong.index[2], "CHG"] += 2.0
+    with pytest.raises(AdamError, match=r"ADQS\.CHG = .*CHG must equal AVAL - BASE"):
+        analyse(TrialDataset("HAND", {**ds.tables, "ADQS": wrong}, blinded=False), "WOMAC_TOTAL", 2, fit_mmrm=False)
