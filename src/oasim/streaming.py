@@ -43,14 +43,14 @@ def _part_path(out_dir: Path, start: int, stop: int) -> Path:
 
 
 def chunk_frame(ps: ParameterSet, start: int, stop: int, k: int, seed: int, t_days: np.ndarray,
-                doses: Sequence[Dose], kl: int | None, solver) -> pd.DataFrame:
+                doses: Sequence[Dose], kl: int | None, solver, on_solver_failure: str = "raise") -> pd.DataFrame:
     """Key outputs of subjects ``start .. stop - 1`` (chunk ``k``) in long form."""
     from .simulation import simulate
 
     n = stop - start
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,)))
     pop = Population.sample(ps, n, rng, kl_grade=kl)
-    result = simulate(pop, t_days, [tuple(doses)] * n, solver=solver)
+    result = simulate(pop, t_days, [tuple(doses)] * n, solver=solver, on_solver_failure=on_solver_failure)
     outputs = key_outputs(result.solution, pop.parameters)
     n_t = t_days.size
     frame = {"subject": np.repeat(np.arange(start, stop, dtype=np.int64), n_t),
@@ -64,7 +64,8 @@ def chunk_frame(ps: ParameterSet, start: int, stop: int, k: int, seed: int, t_da
 
 def stream_population(ps: ParameterSet, n_subjects: int, t_days: np.ndarray, doses: Sequence[Dose],
                       out_dir: Path, seed: int = 1, kl: int | None = None, chunk_subjects: int = 20_000,
-                      solver=None, progress: Callable[[int, int], None] | None = None) -> StreamSummary:
+                      solver=None, progress: Callable[[int, int], None] | None = None,
+                      on_solver_failure: str = "raise") -> StreamSummary:
     """Simulate ``n_subjects`` in chunks, writing each chunk's outputs to ``out_dir``."""
     if chunk_subjects < 1:
         raise FieldError("chunk_subjects", chunk_subjects, ">= 1")
@@ -81,7 +82,7 @@ def stream_population(ps: ParameterSet, n_subjects: int, t_days: np.ndarray, dos
         if path.exists():
             frame = pd.read_parquet(path)
         else:
-            frame = chunk_frame(ps, a, b, k, seed, t_days, doses, kl, solver)
+            frame = chunk_frame(ps, a, b, k, seed, t_days, doses, kl, solver, on_solver_failure)
             write_parquet_atomic(frame, path)
         names = [c for c in frame.columns if c not in ("subject", "kl_grade", "status", "t_days")]
         ok = frame["status"].to_numpy() == 0

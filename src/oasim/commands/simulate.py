@@ -35,6 +35,9 @@ def register(app: typer.Typer) -> None:
         solver_name: str = typer.Option("numba", "--solver", help="numba (Rodas4), rosenbrock (Rodas3) or scipy"),
         rtol: float = typer.Option(1e-6, "--rtol", min=1e-12, max=1e-2, help="relative tolerance (atol = rtol/100 "
                                    "in units of each state's scale)"),
+        on_solver_failure: str = typer.Option(
+            "raise", "--on-solver-failure",
+            help="raise: a subject the solver fails on is an error (exit 2); drop: exclude and count it"),
     ):
         """Simulate a population and print per-visit mean and SD of the key outputs."""
         from ..simulation import simulate
@@ -46,15 +49,17 @@ def register(app: typer.Typer) -> None:
             if solver_name not in SOLVERS:
                 raise FieldError("solver", solver_name, f"one of {sorted(SOLVERS)}")
             solver = SOLVERS[solver_name](rtol=rtol, atol=rtol / 100)
-            pop = None if out is not None else Population.sample(ps, subjects, np.random.default_rng(seed), kl_grade=kl)
+            t_days = np.linspace(0.0, years * 365.25, int(round(years * visits_per_year)) + 1)
+            if out is not None:
+                summary = _stream(ps, subjects, t_days, doses, out, seed, kl, chunk_subjects, solver,
+                                  on_solver_failure)
+            else:
+                pop = Population.sample(ps, subjects, np.random.default_rng(seed), kl_grade=kl)
+                result = simulate(pop, t_days, [doses] * subjects, solver=solver, on_solver_failure=on_solver_failure)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
-        t_days = np.linspace(0.0, years * 365.25, int(round(years * visits_per_year)) + 1)
-        if out is not None:
-            summary = _stream(ps, subjects, t_days, doses, out, seed, kl, chunk_subjects, solver)
-        else:
-            result = simulate(pop, t_days, [doses] * subjects, solver=solver)
+        if out is None:
             sol = result.solution
             outputs = key_outputs(sol, pop.parameters)
             ok = sol.ok
@@ -82,7 +87,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"warning: {summary['n_failed']} subjects failed to integrate and are excluded", err=True)
 
 
-def _stream(ps, subjects, t_days, doses, out, seed, kl, chunk_subjects, solver) -> dict:
+def _stream(ps, subjects, t_days, doses, out, seed, kl, chunk_subjects, solver, on_solver_failure) -> dict:
     """--out: chunks of subjects streamed to Parquet with a progress bar; returns the summary."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
@@ -92,6 +97,6 @@ def _stream(ps, subjects, t_days, doses, out, seed, kl, chunk_subjects, solver) 
                   transient=True) as bar:
         task = bar.add_task("subjects", total=subjects)
         result = stream_population(ps, subjects, t_days, doses, out, seed, kl, chunk_subjects, solver,
-                                   lambda done, total: bar.update(task, completed=done))
+                                   lambda done, total: bar.update(task, completed=done), on_solver_failure)
     return {"n_failed": result.n_failed, "out": str(out), "chunk_subjects": chunk_subjects,
             "outputs": {n: {"mean": result.mean[n], "sd": result.sd[n]} for n in result.mean}}

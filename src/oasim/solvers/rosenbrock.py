@@ -140,10 +140,9 @@ class RosenbrockSolver(AbstractSolver):
         out = np.full((n_sub, t_eval.size, scales.size), np.nan)
         status = np.zeros(n_sub, dtype=np.int64)
         n_steps = np.zeros(n_sub, dtype=np.int64)
-        t_reached = np.zeros(n_sub)
+        t_reached = np.full(n_sub, np.nan)
         kernel.solve_population(z0, params, float(t_start_days), t_eval, ev_t, ev_idx, amt,
                                 self.rtol, self.atol, self.h_init_days, self.max_steps, bool(self.dense),
                                 out, status, n_steps, t_reached)
-        out *= scales
-        out[status != 0] = np.nan  # a failed subject has no trustworthy outputs
-        return Solution(t_eval, out, model.state_names, status, n_steps)
+        out *= scales  # outputs a failed subject did not reach stay NaN
+        return Solution(t_eval, out, model.state_names, status, n_steps, t_reached)
