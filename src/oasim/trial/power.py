@@ -62,10 +62,11 @@ def one_replicate(scenario: Scenario, k: int) -> list[dict]:
     for arm in sorted(set(run.subjects.loc[run.subjects["active"], "arm"])):
         if arm in diffs.index:
             est, p = float(diffs.loc[arm, "estimate"]), float(diffs.loc[arm, "p_value"])
+            lo, hi = (float(diffs.loc[arm, c]) if c in diffs.columns else np.nan for c in ("ci_lower", "ci_upper"))
         else:
-            est, p = np.nan, np.nan
-        out.append({"replicate": k, "arm": arm, "estimate": est, "p_value": p,
-                    "n_active": int(((run.subjects["arm"] == arm)).sum()),
+            est, p, lo, hi = np.nan, np.nan, np.nan, np.nan
+        out.append({"replicate": k, "arm": arm, "estimate": est, "p_value": p, "ci_lower": lo, "ci_upper": hi,
+                    "n_active": int(((run.subjects["arm"] == arm)).sum()), "n_total": int(len(run.subjects)), "n_ae": int(len(run.adverse_events)),
                     "stopped_early": stopped, "n_dlt": int(sum(d["n_dlt"] for d in run.cohort_decisions))})
     return out
 
