@@ -8,12 +8,6 @@ The public API (imported on first use, so ``import oasim`` stays light)::
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version as _version
-
-try:
-    __version__ = _version("oasim")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0"
 
 _LAZY = {
     "simulate": "oasim.api", "run": "oasim.api", "load_scenario": "oasim.api", "regimen": "oasim.api",
@@ -25,7 +19,19 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("oasim")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0.0.0"
+
+
 def __getattr__(name: str):
+    if name == "__version__":
+        globals()["__version__"] = value = _package_version()
+        return value
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value
