@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -170,7 +171,10 @@ def test_escalation_design_rule_drives_the_safety_review(monkeypatch):
     monkeypatch.setattr("oasim.trial.conduct.load_observation_parameters", lambda: forced)
     run = conduct_trial(Scenario.from_dict(data))
     assert [d["cohort"] for d in run.cohort_decisions] == [1]
-    assert run.cohort_decisions[0]["decision"] in ("de-escalate", "stop", "stay")
+    # 8/8 DLTs at the lowest dose exceed BOIN's elimination boundary (5 of 8 at target 0.3, Liu &
+    # Yuan 2015): the lowest dose is eliminated, and then the trial stops
+    assert run.cohort_decisions[0]["n_dlt"] == 8
+    assert run.cohort_decisions[0]["decision"] == "stop"
     calm = Scenario.from_dict({**data, "design": {**data["design"], "safety_review": {
         **data["design"]["safety_review"], "dlt_min_grade": 5}}})
     monkeypatch.undo()
@@ -189,12 +193,11 @@ def test_a_qc_lot_sets_particles_per_ug_and_potency(tmp_path):
     text = text.replace('dose = 1.0e11\nunit = "particles"', 'dose = 10.0\nunit = "ug"')
     text = text.replace('dose = 3.0e11\nunit = "particles"', 'dose = 30.0\nunit = "ug"')
     text = text.replace('dose = 1.0e12\nunit = "particles"', 'dose = 100.0\nunit = "ug"')
-    path = examples / "_lot_test_scenario.toml"
+    # the lot is named relative to the scenario file: both go into tmp_path, never into examples/
+    shutil.copytree(examples / "lot_demo_failing", tmp_path / "lot_demo_failing")
+    path = tmp_path / "lot_test_scenario.toml"
     path.write_text(text)
-    try:
-        sc = Scenario.from_toml(path)
-    finally:
-        path.unlink()
+    sc = Scenario.from_toml(path)
     lot = load_lot_attributes(examples / "lot_demo_failing")
     ppu, potency = product_attributes(sc, ParameterSet.load("human"))
     assert ppu == pytest.approx(lot.particles_per_ug) and potency == pytest.approx(lot.potency_relative)

@@ -29,6 +29,7 @@ from ..io import atomic_output_dir
 SDTM = ("DM", "EX", "QS", "MO", "LB", "AE")
 ADAM = ("ADSL", "ADQS", "ADAE")
 ARM_COLUMNS = ("TRT01P", "TRT01A", "TRTDOSE", "TRTDOSU", "ARM", "ACTARM")
+RANDOMISATION_KEYS = ("USUBJID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "TRTDOSE", "TRTDOSU")
 
 
 @dataclass(frozen=True)
@@ -44,22 +45,35 @@ class TrialDataset:
         return self.tables[name]
 
     def unblind(self, randomisation: pd.DataFrame | None = None) -> "TrialDataset":
-        """Join the randomisation list (USUBJID, TRT01P, TRT01A, TRTDOSE, TRTDOSU) to every table."""
+        """Join the randomisation list to every table.
+
+        ADSL and DM get TRT01P/TRT01PN/TRT01A/TRT01AN and the dose (TRTDOSE, TRTDOSU); the BDS
+        and ADAE also get the record-level TRTP/TRTPN/TRTA/TRTAN (one treatment period).
+        """
         rand = randomisation if randomisation is not None else self.randomisation
         if rand is None:
             raise DataError("randomisation", "no randomisation list to unblind with")
         if not self.blinded:
             return self
+        rand = rand.copy()
+        if "TRT01PN" not in rand.columns:  # lists written before the numeric codes existed
+            from .tables import _dose_ranks
+
+            rand["TRT01PN"] = _dose_ranks(rand)
+            rand["TRT01AN"] = rand["TRT01PN"]
         tables = dict(self.tables)
-        keys = rand[["USUBJID", "TRT01P", "TRT01A", "TRTDOSE", "TRTDOSU"]]
+        keys = rand[list(RANDOMISATION_KEYS)]
         for name in ("DM", "ADSL", "ADQS", "ADAE"):
             tables[name] = tables[name].merge(keys, on="USUBJID", how="left")
+        for name in ("ADQS", "ADAE"):
+            t = tables[name]
+            tables[name] = t.assign(TRTP=t["TRT01P"], TRTPN=t["TRT01PN"], TRTA=t["TRT01A"], TRTAN=t["TRT01AN"])
         ex = tables["EX"].drop(columns=["EXTRT"]).merge(keys, on="USUBJID", how="left")
         ex["EXTRT"] = ex["TRT01A"]
         ex["EXDOSE"] = ex["TRTDOSE"]
         ex["EXDOSU"] = ex["TRTDOSU"]
-        tables["EX"] = ex.drop(columns=["TRT01P", "TRT01A", "TRTDOSE", "TRTDOSU"])
-        return replace(self, tables=tables, blinded=False)
+        tables["EX"] = ex.drop(columns=[c for c in RANDOMISATION_KEYS if c != "USUBJID"])
+        return replace(self, tables=tables, blinded=False, randomisation=rand)
 
     def write(self, folder: str | Path, force: bool = False) -> Path:
         """Write every table as Parquet plus one DuckDB file ``trial.duckdb`` holding them all.

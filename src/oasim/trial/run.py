@@ -9,13 +9,12 @@ only when complete, so an interrupted run leaves no output folder.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 
 from .. import __version__
+from ..adam.engine import json_safe
 from ..data import from_trial_run
 from ..io import atomic_output_dir
 from ..scenario import Scenario
@@ -24,16 +23,8 @@ from .conduct import conduct_trial
 
 
 def _clean(x):
-    """JSON-safe values (NaN -> None, numpy -> Python)."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return None if not math.isfinite(float(x)) else round(float(x), 10)
-    return x
+    """JSON-safe values (NaN -> None, numpy -> Python, floats to 10 decimals)."""
+    return json_safe(x, digits=10)
 
 
 def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
