@@ -11,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import FieldError, OasimError, ScenarioError
+from ..io import atomic_output_dir, check_output_dir, default_out_dir
 from ..scenario import Scenario, read_toml
 
 
@@ -51,7 +52,7 @@ def register(app: typer.Typer) -> None:
     def run(
         scenario: Path = typer.Argument(..., help="scenario TOML file"),
         out: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<name>-<time>)"),
-        force: bool = typer.Option(False, "--force", help="replace an existing non-empty --out folder"),
+        force: bool = typer.Option(False, "--force", help="replace an earlier non-empty oasim output folder"),
     ):
         """Run a scenario (trial or preclinical experiment) and write datasets, summary and report."""
         try:
@@ -60,14 +61,11 @@ def register(app: typer.Typer) -> None:
             _report_errors(exc)
             raise typer.Exit(2)
         name = spec.name if kind == "trial" else str(spec.get("name", scenario.stem))
-        if out is None:
-            from ..trial.run import default_out_dir
-
-            out = default_out_dir(name)
-        if out.exists() and any(out.iterdir()):
-            if not force:
-                typer.echo(f"error: {out} exists and is not empty; use --force to replace it", err=True)
-                raise typer.Exit(2)
+        try:
+            out = check_output_dir(default_out_dir(name) if out is None else out, force)
+        except OasimError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
         console = Console(width=150)
         try:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -80,9 +78,9 @@ def register(app: typer.Typer) -> None:
                 if kind == "trial":
                     from ..trial.run import run_trial
 
-                    summary = run_trial(spec, out, say)
+                    summary = run_trial(spec, out, say, force)
                 else:
-                    summary = _run_experiment_atomically(spec, out, str(scenario), say)
+                    summary = _run_experiment_atomically(spec, out, str(scenario), say, force)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
@@ -92,23 +90,13 @@ def register(app: typer.Typer) -> None:
         typer.echo(str(out))
 
 
-def _run_experiment_atomically(data: dict, out: Path, source: str, say) -> dict:
+def _run_experiment_atomically(data: dict, out: Path, source: str, say, force: bool) -> dict:
     """Run a preclinical experiment into a temporary folder, then rename it into place."""
-    import shutil
-    import tempfile
-
     from ..experiments import run_experiment
-    from ..trial.run import replace_dir
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial.", dir=out.parent))
-    try:
+    with atomic_output_dir(out, force) as tmp:
         say(f"running {data.get('kind')} experiment")
         result = run_experiment(data, tmp, source)
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return result.summary
 
 

@@ -28,6 +28,9 @@ def register(app: typer.Typer) -> None:
         visits_per_year: int = typer.Option(4, "--visits-per-year", min=1, max=365),
         seed: int = typer.Option(1, "--seed"),
         as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+        on_solver_failure: str = typer.Option(
+            "raise", "--on-solver-failure",
+            help="raise: a subject the solver fails on is an error (exit 2); drop: exclude and count it"),
     ):
         """Simulate a population and print per-visit mean and SD of the key outputs."""
         from ..simulation import simulate
@@ -36,11 +39,11 @@ def register(app: typer.Typer) -> None:
             ps = ParameterSet.load(parameter_set)
             doses = tuple(Dose.parse(d) for d in dose)
             pop = Population.sample(ps, subjects, np.random.default_rng(seed), kl_grade=kl)
+            t_days = np.linspace(0.0, years * 365.25, int(round(years * visits_per_year)) + 1)
+            result = simulate(pop, t_days, [doses] * subjects, on_solver_failure=on_solver_failure)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
-        t_days = np.linspace(0.0, years * 365.25, int(round(years * visits_per_year)) + 1)
-        result = simulate(pop, t_days, [doses] * subjects)
         sol = result.solution
         outputs = key_outputs(sol, pop.parameters)
         ok = sol.ok

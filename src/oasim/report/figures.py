@@ -55,3 +55,58 @@ def waterfall(adqs: pd.DataFrame, paramcd: str, visitnum: int, label: str) -> by
     ax.set_ylabel(f"change: {label}")
     ax.set_title(f"Waterfall of individual change, {label}")
     return _png(fig)
+
+
+def forest(diffs: pd.DataFrame, xlabel: str, benefit: str | None = None) -> bytes:
+    """Differences vs control with CIs; one row per (label) in ``diffs`` (columns label, estimate,
+    ci_low, ci_high), top to bottom in the given order."""
+    n = len(diffs)
+    fig, ax = plt.subplots(figsize=(6.4, 0.45 * n + 1.3))
+    y = np.arange(n)[::-1]
+    est = diffs["estimate"].to_numpy(float)
+    ax.errorbar(est, y, xerr=[est - diffs["ci_low"].to_numpy(float), diffs["ci_high"].to_numpy(float) - est],
+                fmt="s", color="#1f4e79", capsize=3)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, diffs["label"].tolist())
+    ax.set_xlabel(xlabel)
+    if benefit:
+        ax.set_title(benefit, fontsize=9, loc="left")
+    return _png(fig)
+
+
+def mean_by_visit(desc: pd.DataFrame, arms: list[str], labels: dict, ylabel: str) -> bytes:
+    """Mean ± 95% t-CI per arm over visits (x = AVISITN), from the descriptive table."""
+    from scipy import stats
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for k, arm in enumerate(arms):
+        d = desc[desc["arm"] == arm].sort_values("visitn")
+        half = stats.t.ppf(0.975, np.maximum(d["n"] - 1, 1)) * d["sd"] / np.sqrt(d["n"])
+        ax.errorbar(d["visitn"] + 0.06 * (k - len(arms) / 2), d["mean"], yerr=half, marker="o", capsize=3,
+                    label=labels.get(arm, arm))
+    ax.set_xticks(sorted(desc["visitn"].unique()), [str(v) for v in desc.drop_duplicates("visitn")
+                                                     .sort_values("visitn")["visit"]], rotation=30)
+    ax.axhline(0, color="grey", lw=0.6)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def spaghetti(records: pd.DataFrame, treatment: str, arms: list[str], labels: dict, response: str,
+              max_per_arm: int = 60) -> bytes:
+    """Individual trajectories of ``response`` over AVISITN, one panel per arm (≤ max_per_arm
+    subjects drawn per panel: the first by USUBJID, so the figure is deterministic)."""
+    fig, axes = plt.subplots(1, len(arms), figsize=(3.0 * len(arms) + 0.6, 3.4), sharey=True, squeeze=False)
+    for ax, arm in zip(axes[0], arms):
+        d = records[records[treatment] == arm].sort_values(["USUBJID", "AVISITN"])
+        for k, (_, g) in enumerate(d.groupby("USUBJID", sort=True)):
+            if k >= max_per_arm:
+                break
+            ax.plot(g["AVISITN"], g[response], color="#1f4e79", alpha=0.35, lw=0.8)
+        mean = d.groupby("AVISITN")[response].mean()
+        ax.plot(mean.index, mean.to_numpy(), color="#b2182b", lw=2.2)
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set_title(labels.get(arm, arm), fontsize=9)
+        ax.set_xlabel("visit (AVISITN)")
+    axes[0][0].set_ylabel(response)
+    return _png(fig)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..analysis import ancova
 from ..data import from_trial_run
+from ..data.tables import paramcd_of
 from ..errors import FieldError, OasimError
 from ..scenario import Scenario
 from .analyse import PLACEBO, arm_order
@@ -48,7 +49,7 @@ def one_replicate(scenario: Scenario, k: int) -> list[dict]:
     sc = scenario.model_copy(update={"seed": replicate_seed(scenario.seed, k)})
     run = conduct_trial(sc)
     ds = from_trial_run(run).unblind()
-    code = sc.analysis.primary_endpoint
+    code = paramcd_of(sc.analysis.primary_endpoint)  # ADQS PARAMCD (<= 8 characters)
     visitn = list(sc.visits.months).index(sc.analysis.primary_visit_month)
     adqs = ds["ADQS"]
     rows = adqs[(adqs["PARAMCD"] == code) & (adqs["AVISITN"] == visitn)].dropna(subset=["CHG", "BASE"])

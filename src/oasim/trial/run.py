@@ -9,33 +9,22 @@ only when complete, so an interrupted run leaves no output folder.
 from __future__ import annotations
 
 import json
-import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 
 from .. import __version__
+from ..adam.engine import json_safe
 from ..data import from_trial_run
+from ..io import atomic_output_dir
 from ..scenario import Scenario
 from .analyse import PLACEBO, analyse
 from .conduct import conduct_trial
 
 
 def _clean(x):
-    """JSON-safe values (NaN -> None, numpy -> Python)."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return None if not math.isfinite(float(x)) else round(float(x), 10)
-    return x
+    """JSON-safe values (NaN -> None, numpy -> Python, floats to 10 decimals)."""
+    return json_safe(x, digits=10)
 
 
 def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
@@ -90,41 +79,15 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
     })
 
 
-def default_out_dir(name: str, root: Path = Path("results")) -> Path:
-    """A new folder ``results/<name>-<time>`` (suffixed -2, -3 ... if taken)."""
-    from datetime import datetime
-
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = root / f"{name}-{stamp}"
-    k = 1
-    while path.exists():
-        k += 1
-        path = root / f"{name}-{stamp}-{k}"
-    return path
-
-
-def replace_dir(tmp: Path, out_dir: Path) -> None:
-    """Move a finished temporary folder into place; an old ``out_dir`` is removed only after."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def run_trial(scenario: Scenario, out_dir: Path, progress: Callable[[str], None] | None = None) -> dict:
+def run_trial(scenario: Scenario, out_dir: Path, progress: Callable[[str], None] | None = None,
+              force: bool = False) -> dict:
     """Run ``scenario`` and write its outputs to ``out_dir``.
 
-    The caller decides whether an existing ``out_dir`` may be replaced (``--force``); it is
-    replaced only once the new outputs are complete.
+    A non-empty ``out_dir`` is replaced only with ``force``, only if oasim wrote it, and only
+    once the new outputs are complete (:func:`oasim.io.atomic_output_dir`).
     """
     say = progress or (lambda _m: None)
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial.", dir=out_dir.parent))
-    try:
+    with atomic_output_dir(out_dir, force) as tmp:
         run = conduct_trial(scenario, say)
         say("building datasets")
         blinded = from_trial_run(run)
@@ -142,8 +105,4 @@ def run_trial(scenario: Scenario, out_dir: Path, progress: Callable[[str], None]
 
             write_trial_report(tmp / "report.html", scenario, dataset, analysis, summary)
         (tmp / "scenario.json").write_text(json.dumps(scenario.model_dump(mode="json"), indent=2))
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return summary
