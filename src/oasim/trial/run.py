@@ -32,11 +32,15 @@ def _clean(x):
 def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
     adsl = dataset["ADSL"]
     arms = []
+    protocols = {a.label: a for a in getattr(run, "arms", ())}
     for arm, g in adsl.groupby("TRT01P", sort=False):
         ch = analysis.change[analysis.change["arm"] == arm]
         ae = dataset["ADAE"][dataset["ADAE"]["USUBJID"].isin(g["USUBJID"])]
+        protocol = protocols.get(arm)
         entry = {
             "arm": arm, "dose": float(g["TRTDOSE"].iloc[0]), "dose_unit": str(g["TRTDOSU"].iloc[0]),
+            "product": protocol.exposure_product() if protocol else "",
+            "injection_days": list(protocol.injection_days) if protocol else [],
             "cohorts": sorted(int(c) for c in g["COHORT"].unique()),
             "n_randomised": int(len(g)), "n_completed": int((g["COMPLFL"] == "Y").sum()),
             "change_from_baseline": {
@@ -71,7 +75,9 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
         "scenario": scenario.name, "description": scenario.description,
         "primary_endpoint": scenario.analysis.primary_endpoint,
         "primary_visit_month": scenario.analysis.primary_visit_month,
+        "design": "ascending-dose cohorts" if scenario.design.cohorts else "parallel groups",
         "screening": run.screening, "cohort_decisions": run.cohort_decisions, "arms": arms,
+        "solver_failures": getattr(run, "solver_failures", 0),
         "dose_response": None if analysis.dose_response is None else {
             "method": "MCP-Mod", "dose_response_detected": bool(analysis.dose_response.dose_response_detected),
             "target_dose_in_lowest_dose_units": analysis.dose_response.target_dose},
