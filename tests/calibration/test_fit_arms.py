@@ -45,12 +45,17 @@ def test_the_bundled_priors_are_few_and_reasoned(tmp_path):
     priors = load_priors()
     assert 1 <= len(priors) <= 12
     assert all(len(p.reason) > 20 for p in priors)
+    names = {p.name for p in priors}
+    assert {"msc_potency_bone_marrow_rel", "flare_pain_gain", "pain_drive_exponent"} <= names
     bad = tmp_path / "p.toml"
-    bad.write_text('[priors]\nx = { distribution = "uniform", low = 1, high = 0, unit = "1", reason = "bad range" }\n')
-    with pytest.raises(FieldError, match="low < high"):
+    bad.write_text('parameters = ["no_such_parameter"]\n')
+    with pytest.raises(FieldError, match="no_such_parameter"):
         load_priors(bad)
-    bad.write_text('[priors]\nx = { distribution = "uniform", low = 0, high = 1, unit = "1" }\n')
-    with pytest.raises(FieldError, match="reason"):
+    bad.write_text('parameters = ["il1b_mw_kda"]\n')  # a real parameter without a prior
+    with pytest.raises(FieldError, match="with a prior"):
+        load_priors(bad)
+    bad.write_text("parameters = [%s]\n" % ", ".join(f'"p{i}"' for i in range(13)))
+    with pytest.raises(FieldError, match="at most 12"):
         load_priors(bad)
 
 

@@ -19,14 +19,26 @@ from .arms import ArmTable, skip_reason
 from .bayes import Emulator, Prior, Simulator, Target, sample_posterior, standard_error
 
 
-def load_priors(path: str | Path | None = None) -> list[Prior]:
-    """Priors of the calibrated parameters (``calibration/priors_human.toml`` by default).
+def calibration_sets(parameter_set: str = "human") -> dict:
+    """The parameter sets a calibrated parameter may live in: model, observation model, products."""
+    from ..endpoints.parameters import load_observation_parameters
+    from ..parameters import ParameterSet
+    from ..trial.design import product_parameters
 
-    Each entry: ``name = { distribution, low, high, unit, reason }``.
+    return {"model": ParameterSet.load(parameter_set), "observation": load_observation_parameters(),
+            "products": product_parameters()}
+
+
+def load_priors(path: str | Path | None = None, parameter_set: str = "human") -> list[Prior]:
+    """Priors of the calibrated parameters.
+
+    The file (``calibration/priors_human.toml`` by default) lists ``parameters = [names]``; each
+    name's prior is the ``prior`` of its own entry in the model set, the observation model or
+    the product factors, so a range is written once, next to the value and its source.
     """
     if path is None:
-        text, origin = resources.files("oasim.calibration").joinpath("priors_human.toml").read_text("utf-8"), \
-            "oasim/calibration/priors_human.toml"
+        text = resources.files("oasim.calibration").joinpath("priors_human.toml").read_text("utf-8")
+        origin = "oasim/calibration/priors_human.toml"
     else:
         path = Path(path)
         if not path.is_file():
@@ -36,20 +48,25 @@ def load_priors(path: str | Path | None = None) -> list[Prior]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FieldError("priors", origin, f"valid TOML ({exc})") from exc
-    table = data.get("priors")
-    if not isinstance(table, dict) or not table:
-        raise FieldError("priors", origin, "a non-empty [priors] table")
+    names = data.get("parameters")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise FieldError("parameters", names, "a non-empty list of parameter names", origin)
+    if len(set(names)) != len(names):
+        raise FieldError("parameters", names, "unique names", origin)
+    if len(names) > 12:
+        raise FieldError("parameters", len(names), "at most 12 calibrated parameters (identifiability from arm data)",
+                         origin)
+    sets = calibration_sets(parameter_set)
     priors = []
-    for name, entry in table.items():
-        if not isinstance(entry, dict):
-            raise FieldError(f"priors.{name}", entry, "a table {distribution, low, high, unit, reason}")
-        missing = {"distribution", "low", "high", "unit", "reason"} - set(entry)
-        if missing:
-            raise FieldError(f"priors.{name}.{sorted(missing)[0]}", None, "required", origin)
-        priors.append(Prior(name, entry["distribution"], float(entry["low"]), float(entry["high"]),
-                            str(entry["unit"]), str(entry["reason"])))
-    if len(priors) > 12:
-        raise FieldError("priors", len(priors), "at most 12 calibrated parameters (identifiability from arm data)")
+    for name in names:
+        owner = next((s for s in sets.values() if name in s), None)
+        if owner is None:
+            raise FieldError(f"parameters.{name}", name, "a parameter of the model, observation or product sets",
+                             origin)
+        entry = owner[name]
+        if entry.prior is None:
+            raise FieldError(f"parameters.{name}", name, f"a parameter with a prior in {owner.origin}", origin)
+        priors.append(Prior(name, entry.prior.dist, entry.prior.low, entry.prior.high, entry.unit, entry.prior.why))
     return priors
 
 
