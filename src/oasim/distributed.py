@@ -156,6 +156,17 @@ def chunk_path(out_dir: Path, start: int, stop: int, prefix: str = "chunk") -> P
     return Path(out_dir) / f"{prefix}_{start:07d}_{stop:07d}.parquet"
 
 
+def _read_chunk(path: Path) -> pd.DataFrame:
+    """A chunk written by an earlier run; a damaged one is a DataError naming it (never deleted here)."""
+    from .errors import DataError
+
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for truncated or foreign files
+        raise DataError(path, f"not a readable chunk ({type(exc).__name__}: {exc}); delete it to "
+                              "recompute those replicates") from None
+
+
 def run_chunks(fn: Callable[[int, int], pd.DataFrame], n_items: int, chunk_size: int,
                out_dir: Path | None = None, engine: Engine | None = None,
                progress: Progress | None = None, prefix: str = "chunk") -> pd.DataFrame:
@@ -172,7 +183,7 @@ def run_chunks(fn: Callable[[int, int], pd.DataFrame], n_items: int, chunk_size:
     for i, (a, b) in enumerate(bounds):
         path = chunk_path(out_dir, a, b, prefix) if out_dir is not None else None
         if path is not None and path.exists():
-            frames[i] = pd.read_parquet(path)
+            frames[i] = _read_chunk(path)
             done += b - a
         else:
             todo.append(i)

@@ -21,6 +21,7 @@ ENDPOINTS = ("WOMAC_PAIN", "WOMAC_STIFF", "WOMAC_FUNC", "WOMAC_TOTAL", "WOMAC_TO
              "KOOS_PAIN", "KOOS_SYMPTOMS", "KOOS_ADL", "KOOS_SPORT", "KOOS_QOL",
              "MRI_THICK_MM", "MRI_T2_MS", "MRI_SYNOV_GRADE", "SF_IL1B_PG_ML")
 DAYS_PER_MONTH = 30.4375
+MAX_FOLLOW_UP_MONTHS = 120.0  # assumed: twice the longest follow-up of the knee OA injection trials found (5 y)
 
 
 class _Strict(BaseModel):
@@ -193,6 +194,12 @@ class DesignSpec(_Strict):
         doses = [c.dose for c in self.cohorts]
         if any(b < a for a, b in zip(doses, doses[1:])):
             raise ValueError(f"cohort doses must be non-decreasing (ascending-dose design), got {doses}")
+        # arms are labelled "<dose to 3 significant digits> <unit>" (trial.conduct): distinct doses must
+        # not share a label, or their subjects would be analysed as one arm
+        for a, b in zip(self.cohorts, self.cohorts[1:]):
+            if (a.dose, a.unit) != (b.dose, b.unit) and f"{a.dose:.3g} {a.unit}" == f"{b.dose:.3g} {b.unit}":
+                raise ValueError(f"doses {a.dose!r} and {b.dose!r} {a.unit} differ only beyond 3 significant digits "
+                                 f"and would merge into one arm '{a.dose:.3g} {a.unit}'; make them equal or distinct")
         for c in self.cohorts:
             if self.block_size and (c.n_active + c.n_placebo) % self.block_size:
                 raise ValueError(f"block_size {self.block_size} must divide every cohort size "
@@ -208,12 +215,22 @@ class ScheduleSpec(_Strict):
     def _sorted(cls, v):
         if v[0] != 0 or any(b <= a for a, b in zip(v, v[1:])):
             raise ValueError("must start at 0 and increase strictly")
+        if v[-1] > MAX_FOLLOW_UP_MONTHS * DAYS_PER_MONTH:
+            raise ValueError(f"injection days must lie within {MAX_FOLLOW_UP_MONTHS * DAYS_PER_MONTH:g} days "
+                             f"({MAX_FOLLOW_UP_MONTHS:g} months of follow-up), got {v[-1]:g}")
         return v
 
 
 class VisitsSpec(_Strict):
-    months: tuple[float, ...] = (0.0, 1.0, 3.0, 6.0, 12.0)
+    months: tuple[float, ...] = Field((0.0, 1.0, 3.0, 6.0, 12.0), min_length=2)
     mri_months: tuple[float, ...] = (0.0, 6.0, 12.0)
+
+    @field_validator("months", "mri_months")
+    @classmethod
+    def _finite(cls, v):
+        if any(not 0 <= m <= MAX_FOLLOW_UP_MONTHS for m in v):
+            raise ValueError(f"months in [0, {MAX_FOLLOW_UP_MONTHS:g}] (baseline and post-baseline visits), got {list(v)}")
+        return v
 
     @model_validator(mode="after")
     def _grid(self):
@@ -261,6 +278,11 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self):
+        if self.schedule.injection_days[-1] > self.visit_days[-1]:
+            raise ValueError(f"schedule.injection_days {list(self.schedule.injection_days)} must lie within the "
+                             f"follow-up (last visit day {self.visit_days[-1]:g})")
+        if self.analysis.primary_visit_month == 0:
+            raise ValueError("analysis.primary_visit_month must be a post-baseline visit (not month 0)")
         if self.analysis.primary_visit_month not in self.visits.months:
             raise ValueError(f"analysis.primary_visit_month {self.analysis.primary_visit_month} "
                              f"is not a visit (visits.months {list(self.visits.months)})")

@@ -138,6 +138,11 @@ def simulate(population: Population, t_eval_days: Sequence[float],
         raise FieldError("doses", f"{len(doses)} dose lists",
                          f"one dose list per subject ({n}); use [doses] * {n} to dose every subject alike")
     doses = tuple(tuple(d) for d in (doses if doses is not None else [()] * n))
+    t_eval_days = np.asarray(t_eval_days, float)
+    last_dose = max((d.t_days for row in doses for d in row), default=0.0)
+    if t_eval_days.size and last_dose > t_eval_days[-1]:
+        raise FieldError("dose.t_days", last_dose, f"<= the last output time {t_eval_days[-1]:g} days "
+                         "(a later dose would never be given)")
     if not np.isfinite(burn_in_days) or burn_in_days < 0:
         raise FieldError("burn_in_days", burn_in_days, "a finite number of days >= 0")
     params = population.matrix(model.parameter_names)
@@ -151,7 +156,7 @@ def simulate(population: Population, t_eval_days: Sequence[float],
         y0 = np.where((warm.status == SolverStatus.OK)[:, None], warm.states[:, -1, :], y0)
         burn_in_status, burn_in_reached = warm.status, _shifted(warm, -burn_in_days).reached_days()
     events = population_dose_events(model, population, doses)
-    solution = solver.solve(model, y0, params, np.asarray(t_eval_days, float), events)
+    solution = solver.solve(model, y0, params, t_eval_days, events)
     if burn_in_status is not None and np.any(burn_in_status != SolverStatus.OK):
         solution = _with_burn_in_failures(solution, burn_in_status, burn_in_reached)
     check_solution(solution, population, doses, on_solver_failure, "the simulation from day 0")

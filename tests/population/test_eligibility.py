@@ -72,3 +72,11 @@ def test_rare_but_reachable_criteria_pass():
     f = fractions(inc)
     assert f["vas_pain_min_mm"] == pytest.approx(0.0013499, rel=1e-3)
     assert check_criteria({"only": f["vas_pain_min_mm"]}, {}) > MIN_ELIGIBLE_FRACTION
+
+
+def test_the_screening_error_names_the_criterion_that_excluded_most():
+    from oasim.population.eligibility import max_candidates, screening_error
+
+    assert max_candidates(24) == 240_000
+    error = screening_error({"kl_grade": 10, "age": 239_990, "bmi": 0, "vas_pain": 0}, 240_000, 0, 24)
+    assert isinstance(error, ScreeningError) and "age" in error.field and error.value == 239_990

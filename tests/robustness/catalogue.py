@@ -105,6 +105,11 @@ def distinct_arms(folder: Path, _output: str) -> bool:
     return len(active) == 2
 
 
+def completed(folder: Path, _output: str) -> bool:
+    """A legitimate input: handled when the run wrote its summary."""
+    return (folder / "out" / "summary.json").is_file()
+
+
 def cli(*args: str) -> Callable[[Path], list[str]]:
     return lambda folder: ["oasim", *args]
 
@@ -168,7 +173,7 @@ def power_truncated_chunk(folder: Path) -> list[str]:
     path.write_text(tomli_w.dumps(small_trial()), "utf-8")
     out = folder / "power"
     out.mkdir()
-    (out / "chunk_000000_000002.parquet").write_bytes(b"PAR1\x00\x00truncated")
+    (out / "chunk_0000000_0000002.parquet").write_bytes(b"PAR1\x00\x00truncated")
     return ["oasim", "power", str(path), "--trials", "2", "--chunk-size", "2", "--out", str(out)]
 
 
@@ -193,8 +198,8 @@ CASES: list[Case] = [
     scenario_case("S11 visits.months = []", mutate("visits.months", [], "visits.mri_months", [])),
     scenario_case("S12 baseline-only visits", mutate("visits.months", [0], "visits.mri_months", [0],
                                                     "analysis.primary_visit_month", 0)),
-    scenario_case("S13 dropout rate 1 per year", mutate("dropout.rate_per_year", 1.0)),
-    scenario_case("S14 dropout rate 2 per year", mutate("dropout.rate_per_year", 2.0)),
+    scenario_case("S13 dropout rate 1 per year (legitimate)", mutate("dropout.rate_per_year", 1.0), check=completed),
+    scenario_case("S14 dropout rate 2 per year (legitimate)", mutate("dropout.rate_per_year", 2.0), check=completed),
     scenario_case("S15 injection day 1e300", mutate("schedule.injection_days", [0, 1e300])),
     scenario_case("S16 visit month 1e300", mutate("visits.months", [0, 1, 6, 1e300])),
     scenario_case("S17 unknown parameter set", mutate("model.parameter_set", "no_such_set")),

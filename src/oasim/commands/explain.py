@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import OasimError
+from . import finite
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +26,8 @@ def register(app: typer.Typer) -> None:
         subjects: int = typer.Option(1000, "--subjects", min=20, max=200_000),
         readout: str = typer.Option("pain_drive_rel", "--readout",
                                     help="pain_drive_rel, il1b_pg_per_ml, m1_m2_ratio or cartilage_thickness_mm"),
-        day: float = typer.Option(91.0, "--day", help="day of the comparison"),
+        day: float = typer.Option(91.0, "--day", min=0.0, max=3652.5, callback=finite,
+                                  help="day of the comparison (at most 10 years)"),
         kl: Optional[int] = typer.Option(None, "--kl"),
         seed: int = typer.Option(1, "--seed"),
         as_json: bool = typer.Option(False, "--json"),

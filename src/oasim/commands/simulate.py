@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import FieldError, OasimError
+from . import finite
 from ..parameters import ParameterSet
 from ..population import Population
 from ..protocol import Dose
@@ -23,7 +24,7 @@ def register(app: typer.Typer) -> None:
     def simulate_cmd(
         parameter_set: str = typer.Option("human", "--parameter-set", help="set name or .toml path"),
         subjects: int = typer.Option(1000, "--subjects", min=1, max=1_000_000, help="number of subjects"),
-        years: float = typer.Option(2.0, "--years", min=0.01, max=50.0, help="follow-up [years]"),
+        years: float = typer.Option(2.0, "--years", min=0.01, max=50.0, callback=finite, help="follow-up [years]"),
         kl: Optional[int] = typer.Option(None, "--kl", help="fix the KL grade (0 = healthy, 2-4)"),
         dose: List[str] = typer.Option([], "--dose", help="product:amount:unit@day, repeatable, e.g. exosome:3e11:particles@0"),
         visits_per_year: int = typer.Option(4, "--visits-per-year", min=1, max=365),

@@ -102,3 +102,20 @@ def check_inclusion(inclusion, covariates: str = "human_koa") -> float:
     values = {"kl_grades": list(inclusion.kl_grades), "age_min_y..age_max_y": [inclusion.age_min_y, inclusion.age_max_y],
               "bmi_max_kg_per_m2": inclusion.bmi_max_kg_per_m2, "vas_pain_min_mm": inclusion.vas_pain_min_mm}
     return check_criteria(fractions, values)
+
+
+def max_candidates(n_needed: int, min_fraction: float = MIN_ELIGIBLE_FRACTION) -> int:
+    """A bound for a screening loop: ten times the candidates needed at the smallest accepted
+    eligible fraction (validation guarantees the real fraction is at least ``min_fraction``)."""
+    return int(np.ceil(10 * n_needed / min_fraction))
+
+
+def screening_error(failures_by_criterion: Mapping[str, int], screened: int, enrolled: int,
+                    n_needed: int) -> ScreeningError:
+    """The error a screening loop raises at :func:`max_candidates`: names the criterion that
+    failed most candidates (the binding one)."""
+    criterion = max(failures_by_criterion, key=failures_by_criterion.get)
+    return ScreeningError(
+        f"population.inclusion ({criterion})", failures_by_criterion[criterion],
+        f"criteria that {n_needed} of at most {max_candidates(n_needed)} candidates meet: after {screened} "
+        f"candidates only {enrolled} were eligible; {criterion} excluded {failures_by_criterion[criterion]}")

@@ -236,6 +236,8 @@ def load(path: str | Path, scales: Mapping[str, float] | None = None) -> SbmlMod
             return
         if value is None or (isinstance(value, float) and math_isnan(value)):
             raise SbmlError(f"{source}: {element_kind} '{pid}' has no value")
+        if not math.isfinite(float(value)):
+            raise SbmlError(f"{source}: {element_kind} '{pid}' = {value}: allowed a finite number")
         param_ids.append(pid)
         param_values[pid] = float(value)
 
@@ -418,6 +420,8 @@ def load(path: str | Path, scales: Mapping[str, float] | None = None) -> SbmlMod
     fallback = min(nonzero) if nonzero else 1.0
     states = []
     for sid, v0 in zip(state_ids, y0_default):
+        if not math.isfinite(v0):
+            raise SbmlError(f"{source}: species '{sid}' initial value = {v0}: allowed a finite number")
         unit, doc_ = state_meta[sid]
         scale = float(scales.pop(sid, abs(v0) if v0 != 0.0 else fallback))
         states.append(State(sid, unit or "model unit", doc_, scale))
