@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from oasim.calibration.arms import (ArmRow, BaselineTarget, arm_table_from_recor
 from oasim.calibration.validate import interval_score, published_ci_width, score_rows
 from oasim.cli import app
 from oasim.endpoints import load_observation_parameters, observe_clinical, sample_baseline_symptoms
+from oasim.endpoints.clinical import baseline_disease_factor
 
 SMALL = Path(__file__).parent / "data" / "small_arms.csv"
 
@@ -62,7 +62,8 @@ def test_baseline_conditioning_reproduces_a_reported_median_and_iqr():
 
     target = baseline_target(row)
     assert target == BaselineTarget("vas_pain", 62.0, pytest.approx(24 / 1.349))
-    sym = condition_baseline(sample_baseline_symptoms(20_000, rng, obs), [target], obs)
+    sym = condition_baseline(sample_baseline_symptoms(20_000, rng, obs), [target], obs,
+                             baseline_disease_factor(np.ones(20_000), obs))
     vas = _observed_baseline(sym, obs, rng)["VAS_PAIN"][:, 0]
     q25, q50, q75 = np.percentile(vas, [25, 50, 75])
     assert q50 == pytest.approx(62, abs=1.0)
@@ -75,7 +76,8 @@ def test_baseline_conditioning_of_womac_total_mean_and_sd():
     row = _row(month=0, endpoint="womac_total", scale_max=96, value=40, spread_type="sd", spread_low=12)
     from oasim.calibration.arms import baseline_target
 
-    sym = condition_baseline(sample_baseline_symptoms(20_000, rng, obs), [baseline_target(row)], obs)
+    sym = condition_baseline(sample_baseline_symptoms(20_000, rng, obs), [baseline_target(row)], obs,
+                             baseline_disease_factor(np.ones(20_000), obs))
     total = _observed_baseline(sym, obs, rng)["WOMAC_TOTAL"][:, 0]
     assert total.mean() == pytest.approx(40, abs=0.5)
     assert total.std() == pytest.approx(12, abs=0.8)
@@ -113,7 +115,7 @@ def test_cli_json_has_the_issue_keys_and_resumes_from_its_chunks(tmp_path):
     assert payload["mean_interval_width"] == pytest.approx(np.mean(ratios))
     assert payload["skipped"][0]["reason"] == "dose of the exosome arm not reported"
     chunks = sorted(p.name for p in out.glob("chunk_*.parquet"))
-    assert chunks == ["chunk_000000_000003.parquet", "chunk_000003_000006.parquet"]
+    assert chunks == ["chunk_0000000_0000003.parquet", "chunk_0000003_0000006.parquet"]  # oasim.distributed.chunk_path
     (out / chunks[1]).unlink()
     again = CliRunner().invoke(app, args)
     assert json.loads(again.output[again.output.index("{"):])["rows"] == payload["rows"]

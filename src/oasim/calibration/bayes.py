@@ -40,7 +40,7 @@ from scipy.linalg import solve_triangular
 
 from ..errors import FieldError, OasimError
 
-PRIOR_KINDS = ("lognormal", "normal", "uniform")
+PRIOR_KINDS = ("lognormal", "normal", "uniform", "loguniform")
 _Z95 = 1.959963984540054
 
 
@@ -53,11 +53,11 @@ class Prior:
     """Prior of one calibrated parameter.
 
     ``low``/``high`` are the 2.5 % and 97.5 % quantiles of a log-normal or normal prior, or the
-    bounds of a uniform one, in the parameter's ``unit``. ``reason`` says why this range.
+    bounds of a uniform or log-uniform one, in the parameter's ``unit``. ``reason`` says why.
     """
 
     name: str
-    distribution: Literal["lognormal", "normal", "uniform"]
+    distribution: Literal["lognormal", "normal", "uniform", "loguniform"]
     low: float
     high: float
     unit: str
@@ -68,8 +68,8 @@ class Prior:
             raise FieldError(f"{self.name}.distribution", self.distribution, f"one of {PRIOR_KINDS}")
         if not (np.isfinite(self.low) and np.isfinite(self.high) and self.low < self.high):
             raise FieldError(f"{self.name}.low/high", (self.low, self.high), "finite with low < high")
-        if self.distribution == "lognormal" and self.low <= 0:
-            raise FieldError(f"{self.name}.low", self.low, "> 0 for a log-normal prior")
+        if self.distribution in ("lognormal", "loguniform") and self.low <= 0:
+            raise FieldError(f"{self.name}.low", self.low, f"> 0 for a {self.distribution} prior")
         if len(self.reason.strip()) < 3:
             raise FieldError(f"{self.name}.reason", self.reason, "a reason for the prior range")
 
@@ -77,6 +77,8 @@ class Prior:
     def frozen(self):
         if self.distribution == "uniform":
             return stats.uniform(self.low, self.high - self.low)
+        if self.distribution == "loguniform":
+            return stats.loguniform(self.low, self.high)
         if self.distribution == "normal":
             return stats.norm(0.5 * (self.low + self.high), (self.high - self.low) / (2 * _Z95))
         mu = 0.5 * (np.log(self.low) + np.log(self.high))

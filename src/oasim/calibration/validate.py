@@ -35,7 +35,7 @@ import pandas as pd
 
 from ..errors import FieldError
 from ..parameters import ParameterSet
-from ..trial.power import run_chunks
+from ..distributed import run_chunks
 from .arms import ArmRow, ArmTable, plan_studies, simulate_arm_table
 
 ALPHA = 0.05
@@ -168,9 +168,8 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
         sim = simulate_arm_table(table, pset, stop - start, seed, overrides, first_replicate=start)
         return sim.values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value")
 
-    frames = run_chunks(replicates, chunk_size, out_dir, compute, progress)
+    long = run_chunks(compute, replicates, chunk_size, out_dir, None, progress)
     _, skipped = plan_studies(table, pset.value("exosome_particles_per_ug"))
-    long = pd.concat(frames, ignore_index=True)
     wide = long.pivot(index="row_id", columns="replicate", values="value") if len(long) else pd.DataFrame()
     provenance = {"table": table.source, "table_digest": table.digest(), "parameter_set": pset.name, "seed": seed,
                   "replicates": replicates, "chunk_size": chunk_size, "run_digest": digest}
