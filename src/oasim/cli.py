@@ -16,9 +16,13 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "analyse": ("analyse", "Analyse real trial data in ADaM: ANCOVA vs control, trend test, MMRM, descriptive "
+                           "tables, Table 1, AE overview."),
     "escalate": ("escalate", "Dose-escalation designs (3+3, BOIN, CRM): operating characteristics and decisions."),
     "explain": ("explain", "Simulate each subject treated and untreated; rank the drivers of the individual "
                            "effect by partial rank correlation (covariates, varying parameters, baseline state)."),
+    "export": ("export", "Write a results folder's tables as SAS XPT v5, CDISC Dataset-JSON v1.1 or CSV, with "
+                         "define-style metadata."),
     "export-sbml": ("sbml", "Export the knee model (states, rate laws, parameter values with units and sources, "
                             "initial state, dose events) as SBML L3V2, validated with libSBML."),
     "params": ("params", "Parameter sets: every value with unit and source."),

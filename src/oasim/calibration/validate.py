@@ -165,8 +165,17 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
         stamp.write_text(digest)
 
     def compute(start: int, stop: int) -> pd.DataFrame:
-        sim = simulate_arm_table(table, pset, stop - start, seed, overrides, first_replicate=start)
-        return sim.values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value")
+        if pset.posterior is None:
+            sim = simulate_arm_table(table, pset, stop - start, seed, overrides, first_replicate=start)
+            return sim.values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value")
+        # a calibrated set: each replicate replays the table at its own posterior draw, so the
+        # interval carries parameter uncertainty as well as the sampling of subjects
+        frames = []
+        for k in range(start, stop):
+            drawn, other = pset.posterior_draw(np.random.default_rng(np.random.SeedSequence([seed, k, 7])))
+            sim = simulate_arm_table(table, drawn, 1, seed, {**other, **dict(overrides or {})}, first_replicate=k)
+            frames.append(sim.values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value"))
+        return pd.concat(frames, ignore_index=True)
 
     long = run_chunks(compute, replicates, chunk_size, out_dir, None, progress)
     _, skipped = plan_studies(table, pset.value("exosome_particles_per_ug"))
