@@ -295,20 +295,36 @@ def _put(data: dict, path: str, value) -> None:
             node = node.setdefault(name, {})
 
 
-def _drop_empty_rows(data):
-    """Rows the user removed leave gaps (``cohorts[0]``, ``cohorts[2]``): drop the empty ones."""
+def _drop_empty_rows(data, model: type[BaseModel] | None = None):
+    """Rows the user removed leave gaps (``cohorts[0]``, ``cohorts[2]``): drop the empty ones, and
+    the blank template row of an empty list (every required field of its model left blank)."""
     if isinstance(data, dict):
-        return {k: _drop_empty_rows(v) for k, v in data.items()}
+        out = {}
+        for k, v in data.items():
+            sub = None
+            if model is not None and k in model.model_fields:
+                annotation, _ = _unwrap_optional(model.model_fields[k].annotation)
+                item = _item_type(annotation)
+                sub = item if item is not None and _is_model(item) else (annotation if _is_model(annotation) else None)
+            out[k] = _drop_empty_rows(v, sub)
+        return out
     if isinstance(data, list):
-        return [_drop_empty_rows(v) for v in data if v != {}]
+        return [_drop_empty_rows(v, model) for v in data if v != {} and not _blank_template(v, model)]
     return data
+
+
+def _blank_template(row, model: type[BaseModel] | None) -> bool:
+    if model is None or not isinstance(row, dict):
+        return False
+    required = [n for n, f in model.model_fields.items() if f.is_required()]
+    return bool(required) and all(row.get(n) in (None, "") for n in required)
 
 
 def validate_form(model: type[BaseModel], flat: dict[str, str]) -> tuple[BaseModel | None, FormErrors]:
     """(validated model, no errors) or (None, messages per input path)."""
     errors = FormErrors()
     try:
-        data = _drop_empty_rows(form_to_data(model, flat))
+        data = _drop_empty_rows(form_to_data(model, flat), model)
     except FieldError as exc:
         errors.fields[exc.field] = f"allowed: {exc.allowed}"
         return None, errors
