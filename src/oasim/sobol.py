@@ -130,3 +130,122 @@ def _check(factors: Sequence[Factor], n_base: int) -> None:
         raise FieldError("factors", names, "unique names")
     if n_base < 8 or n_base & (n_base - 1):
         raise FieldError("n_base", n_base, "a power of 2 >= 8 (Sobol' sequence balance)")
+
+
+# --------------------------------------------------------------------------------------------
+# why efficacy varies: Sobol' indices of the MSC treatment effect on WOMAC pain
+# --------------------------------------------------------------------------------------------
+
+COVARIATE_FACTORS = (
+    Factor("kl_grade", levels=(2, 3, 4)),
+    Factor("bmi_kg_per_m2", 20.0, 40.0, unit="kg/m2"),
+    Factor("disease_drive_rel", 0.5, 2.0, scale="log"),  # the subject's own damage/inflammatory drive
+    Factor("dose_cells", 1e6, 2e8, scale="log", unit="cells"),
+    Factor("cell_source", levels=("umbilical_cord", "bone_marrow", "adipose")),
+    Factor("injections", levels=(1, 2, 3)),
+)
+INJECTION_INTERVAL_DAYS = 182.6  # repeat injections every 6 months (FORWARD-style schedule)
+
+
+def calibrated_factors(parameter_set: str = "human") -> list[Factor]:
+    """The calibrated parameters (``calibration/priors_human.toml``) as factors over their priors."""
+    from .calibration.fit_arms import load_priors
+
+    out = []
+    for p in load_priors(parameter_set=parameter_set):
+        if p.name.startswith("msc_potency_") or p.name.startswith("ha_") or p.name == "rtm_half_life_days":
+            continue  # potency enters through one factor; no HA here; regression to the mean cancels in twins
+        log = p.distribution in ("loguniform", "lognormal")
+        low = max(p.low, 1e-9) if log else p.low
+        out.append(Factor(p.name, low, p.high, scale="log" if log else "linear", unit=p.unit))
+    out.append(Factor("msc_potency_rel", 0.1, 10.0, scale="log"))
+    return out
+
+
+def msc_effect_sobol(n_base: int = 256, seed: int = 1, parameter_set: str = "human",
+                     months: Sequence[float] = (6.0, 12.0), resamples: int = 300) -> SobolResult:
+    """Sobol' indices of the individual MSC effect on WOMAC pain (0–20) at ``months``.
+
+    Each sample is one virtual knee, simulated with and without the product (twins: the same
+    subject, baseline and placebo course), so the effect is known exactly. The expected (noise-
+    free) WOMAC pain of :func:`oasim.endpoints.clinical.observe_clinical` differs between twins
+    only through the drive and structure terms: effect = level × disease × ((d_T/d_0)^e −
+    (d_U/d_0)^e) + coupling × (loss_T − loss_U) / 0.1 mm, with the typical baseline level.
+    Factors: the calibrated parameters over their priors and the covariates of
+    :data:`COVARIATE_FACTORS`.
+    """
+    from .endpoints import load_observation_parameters
+    from .endpoints.clinical import baseline_disease_factor
+    from .parameters import ParameterSet
+    from .population import Population
+    from .protocol import Dose
+    from .readouts import thickness_mm
+    from .simulation import simulate
+    from .trial.design import cell_source_parameters, product_parameters
+
+    pset = ParameterSet.load(parameter_set)
+    obs = load_observation_parameters()
+    factors = [*calibrated_factors(parameter_set), *COVARIATE_FACTORS]
+    _, x = sample(factors, n_base, seed)
+    n = len(x)
+    rng = np.random.default_rng([seed, 1])
+    # one population per KL grade with typical parameters, then each row's own values
+    pop = _population_by_grade(pset, x["kl_grade"].to_numpy(int), rng)
+    params = dict(pop.parameters)
+    params["bmi_kg_per_m2"] = x["bmi_kg_per_m2"].to_numpy(float)
+    params["joint_damage_drive"] = params["joint_damage_drive"] * x["disease_drive_rel"].to_numpy(float)
+    exponent = np.full(n, obs.value("pain_drive_exponent"))
+    for f in factors:
+        if f.name in params:
+            params[f.name] = x[f.name].to_numpy(float)
+        elif f.name == "pain_drive_exponent":
+            exponent = x[f.name].to_numpy(float)
+    # the cell source's own factors, then the row's potency on top
+    factors_set = product_parameters()
+    for source in ("umbilical_cord", "bone_marrow", "adipose"):
+        rows = x["cell_source"].to_numpy() == source
+        if rows.any():
+            scaled = cell_source_parameters({k: v[rows] for k, v in params.items()}, source, factors_set)
+            for k, v in scaled.items():
+                params[k] = params[k].copy()
+                params[k][rows] = v
+    from .trial.design import POTENCY_PARAMETERS
+
+    for name in POTENCY_PARAMETERS:
+        if name in params:
+            params[name] = params[name] * x["msc_potency_rel"].to_numpy(float)
+    knees = Population(pop.covariates.assign(bmi_kg_per_m2=params["bmi_kg_per_m2"]), params, pset.name)
+    doses = [tuple(Dose("msc", float(d), "cells", k * INJECTION_INTERVAL_DAYS) for k in range(int(m)))
+             for d, m in zip(x["dose_cells"], x["injections"])]
+    t_days = np.array([0.0, *[m * 30.4375 for m in months]])
+    treated = simulate(knees, t_days, doses)
+    untreated = simulate(knees, t_days, None)
+    d_t, d_u = treated.solution["pain_drive_rel"], untreated.solution["pain_drive_rel"]
+    h_t = thickness_mm(treated.solution, params)
+    h_u = thickness_mm(untreated.solution, params)
+    level = obs.value("womac_pain_baseline_mean") * baseline_disease_factor(d_u[:, 0], obs)
+    coupling = obs.value("womac_pain_per_0p1mm_loss")
+    outputs = {}
+    for j, m in enumerate(months, start=1):
+        drive_term = level * ((d_t[:, j] / d_t[:, 0]) ** exponent - (d_u[:, j] / d_u[:, 0]) ** exponent)
+        structure = coupling * ((h_u[:, j] - h_t[:, j]) / 0.1)  # less loss when treated: negative
+        outputs[f"womac_pain_effect_m{m:g}"] = drive_term - structure
+    return analyse(factors, outputs, n_base, seed, resamples)
+
+
+def _population_by_grade(pset, grades: np.ndarray, rng: np.random.Generator):
+    """Typical-value subjects (no parameter variability) with each row's KL grade, in row order."""
+    from .population import Population
+
+    n = len(grades)
+    params: dict[str, np.ndarray] = {}
+    frames = []
+    for g in np.unique(grades):
+        rows = np.flatnonzero(grades == g)
+        p = Population.sample(pset, len(rows), rng, kl_grade=int(g), variability=False)
+        for k, v in p.parameters.items():
+            params.setdefault(k, np.zeros(n))[rows] = v
+        frames.append(p.covariates.set_index(rows))
+    covariates = pd.concat(frames).sort_index().reset_index(drop=True)
+    covariates["subject_id"] = np.arange(1, n + 1)
+    return Population(covariates, params, pset.name)

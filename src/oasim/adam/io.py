@@ -8,10 +8,6 @@ kept in ``DataFrame.attrs["labels"]`` when the format carries them (XPT, Dataset
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -82,19 +78,3 @@ def _is_dataset_json(path: Path) -> bool:
         return False
     return isinstance(head, dict) and "datasetJSONVersion" in head
 
-
-@contextmanager
-def atomic_folder(out_dir: str | Path):
-    """Yield a temporary sibling folder; on success it replaces ``out_dir`` (renamed into place),
-    on any failure it is removed and ``out_dir`` is left as it was."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial.", dir=out_dir.parent))
-    try:
-        yield tmp
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..endpoints.clinical import baseline_disease_factor
 from ..endpoints import (load_observation_parameters, observe_clinical, sample_baseline_symptoms,
                          simulate_adverse_events)
 from ..endpoints.clinical import BaselineSymptoms
@@ -314,34 +315,39 @@ def baseline_target(row: ArmRow) -> BaselineTarget:
     return BaselineTarget(row.endpoint, centre, sd)
 
 
-def condition_baseline(symptoms: BaselineSymptoms, targets: list[BaselineTarget], obs) -> BaselineSymptoms:
+def condition_baseline(symptoms: BaselineSymptoms, targets: list[BaselineTarget], obs,
+                       disease: np.ndarray | None = None) -> BaselineSymptoms:
     """Baseline symptoms whose observed distribution has each target's centre and SD.
 
-    Each target's components are moved by one affine map x' = a·μ + b·(x − μ) around the
-    observation model's population means μ, with a = target / Σμ and b = the target's true SD
-    (observed SD with the instrument's noise variance removed) / the model's SD of the sum
-    (correlation ``symptom_correlation`` between subscales). Without a reported SD, b = a.
-    Normal approximation: the median is treated as the centre and IQR = 1.349 SD. WOMAC total
-    is applied before its subscales; a new object is returned.
+    The observed baseline of a component is its symptom level times the subject's disease factor
+    (:func:`oasim.endpoints.clinical.baseline_disease_factor`; 1 when ``disease`` is None). Each
+    target's components x = level × disease are moved by one affine map x' = a·m + b·(x − m)
+    around their sample means m, with a = target / Σm and b = the target's true SD (observed SD
+    with the instrument's noise variance removed) / the sample SD of the sum; the level becomes
+    x' / disease. Without a reported SD, b = a. Normal approximation: the median is treated as the
+    centre and IQR = 1.349 SD. WOMAC total is applied before its subscales; a new object is returned.
     """
-    fields = {f: np.array(getattr(symptoms, f), float) for f in BaselineSymptoms.__dataclass_fields__}
-    rho = obs.value("symptom_correlation")
+    fields = {f: (None if getattr(symptoms, f) is None else np.array(getattr(symptoms, f), float))
+              for f in BaselineSymptoms.__dataclass_fields__}
+    n = len(symptoms.womac_pain)
+    factor = np.ones(n) if disease is None else np.broadcast_to(np.asarray(disease, float).ravel(), (n,))
     order = sorted(targets, key=lambda t: t.endpoint != "womac_total")
     for t in order:
         comps, noises = _COMPONENTS[t.endpoint]
-        mus = np.array([obs.value(f"{_OBS_NAMES.get(c, c)}_baseline_mean") for c in comps])
-        sds = np.array([obs.value(f"{_OBS_NAMES.get(c, c)}_baseline_sd") for c in comps])
-        cov = rho * np.outer(sds, sds) + (1 - rho) * np.diag(sds ** 2)
-        sd_sum = float(np.sqrt(cov.sum()))
-        a = t.centre / mus.sum()
-        if t.sd_observed is None:
+        x = np.column_stack([fields[c] * factor for c in comps])
+        m = x.mean(axis=0)
+        sd_sum = float(x.sum(axis=1).std(ddof=1)) if n > 1 else 0.0
+        a = t.centre / m.sum() if m.sum() > 0 else 1.0
+        if t.sd_observed is None or sd_sum <= 0:
             b = a
         else:
-            noise_var = sum(obs.value(n) ** 2 for n in noises)
+            noise_var = sum(obs.value(n_) ** 2 for n_ in noises)
             true_sd = np.sqrt(max(t.sd_observed ** 2 - noise_var, (0.1 * t.sd_observed) ** 2))
             b = true_sd / sd_sum
-        for c, mu in zip(comps, mus):
-            fields[c] = np.clip(a * mu + b * (fields[c] - mu), 0.0, _RANGES[c])
+        for j, c in enumerate(comps):
+            # the observed level stays within the instrument; the level before the disease factor may not
+            moved = np.clip(a * m[j] + b * (x[:, j] - m[j]), 0.0, _RANGES[c])
+            fields[c] = moved / factor
     return BaselineSymptoms(**fields)
 
 
@@ -397,17 +403,19 @@ def sample_population(parameter_set: ParameterSet, n: int, kl_grades: tuple[int,
         if c == 0:
             continue
         pop = Population.sample(parameter_set, int(c), rng, kl_grade=2 if g == 1 else g)
-        if g == 1:  # every subject of this draw becomes KL 1
-            pop = with_kl1_stratum(pop, _AllBelow())
-        pops.append(pop)
+        # every subject of a KL 1 draw becomes KL 1; the others only carry the KL 1 matrix key
+        pops.append(with_kl1_stratum(pop, _Uniforms(0.0 if g == 1 else 1.0)))
     return concat_populations(pops, parameter_set.name)
 
 
-class _AllBelow:
-    """A stand-in generator whose uniforms are all 0 (every candidate converted)."""
+class _Uniforms:
+    """A stand-in generator whose uniforms are all ``u`` (0: every KL 2 converted, 1: none)."""
+
+    def __init__(self, u: float):
+        self.u = u
 
     def random(self, n):
-        return np.zeros(n)
+        return np.full(n, self.u)
 
 
 @dataclass(frozen=True)
@@ -426,32 +434,37 @@ def simulate_arm_table(table: ArmTable, parameter_set: ParameterSet | str = "hum
     Parameters
     ----------
     parameter_set : model parameter set (name, path or object)
-    overrides : parameter values replacing the set's typical values (model parameters) or the
-        product factors of ``trial/products.toml`` (e.g. ``msc_potency_bone_marrow_rel``)
-    first_replicate : number of the first replicate; replicate k of study s always uses the
-        seed ``SeedSequence(seed, spawn_key=(study index, k))``, so chunks give the same values
-        as one call
+    overrides : parameter values replacing the typical values of the model set, the observation
+        model (``endpoints/observation_human.toml``) or the product factors of
+        ``trial/products.toml`` (e.g. ``msc_potency_bone_marrow_rel``)
+    first_replicate : number of the first replicate of this chunk; a study's random stream is
+        ``SeedSequence(seed, spawn_key=(hash of the study name, first_replicate, replicates))``,
+        so the same chunk always gives the same values (``oasim validate-against`` resumes by chunk)
     """
     pset = parameter_set if isinstance(parameter_set, ParameterSet) else ParameterSet.load(parameter_set)
     overrides = dict(overrides or {})
     factors = product_parameters()
+    obs = load_observation_parameters()
     model_over = {k: v for k, v in overrides.items() if k in pset}
-    product_over = {k: v for k, v in overrides.items() if k not in pset}
+    obs_over = {k: v for k, v in overrides.items() if k not in pset and k in obs}
+    product_over = {k: v for k, v in overrides.items() if k not in pset and k not in obs}
     for k in product_over:
         factors[k]  # raises ParameterError naming an unknown override
     if model_over:
         pset = pset.with_values("validate-against override", **model_over)
+    if obs_over:
+        obs = obs.with_values("validate-against override", **obs_over)
     if product_over:
         factors = factors.with_values("validate-against override", **product_over)
     model = KneeModel()
     validate_for_model(pset, model.parameter_names)
     solver = solver or NumbaRodasSolver()
-    obs = load_observation_parameters()
     plans, skipped = plan_studies(table, pset.value("exosome_particles_per_ug"))
     reps = np.arange(first_replicate, first_replicate + replicates)
     frames = []
-    for s_index, plan in enumerate(plans):
-        values = _simulate_study(table, plan, s_index, pset, factors, obs, model, solver, seed, reps)
+    for plan in plans:
+        study_key = int(hashlib.sha256(plan.study.encode()).hexdigest()[:8], 16)
+        values = _simulate_study(table, plan, study_key, pset, factors, obs, model, solver, seed, reps)
         frames.append(values)
     values = pd.concat(frames) if frames else pd.DataFrame(columns=reps)
     values.index.name = "row_id"
@@ -487,7 +500,8 @@ def _simulate_study(table, plan: StudyPlan, s_index, pset, factors, obs, model, 
     from ..trial.conduct import concat_populations
 
     knees = concat_populations(pops, pset.name)
-    result = simulate(knees, t_days, doses, model=model, solver=solver)
+    # a subject the solver fails on is dropped from its replicate's statistic (NaN-aware) and counted
+    result = simulate(knees, t_days, doses, model=model, solver=solver, on_solver_failure="drop")
     drive_all = result.solution["pain_drive_rel"]
     thick_all = thickness_mm(result.solution, result.population.parameters)
     out = {}
@@ -504,7 +518,8 @@ def _simulate_study(table, plan: StudyPlan, s_index, pset, factors, obs, model, 
 def _observe_arm(arm: ArmProtocol, rows, n, R, t_days, months, drive, thick, factors, obs, rng) -> dict:
     """Statistic per row (row_id -> R values) for one arm's R × n simulated subjects."""
     targets = [baseline_target(r) for _, r in rows if r.month == 0 and r.endpoint in SCORES]
-    symptoms = condition_baseline(sample_baseline_symptoms(R * n, rng, obs), targets, obs)
+    symptoms = condition_baseline(sample_baseline_symptoms(R * n, rng, obs), targets, obs,
+                                  baseline_disease_factor(drive[:, 0], obs))
     relief = relief_fraction(t_days, [arm.ha_injection_days()] * (R * n),
                              factors.value("ha_pain_relief_peak_fraction"), factors.value("ha_peak_day"))
     scores = observe_clinical(symptoms, relieved_drive(drive, relief, obs.value("pain_drive_exponent")), thick,
@@ -545,7 +560,7 @@ def _statistic(r: ArmRow, v: int, scores, mri, ae, n: int, R: int) -> np.ndarray
         x = scores[code][:, v].reshape(R, n) * scale
         base = scores[code][:, 0].reshape(R, n) * scale
     if r.statistic == "mean_change":
-        return (x - base).mean(axis=1)
+        return np.nanmean(x - base, axis=1)
     if r.statistic == "median":
-        return np.median(x, axis=1)
-    return x.mean(axis=1)
+        return np.nanmedian(x, axis=1)
+    return np.nanmean(x, axis=1)

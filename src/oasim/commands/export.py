@@ -20,11 +20,8 @@ def export(
     from ..adam.export import export as run_export
 
     target = out or Path(results_dir) / f"export-{fmt}"
-    if target.exists() and (target.is_file() or any(target.iterdir())) and not force:
-        typer.echo(f"error: {target} exists and is not empty; use --force to replace it", err=True)
-        raise typer.Exit(2)
     try:
-        written = run_export(results_dir, fmt, target)
+        written = run_export(results_dir, fmt, target, force)
     except OasimError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

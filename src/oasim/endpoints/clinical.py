@@ -114,6 +114,13 @@ def _score(true_value, noise_sd, upper, rng, decimals=0):
     return np.clip(np.round(noisy, decimals), 0.0, upper)
 
 
+def baseline_disease_factor(baseline_drive_rel: np.ndarray, obs) -> np.ndarray:
+    """How the disease state at baseline scales a subject's symptom level (KL grade, inflammation):
+    (baseline drive / reference drive) ** ``baseline_drive_exponent``; same shape as the input."""
+    drive = np.asarray(baseline_drive_rel, float)
+    return (drive / obs.value("pain_drive_reference_rel")) ** obs.value("baseline_drive_exponent")
+
+
 def observe_clinical(baseline: BaselineSymptoms, pain_drive_rel: np.ndarray, thickness_mm: np.ndarray,
                      t_days: np.ndarray, rng: np.random.Generator, obs, *,
                      injection_days=None) -> dict[str, np.ndarray]:
@@ -132,8 +139,7 @@ def observe_clinical(baseline: BaselineSymptoms, pain_drive_rel: np.ndarray, thi
     ratio = pain_drive_rel / drive0
     pain_factor = ratio ** obs.value("pain_drive_exponent")
     function_factor = ratio ** obs.value("function_drive_exponent")
-    # the disease state at baseline scales the subject's symptom level (KL grade, inflammation)
-    disease = (drive0 / obs.value("pain_drive_reference_rel")) ** obs.value("baseline_drive_exponent")
+    disease = baseline_disease_factor(drive0, obs)
     loss_0p1mm = (thickness_mm[:, :1] - thickness_mm) / 0.1
     n = pain_drive_rel.shape[0]
     t = np.asarray(t_days, float)

@@ -12,6 +12,7 @@ lists them.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -147,13 +148,19 @@ class ParameterSet:
     origin: str = ""
     system: str = ""
     _frozen_keys: tuple = field(default=(), repr=False)
+    #: posterior draws of calibrated parameters (columns: parameter names of this set, of the
+    #: observation model or of the product factors), or None for a set without calibration
+    posterior: object = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> "ParameterSet":
         """Load a built-in set by name (``"human"``) or a TOML file by path."""
         path = Path(name_or_path)
         if path.suffix == ".toml" and path.exists():
-            text, origin = path.read_text("utf-8"), str(path)
+            try:
+                text, origin = path.read_text("utf-8"), str(path)
+            except (UnicodeDecodeError, OSError) as exc:
+                raise ParameterError("file", str(path), f"a readable UTF-8 TOML file ({exc})") from None
         else:
             resource = resources.files("oasim.parameters").joinpath("sets", f"{name_or_path}.toml")
             if not resource.is_file():
@@ -164,12 +171,73 @@ class ParameterSet:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ParameterError("file", origin, f"valid TOML ({exc})", origin) from exc
+        if "base" in data:
+            return cls._load_calibrated(data, origin, path)
         table = data.get("parameters")
         if not isinstance(table, Mapping) or not table:
             raise ParameterError("parameters", table, "a non-empty [parameters] table", origin)
         params = {name: _check_entry(name, entry, origin) for name, entry in table.items()}
         return cls(data.get("name", path.stem), params, data.get("description", ""), origin,
                    data.get("system", ""))
+
+    @classmethod
+    def _load_calibrated(cls, data: Mapping, origin: str, path: Path) -> "ParameterSet":
+        """A set made of a ``base`` set plus ``posterior`` draws (a Parquet file beside the TOML).
+
+        The set's own values of the calibrated parameters are the posterior medians; population
+        runs draw one posterior sample per replicate (:meth:`posterior_draw`).
+        """
+        import pandas as pd
+
+        base = cls.load(data["base"])
+        name = data.get("posterior")
+        if not isinstance(name, str) or not name.endswith(".parquet"):
+            raise ParameterError("posterior", name, "the file name of the posterior draws (.parquet)", origin)
+        if origin.startswith("oasim/"):
+            draws_path = resources.files("oasim.parameters").joinpath("sets", name)
+        else:
+            draws_path = path.parent / name
+        try:
+            with resources.as_file(draws_path) if origin.startswith("oasim/") else contextlib.nullcontext(draws_path) as f:
+                draws = pd.read_parquet(f)
+        except (OSError, ValueError) as exc:
+            raise ParameterError("posterior", str(draws_path), f"a readable Parquet file of posterior draws ({exc})",
+                                 origin) from None
+        if len(draws) < 2 or not np.all(np.isfinite(draws.to_numpy(float))):
+            raise ParameterError("posterior", str(draws_path), "at least 2 draws, all finite", origin)
+        params = dict(base.parameters)
+        note = f"calibrated: posterior median of {len(draws)} draws ({name}, oasim calibrate)"
+        for column in draws.columns:
+            if column in params:
+                old = params[column]
+                params[column] = replace(old, value=float(draws[column].median()), source=note)
+        return cls(data.get("name", path.stem), params, data.get("description", base.description), origin,
+                   base.system, posterior=draws)
+
+    @property
+    def n_draws(self) -> int:
+        """Number of posterior draws (0 for a set without calibration)."""
+        return 0 if self.posterior is None else len(self.posterior)
+
+    def posterior_draw(self, rng: np.random.Generator) -> tuple["ParameterSet", dict[str, float]]:
+        """One posterior draw: (this set with its calibrated values replaced by the draw, the
+        draw's values of parameters that live elsewhere — observation model, product factors).
+
+        A set without posterior returns itself and no overrides.
+        """
+        if self.posterior is None:
+            return self, {}
+        row = self.posterior.iloc[int(rng.integers(len(self.posterior)))]
+        own = {k: float(v) for k, v in row.items() if k in self.parameters}
+        other = {k: float(v) for k, v in row.items() if k not in self.parameters}
+        params = dict(self.parameters)
+        for k, v in own.items():
+            params[k] = replace(params[k], value=v, source="calibrated: one posterior draw (oasim calibrate)")
+        return replace(self, parameters=params), other
+
+    def posterior_medians(self) -> dict[str, float]:
+        """Posterior medians of every calibrated parameter (empty without posterior)."""
+        return {} if self.posterior is None else {k: float(v) for k, v in self.posterior.median().items()}
 
     def __getitem__(self, name: str) -> Parameter:
         try:
