@@ -37,7 +37,7 @@ class _RecordingNamespace:
 
 @dataclass(frozen=True)
 class KneeModel:
-    """The knee-joint model v1: states, parameter names and the right-hand side.
+    """The knee-joint model (v2: with T cells, macrophage memory, flare and sensitisation).
 
     Examples
     --------
