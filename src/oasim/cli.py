@@ -16,7 +16,11 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "analyse": ("analyse", "ANCOVA vs control, trend test, MMRM, descriptive tables, Table 1 and AE overview "
+                           "from ADaM."),
+    "dashboard": ("dashboard", "Start the local web dashboard and print its address (stop with Ctrl-C)."),
     "escalate": ("escalate", "Dose-escalation designs (3+3, BOIN, CRM): operating characteristics and decisions."),
+    "export": ("export", "Write every table (and the define-style metadata: datasets, variables, codelists)."),
     "explain": ("explain", "Simulate each subject treated and untreated; rank the drivers of the individual "
                            "effect by partial rank correlation (covariates, varying parameters, baseline state)."),
     "export-sbml": ("sbml", "Export the knee model (states, rate laws, parameter values with units and sources, "

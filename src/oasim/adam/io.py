@@ -8,15 +8,12 @@ kept in ``DataFrame.attrs["labels"]`` when the format carries them (XPT, Dataset
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import DataError
+from ..io import atomic_output_dir
 
 SUFFIXES = (".xpt", ".parquet", ".csv", ".json", ".ndjson", ".dsjc")
 
@@ -83,18 +80,8 @@ def _is_dataset_json(path: Path) -> bool:
     return isinstance(head, dict) and "datasetJSONVersion" in head
 
 
-@contextmanager
 def atomic_folder(out_dir: str | Path):
-    """Yield a temporary sibling folder; on success it replaces ``out_dir`` (renamed into place),
-    on any failure it is removed and ``out_dir`` is left as it was."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial.", dir=out_dir.parent))
-    try:
-        yield tmp
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    """Yield a temporary sibling folder that replaces ``out_dir`` on success (the caller has
+    checked ``--force``); see :func:`oasim.io.atomic_output_dir`, which never deletes a folder
+    oasim did not write."""
+    return atomic_output_dir(out_dir, force=True)

@@ -33,7 +33,7 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
     Finished design chunks are kept in a hidden ``.<out>.calibrate-work`` folder beside ``out``
     so that an interrupted calibration resumes where it stopped; it is removed on success.
     """
-    from ..qc.files import atomic_directory
+    from ..io import atomic_output_dir
 
     out = Path(out)
     work = out.parent / f".{out.name}.calibrate-work"
@@ -41,7 +41,7 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
     emulator = Emulator.fit(u, mean, sd, settings.seed, restarts=settings.gp_restarts)
     result = sample_posterior(emulator, priors, targets, settings.seed + 1, n_steps=settings.mcmc_steps)
     result.design_points = int(np.sum(np.all(np.isfinite(mean), axis=1)))
-    with atomic_directory(out) as tmp:
+    with atomic_output_dir(out, force=True) as tmp:
         result.draws.to_parquet(tmp / "posterior.parquet", index=False)
         result.summary().to_csv(tmp / "posterior_summary.csv", index=False)
         pd.DataFrame(np.column_stack([u, mean]), columns=[f"u_{p.name}" for p in priors]

@@ -32,15 +32,15 @@ def analyse(
 ):
     """ANCOVA vs control, trend test, MMRM, descriptive tables, Table 1 and AE overview from ADaM."""
     from ..adam import AnalysisSpec, analyse_adam, read_adam_dir
+    from ..io import check_output_dir
 
     try:
         spec = AnalysisSpec(paramcd=paramcd, visits=tuple(visit or ()), population=population,
                             where=AnalysisSpec.parse_where(where), treatment=treatment, control=control,
                             covariates=tuple(c.strip() for c in (covariates or "").split(",") if c.strip()),
                             trend=trend)
-        if out is not None and out.exists() and (out.is_file() or any(out.iterdir())) and not force:
-            typer.echo(f"error: {out} exists and is not empty; use --force to replace it", err=True)
-            raise typer.Exit(2)
+        if out is not None:
+            check_output_dir(out, force)
         result = analyse_adam(read_adam_dir(adam_dir), spec)
         if out is not None:
             from ..adam.report import write_outputs

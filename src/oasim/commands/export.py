@@ -18,12 +18,11 @@ def export(
 ):
     """Write every table (and the define-style metadata: datasets, variables, codelists)."""
     from ..adam.export import export as run_export
+    from ..io import check_output_dir
 
     target = out or Path(results_dir) / f"export-{fmt}"
-    if target.exists() and (target.is_file() or any(target.iterdir())) and not force:
-        typer.echo(f"error: {target} exists and is not empty; use --force to replace it", err=True)
-        raise typer.Exit(2)
     try:
+        check_output_dir(target, force)
         written = run_export(results_dir, fmt, target)
     except OasimError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from oasim.errors import DataError
+from oasim.extras import require
 from oasim.qc.criteria import CONTROL_PERCENTILE
 
 GATING_METHODS = ("control_p99", "gatingml")
@@ -99,7 +100,7 @@ def read_fcs(path: str | Path, compensate: bool = True) -> FcsData:
         If the file is missing, truncated or otherwise unreadable, or its spillover matrix
         names channels the file lacks.
     """
-    import flowkit as fk  # imported here: flowkit takes ~1 s to import
+    fk = require("flowkit", "reading FCS files")  # imported here: flowkit takes ~1 s to import
 
     path = Path(path)
     if not path.is_file():
@@ -186,7 +187,7 @@ def positive_percent(stained: np.ndarray, threshold: float) -> float:
 
 
 def _gatingml_percent(fcs: FcsData, gates_path: Path, gate_id: str) -> tuple[float, float]:
-    import flowkit as fk
+    fk = require("flowkit", "Gating-ML gates")
 
     try:
         strategy = fk.parse_gating_xml(str(gates_path))
