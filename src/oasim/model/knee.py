@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Mapping
 
 from . import chondrocytes, enzymes, inflammation, macrophages, matrix, pain, synoviocytes, therapy
+from ..odemodel import OdeModel
 from .signals import compute_signals
 from .states import State
 
@@ -34,7 +35,7 @@ class _RecordingNamespace:
 
 
 @dataclass(frozen=True)
-class KneeModel:
+class KneeModel(OdeModel):
     """The knee-joint model v1: states, parameter names and the right-hand side.
 
     Examples
