@@ -16,7 +16,8 @@ from oasim.extras import EXTRAS, MissingExtraError, require
 REPO = Path(__file__).resolve().parents[1]
 # import name -> distribution name, where they differ
 DISTRIBUTION = {"libsbml": "python-libsbml", "roadrunner": "libroadrunner", "sklearn": "scikit-learn",
-                "pydantic_core": "pydantic-core", "yaml": "pyyaml"}
+                "pydantic_core": "pydantic-core", "yaml": "pyyaml",
+                "PIL": "pillow", "tomli_w": "tomli-w"}
 
 
 def _imported(folder: Path) -> set[str]:

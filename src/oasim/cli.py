@@ -18,7 +18,12 @@ from typer.core import TyperCommand, TyperGroup
 COMMANDS: dict[str, tuple[str, str]] = {
     "analyse": ("analyse", "ANCOVA vs control, trend test, MMRM, descriptive tables, Table 1 and AE overview "
                            "from ADaM."),
+    "calibrate": ("calibrate", "Fit the parameters of the priors file to published arm statistics (GP emulators of "
+                               "the arm-table replay + emcee); write posterior draws, diagnostics, predictive checks "
+                               "and a report."),
     "dashboard": ("dashboard", "Start the local web dashboard and print its address (stop with Ctrl-C)."),
+    "design": ("design", "Power, type I error (a null-dose variant runs automatically), CI coverage, P(choosing the "
+                         "right dose), expected n and AEs for every design point of the --vary grid."),
     "escalate": ("escalate", "Dose-escalation designs (3+3, BOIN, CRM): operating characteristics and decisions."),
     "export": ("export", "Write every table (and the define-style metadata: datasets, variables, codelists)."),
     "explain": ("explain", "Simulate each subject treated and untreated; rank the drivers of the individual "
@@ -33,6 +38,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("simulate", "Simulate a population and print per-visit mean and SD of the key outputs."),
     "translate": ("translate", "Translate by SF volume, by cartilage surface area and by exposure matching (same "
                                "time-averaged tissue-bound exosome effect); print all three with their assumptions."),
+    "validate-against": ("validate_against", "Simulate every study of TABLE as that trial R times: 95% predictive "
+                                             "interval of each published statistic, inside or not, interval score, "
+                                             "coverage and width vs the published CI."),
     "validate": ("run", "Check a scenario file; list every error with field, value and what is allowed (exit 2)."),
 }
 """Command name → (module in :mod:`oasim.commands`, the help line ``oasim --help`` shows)."""

@@ -49,6 +49,10 @@ class ScenarioError(OasimError):
         super().__init__(f"{source}: {len(self.errors)} error(s)\n{lines}")
 
 
+class ScreeningError(FieldError):
+    """Screening cannot enrol the subjects needed: an inclusion criterion (``field``) binds."""
+
+
 class SolverError(OasimError):
     """The solver failed for at least one subject (and failures were not to be dropped).
 

@@ -29,6 +29,20 @@ class ModelSpec(_Strict):
     parameter_set: str = "human"
     solver: Literal["numba", "scipy"] = "numba"
     rtol: float = Field(1e-6, gt=0, le=1e-3)
+    # "drop": subjects the solver fails on leave the trial and are counted (summary solver_failures)
+    on_solver_failure: Literal["raise", "drop"] = "raise"
+
+    @field_validator("parameter_set")
+    @classmethod
+    def _loads(cls, v):
+        from .errors import OasimError
+        from .parameters import ParameterSet
+
+        try:
+            ParameterSet.load(v)  # what `run` will load: a built-in name or a .toml path
+        except OasimError as exc:
+            raise ValueError(str(exc)) from None
+        return v
 
 
 class InclusionSpec(_Strict):
@@ -50,6 +64,17 @@ class PopulationSpec(_Strict):
     variability: bool = True
     inclusion: InclusionSpec = InclusionSpec()
 
+    @model_validator(mode="after")
+    def _criteria_reachable(self):
+        from .errors import ScreeningError
+        from .population.eligibility import check_inclusion
+
+        try:
+            check_inclusion(self.inclusion, self.covariates)
+        except ScreeningError as exc:
+            raise ValueError(f"{exc.field} = {exc.value!r}: allowed {exc.allowed}") from None
+        return self
+
 
 class ProductSpec(_Strict):
     """The investigational product of an ascending-dose design (parallel arms name their own)."""
@@ -67,7 +92,16 @@ class ProductSpec(_Strict):
     def _lot_exists(cls, v):
         if v is not None and not (Path(v) / "lot.toml").is_file():
             raise ValueError(f"a QC lot folder containing lot.toml (see `oasim qc --help`); {v} has none")
+        if v is not None:
+            lot_particles_per_ug(v)  # the lot's files must be readable now, not halfway through `run`
         return v
+
+    @property
+    def effective_particles_per_ug(self) -> float | None:
+        """particles_per_ug if given, else the lot's measured value, else None."""
+        if self.particles_per_ug is not None or self.lot is None:
+            return self.particles_per_ug
+        return lot_particles_per_ug(self.lot)
 
 
 class CohortSpec(_Strict):
@@ -235,9 +269,9 @@ class Scenario(_Strict):
                                  f"'{self.product.product}' (allowed {allowed})")
             if c.unit == "ug" and self.product.particles_per_ug is None and self.product.lot is None:
                 raise ValueError("µg doses need product.particles_per_ug or product.lot")
-            if c.unit == "ug" and self.product.particles_per_ug is not None \
-                    and c.dose * self.product.particles_per_ug > DOSE_MAX["particles"]:
-                raise ValueError(f"design.cohorts[{i}]: {c.dose:g} ug x {self.product.particles_per_ug:g} "
+            ppu = self.product.effective_particles_per_ug if c.unit == "ug" else None
+            if ppu is not None and c.dose * ppu > DOSE_MAX["particles"]:
+                raise ValueError(f"design.cohorts[{i}]: {c.dose:g} ug x {ppu:g} "
                                  f"particles/ug exceeds the ceiling {DOSE_MAX['particles']:.3g} particles")
         for i, a in enumerate(self.design.arms):
             if a.unit == "ug" and self.product.particles_per_ug is None and self.product.lot is None:
@@ -277,14 +311,29 @@ class Scenario(_Strict):
             raise ScenarioError(source, field_errors(exc, source)) from None
 
 
+def lot_particles_per_ug(lot: str) -> float:
+    """The lot's measured particles per µg; a ValueError (for pydantic) when its files are broken."""
+    from .errors import OasimError
+    from .qc import load_lot_attributes
+
+    try:
+        return float(load_lot_attributes(lot).particles_per_ug)
+    except OasimError as exc:
+        raise ValueError(f"a readable QC lot: {exc}") from None
+
+
 def read_toml(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(str(path), [FieldError("file", str(path), "an existing TOML file")])
     try:
-        return tomllib.loads(path.read_text("utf-8"))
+        data = tomllib.loads(path.read_text("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(str(path), [FieldError("file", str(path), f"a UTF-8 text file ({exc.reason} at byte "
+                                                                      f"{exc.start})")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(str(path), [FieldError("file", str(path), f"valid TOML ({exc})")]) from None
+    return data
 
 
 def field_errors(exc: ValidationError, source: str) -> list[FieldError]:

@@ -26,7 +26,8 @@ def _flat(model, values) -> dict[str, str]:
 def test_every_scenario_leaf_field_is_an_input_except_the_lot_path():
     inputs = _inputs(forms.build_form(Scenario, default_trial()))
     leaves = {forms._plain(p) for p in inputs}
-    assert leaves == set(forms._paths(Scenario)) - {"product.lot"}
+    assert leaves == set(forms._paths(Scenario)) and "product.lot" not in leaves
+    assert "product.name" in leaves
     assert "design.cohorts[2].dose" in inputs and "design.cohorts[3].dose" not in inputs
     assert inputs["design.cohorts[1].unit"].choices == ("particles", "ug", "cells")
     assert inputs["model.parameter_set"].kind == "select" and "human" in inputs["model.parameter_set"].choices
@@ -77,6 +78,29 @@ def test_paths_and_unknown_keys_are_refused(key):
     flat[key] = "/etc" if key != "model.parameter_set" else "/tmp/evil.toml"
     model, errors = forms.validate_form(Scenario, flat)
     assert model is None and key in errors.fields
+
+
+def test_path_fields_are_found_by_name_in_any_model():
+    from pathlib import Path
+    from typing import Optional
+
+    from pydantic import BaseModel
+
+    class Arm(BaseModel):
+        name: str = "a"
+        lot: Optional[str] = None
+        table: Optional[Path] = None
+        parameter_set: str = "human"
+
+    class Design(BaseModel):
+        arms: tuple[Arm, ...] = (Arm(),)
+
+    inputs = _inputs(forms.build_form(Design))
+    assert set(inputs) == {"arms[0].name", "arms[0].parameter_set"}
+    assert "human" in inputs["arms[0].parameter_set"].choices
+    for key, value in (("arms[0].lot", "/srv"), ("arms[0].table", "/etc/passwd"), ("arms[0].parameter_set", "x.toml")):
+        model, errors = forms.validate_form(Design, {key: value})
+        assert model is None and key in errors.fields
 
 
 def test_long_lists_are_refused():

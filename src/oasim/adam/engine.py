@@ -54,6 +54,7 @@ class AnalysisSpec:
     treatment: str | None = None
     trend: str | None = None
     alpha: float = 0.05
+    mmrm: bool = True  # fit the MMRM when several visits are selected
 
     @staticmethod
     def parse_where(items) -> tuple[tuple[str, str], ...]:
@@ -546,7 +547,7 @@ def analyse_adam(tables: dict[str, pd.DataFrame], spec: AnalysisSpec = AnalysisS
         if spec.trend:
             trend.append(_trend_at(rows, response, spec.trend, baseline, spec.covariates, spec.alpha, visit))
     mm = None
-    if len(visits) >= 2:
+    if len(visits) >= 2 and spec.mmrm:
         long = rec.copy()
         long["AVISIT"] = pd.Categorical(long["AVISIT"].astype(str), categories=list(visits["AVISIT"].astype(str)),
                                         ordered=True)

@@ -24,7 +24,7 @@ import pandas as pd
 from .. import __version__
 from ..data.metadata import DATASET_LABELS, define_tables, is_character, label_of
 from ..errors import AdamError, DataError
-from .io import atomic_folder
+from ..io import atomic_output_dir
 
 FORMATS = ("xpt", "dataset-json", "csv")
 
@@ -157,13 +157,14 @@ def collect_tables(results_dir: Path) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def export(results_dir: str | Path, fmt: str, out_dir: str | Path) -> Path:
-    """Write every table of ``results_dir`` in ``fmt`` plus ``define_*.csv`` into ``out_dir`` (atomically)."""
+def export(results_dir: str | Path, fmt: str, out_dir: str | Path, force: bool = False) -> Path:
+    """Write every table of ``results_dir`` in ``fmt`` plus ``define_*.csv`` into ``out_dir``
+    (atomically; a non-empty ``out_dir`` only with ``force``, see :func:`oasim.io.atomic_output_dir`)."""
     if fmt not in FORMATS:
         raise AdamError("--format", "format", fmt, f"one of {list(FORMATS)}")
     tables = collect_tables(Path(results_dir))
     out_dir = Path(out_dir)
-    with atomic_folder(out_dir) as tmp:
+    with atomic_output_dir(out_dir, force) as tmp:
         study = next((str(t["STUDYID"].iloc[0]) for t in tables.values() if "STUDYID" in t and len(t)), "")
         for name, df in tables.items():
             if fmt == "xpt":

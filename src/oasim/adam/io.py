@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
-from ..io import atomic_output_dir
 
 SUFFIXES = (".xpt", ".parquet", ".csv", ".json", ".ndjson", ".dsjc")
 
@@ -79,9 +78,3 @@ def _is_dataset_json(path: Path) -> bool:
         return False
     return isinstance(head, dict) and "datasetJSONVersion" in head
 
-
-def atomic_folder(out_dir: str | Path):
-    """Yield a temporary sibling folder that replaces ``out_dir`` on success (the caller has
-    checked ``--force``); see :func:`oasim.io.atomic_output_dir`, which never deletes a folder
-    oasim did not write."""
-    return atomic_output_dir(out_dir, force=True)

@@ -397,17 +397,19 @@ def sample_population(parameter_set: ParameterSet, n: int, kl_grades: tuple[int,
         if c == 0:
             continue
         pop = Population.sample(parameter_set, int(c), rng, kl_grade=2 if g == 1 else g)
-        if g == 1:  # every subject of this draw becomes KL 1
-            pop = with_kl1_stratum(pop, _AllBelow())
-        pops.append(pop)
+        # every subject of a KL 1 draw becomes KL 1; the others only carry the KL 1 matrix key
+        pops.append(with_kl1_stratum(pop, _Uniforms(0.0 if g == 1 else 1.0)))
     return concat_populations(pops, parameter_set.name)
 
 
-class _AllBelow:
-    """A stand-in generator whose uniforms are all 0 (every candidate converted)."""
+class _Uniforms:
+    """A stand-in generator whose uniforms are all ``u`` (0: every KL 2 converted, 1: none)."""
+
+    def __init__(self, u: float):
+        self.u = u
 
     def random(self, n):
-        return np.zeros(n)
+        return np.full(n, self.u)
 
 
 @dataclass(frozen=True)
@@ -428,9 +430,9 @@ def simulate_arm_table(table: ArmTable, parameter_set: ParameterSet | str = "hum
     parameter_set : model parameter set (name, path or object)
     overrides : parameter values replacing the set's typical values (model parameters) or the
         product factors of ``trial/products.toml`` (e.g. ``msc_potency_bone_marrow_rel``)
-    first_replicate : number of the first replicate; replicate k of study s always uses the
-        seed ``SeedSequence(seed, spawn_key=(study index, k))``, so chunks give the same values
-        as one call
+    first_replicate : number of the first replicate of this chunk; a study's random stream is
+        ``SeedSequence(seed, spawn_key=(hash of the study name, first_replicate, replicates))``,
+        so the same chunk always gives the same values (``oasim validate-against`` resumes by chunk)
     """
     pset = parameter_set if isinstance(parameter_set, ParameterSet) else ParameterSet.load(parameter_set)
     overrides = dict(overrides or {})
@@ -450,8 +452,9 @@ def simulate_arm_table(table: ArmTable, parameter_set: ParameterSet | str = "hum
     plans, skipped = plan_studies(table, pset.value("exosome_particles_per_ug"))
     reps = np.arange(first_replicate, first_replicate + replicates)
     frames = []
-    for s_index, plan in enumerate(plans):
-        values = _simulate_study(table, plan, s_index, pset, factors, obs, model, solver, seed, reps)
+    for plan in plans:
+        study_key = int(hashlib.sha256(plan.study.encode()).hexdigest()[:8], 16)
+        values = _simulate_study(table, plan, study_key, pset, factors, obs, model, solver, seed, reps)
         frames.append(values)
     values = pd.concat(frames) if frames else pd.DataFrame(columns=reps)
     values.index.name = "row_id"
@@ -487,7 +490,8 @@ def _simulate_study(table, plan: StudyPlan, s_index, pset, factors, obs, model, 
     from ..trial.conduct import concat_populations
 
     knees = concat_populations(pops, pset.name)
-    result = simulate(knees, t_days, doses, model=model, solver=solver)
+    # a subject the solver fails on is dropped from its replicate's statistic (NaN-aware) and counted
+    result = simulate(knees, t_days, doses, model=model, solver=solver, on_solver_failure="drop")
     drive_all = result.solution["pain_drive_rel"]
     thick_all = thickness_mm(result.solution, result.population.parameters)
     out = {}
@@ -545,7 +549,7 @@ def _statistic(r: ArmRow, v: int, scores, mri, ae, n: int, R: int) -> np.ndarray
         x = scores[code][:, v].reshape(R, n) * scale
         base = scores[code][:, 0].reshape(R, n) * scale
     if r.statistic == "mean_change":
-        return (x - base).mean(axis=1)
+        return np.nanmean(x - base, axis=1)
     if r.statistic == "median":
-        return np.median(x, axis=1)
-    return x.mean(axis=1)
+        return np.nanmedian(x, axis=1)
+    return np.nanmean(x, axis=1)

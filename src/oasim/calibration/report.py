@@ -27,21 +27,22 @@ class CalibrationSettings:
 
 def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[Target], out: Path,
               settings: CalibrationSettings = CalibrationSettings(), provenance: dict | None = None,
-              progress: Callable[[int, int], None] | None = None) -> CalibrationResult:
+              progress: Callable[[int, int], None] | None = None, force: bool = False,
+              extra: Callable[[Emulator, CalibrationResult, Path], None] | None = None) -> CalibrationResult:
     """Design → emulator → MCMC → files in ``out`` (written whole or not at all).
 
     Finished design chunks are kept in a hidden ``.<out>.calibrate-work`` folder beside ``out``
     so that an interrupted calibration resumes where it stopped; it is removed on success.
     """
-    from ..io import atomic_output_dir
+    from ..io import atomic_output_dir, check_output_dir
 
-    out = Path(out)
+    out = check_output_dir(out, force)  # refuse before hours of simulation, not after
     work = out.parent / f".{out.name}.calibrate-work"
     u, mean, sd = run_design(simulator, priors, settings.design_points, settings.seed, work, settings.chunk, progress)
     emulator = Emulator.fit(u, mean, sd, settings.seed, restarts=settings.gp_restarts)
     result = sample_posterior(emulator, priors, targets, settings.seed + 1, n_steps=settings.mcmc_steps)
     result.design_points = int(np.sum(np.all(np.isfinite(mean), axis=1)))
-    with atomic_output_dir(out, force=True) as tmp:
+    with atomic_output_dir(out, force) as tmp:
         result.draws.to_parquet(tmp / "posterior.parquet", index=False)
         result.summary().to_csv(tmp / "posterior_summary.csv", index=False)
         pd.DataFrame(np.column_stack([u, mean]), columns=[f"u_{p.name}" for p in priors]
@@ -50,7 +51,9 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
         predictive.to_csv(tmp / "posterior_predictive.csv", index=False)
         (tmp / "diagnostics.json").write_text(json.dumps(diagnostics(result), indent=2))
         (tmp / "provenance.json").write_text(json.dumps(provenance or {}, indent=2, default=str))
-        (tmp / "report.html").write_text(html_report(result, predictive, mean), "utf-8")
+        if extra is not None:  # e.g. the leave-one-study-out check, written inside the same atomic folder
+            extra(emulator, result, tmp)
+        (tmp / "report.html").write_text(html_report(result, predictive, mean, tmp), "utf-8")
     shutil.rmtree(work, ignore_errors=True)
     return result
 
@@ -102,7 +105,8 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def html_report(result: CalibrationResult, predictive: pd.DataFrame, design_mean: np.ndarray) -> str:
+def html_report(result: CalibrationResult, predictive: pd.DataFrame, design_mean: np.ndarray,
+                folder: Path | None = None) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -140,8 +144,13 @@ def html_report(result: CalibrationResult, predictive: pd.DataFrame, design_mean
     axes[-1][0].set_xlabel("step after burn-in (prior-quantile scale)")
     traces = _png(fig)
 
+    loso = None
+    if folder is not None and (folder / "leave_one_study_out.csv").exists():
+        table = pd.read_csv(folder / "leave_one_study_out.csv")
+        loso = {"coverage": float(table["inside"].mean()), "mean_width_ratio": float(table["width_ratio"].mean()),
+                "rows": table.round(3).to_dict(orient="records")}
     env = Environment(loader=PackageLoader("oasim.calibration", "templates"), autoescape=select_autoescape())
     return env.get_template("calibration_report.html.j2").render(
         summary=result.summary().round(4).to_dict(orient="records"), diag=diagnostics(result),
         predictive=predictive.round(3).to_dict(orient="records"), coverage=float(predictive["inside"].mean()),
-        priors=result.priors, prior_posterior=prior_posterior, predictive_png=predictive_png, traces=traces)
+        priors=result.priors, loso=loso, prior_posterior=prior_posterior, predictive_png=predictive_png, traces=traces)

@@ -32,7 +32,6 @@ def analyse(
 ):
     """ANCOVA vs control, trend test, MMRM, descriptive tables, Table 1 and AE overview from ADaM."""
     from ..adam import AnalysisSpec, analyse_adam, read_adam_dir
-    from ..io import check_output_dir
 
     try:
         spec = AnalysisSpec(paramcd=paramcd, visits=tuple(visit or ()), population=population,
@@ -40,12 +39,14 @@ def analyse(
                             covariates=tuple(c.strip() for c in (covariates or "").split(",") if c.strip()),
                             trend=trend)
         if out is not None:
-            check_output_dir(out, force)
+            from ..io import check_output_dir
+
+            check_output_dir(out, force)  # before the analysis, not after it
         result = analyse_adam(read_adam_dir(adam_dir), spec)
         if out is not None:
             from ..adam.report import write_outputs
 
-            write_outputs(result, out, str(adam_dir))
+            write_outputs(result, out, str(adam_dir), force)
     except OasimError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

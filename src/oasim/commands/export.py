@@ -18,12 +18,10 @@ def export(
 ):
     """Write every table (and the define-style metadata: datasets, variables, codelists)."""
     from ..adam.export import export as run_export
-    from ..io import check_output_dir
 
     target = out or Path(results_dir) / f"export-{fmt}"
     try:
-        check_output_dir(target, force)
-        written = run_export(results_dir, fmt, target)
+        written = run_export(results_dir, fmt, target, force)
     except OasimError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

@@ -46,15 +46,6 @@ MAX_SESSIONS = 64
 KEEP_OUTPUTS = 4
 
 
-def _parameter_sets() -> tuple[str, ...]:
-    from ..parameters.parameter_set import available_sets
-
-    return tuple(available_sets())
-
-
-forms.NAME_CHOICES.setdefault("model.parameter_set", _parameter_sets)
-
-
 def default_trial() -> dict:
     """The designer's starting scenario (the example ascending-dose exosome trial)."""
     text = resources.files("oasim.dashboard").joinpath("default_trial.toml").read_text("utf-8")
@@ -181,32 +172,32 @@ def create_app(max_workers: int = 4, allowed_hosts: tuple[str, ...] = ("127.0.0.
         response.set_cookie(COOKIE, session.id, httponly=True, samesite="strict")
         return response
 
-    def _page_or_404(request: Request) -> Page | None:
-        return PAGES.get(request.path_params["page"])
-
-    async def validate(request: Request) -> Response:
-        spec = _page_or_404(request)
+    async def _checked(request: Request):
+        """(page, validated model or None, errors) of a posted form, or an error response."""
+        spec = PAGES.get(request.path_params["page"])
         if spec is None or spec.model is BaseModel:
             return _error(404, "no form on this page")
         try:
             values = await _form_values(request)
         except forms.FieldError as exc:
             return _error(400, str(exc))
-        _, errors = forms.validate_form(spec.model, values)
+        return (spec, *forms.validate_form(spec.model, values))
+
+    async def validate(request: Request) -> Response:
+        checked = await _checked(request)
+        if isinstance(checked, Response):
+            return checked
+        errors = checked[2]
         return JSONResponse({"ok": not errors, **errors.to_dict()})
 
     async def run(request: Request) -> Response:
-        spec = _page_or_404(request)
         session = dash.session(request)
         if session is None:
             return _error(400, "no session: reload the page")
-        if spec is None or spec.model is BaseModel:
-            return _error(404, "no form on this page")
-        try:
-            values = await _form_values(request)
-        except forms.FieldError as exc:
-            return _error(400, str(exc))
-        model, errors = forms.validate_form(spec.model, values)
+        checked = await _checked(request)
+        if isinstance(checked, Response):
+            return checked
+        spec, model, errors = checked
         if errors:
             return JSONResponse({"ok": False, **errors.to_dict()}, status_code=422)
         kwargs = {"spec": model.model_dump(mode="json")}

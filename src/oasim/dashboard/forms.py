@@ -6,8 +6,9 @@ without edits here. Every input is named by its dotted path (``design.cohorts[1]
 same path :func:`oasim.scenario.field_errors` gives a validation error, so a message lands next
 to its field.
 
-Fields that would take a file path from the browser (``product.lot``) are never rendered and
-are refused when posted; ``model.parameter_set`` is offered as a choice of the packaged sets.
+Fields that would take a file path from the browser (any field named ``lot``, or typed as a
+path) are never rendered and are refused when posted; a ``parameter_set`` field is offered as a
+choice of the packaged sets. Both rules go by the field's own name, wherever a model puts it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -24,10 +26,16 @@ from pydantic_core import PydanticUndefined
 from ..errors import FieldError
 from ..scenario import field_errors
 
-#: dotted paths (indices dropped) that take a file path: never accepted from the browser
-PATH_FIELDS = frozenset({"product.lot"})
-#: dotted paths whose value must be a packaged name, not a path: path -> callable giving the choices
-NAME_CHOICES: dict[str, typing.Callable[[], tuple[str, ...]]] = {}
+#: field names that take a file path: never rendered, never accepted from the browser
+PATH_FIELDS = frozenset({"lot"})
+def _parameter_sets() -> tuple[str, ...]:
+    from ..parameters.parameter_set import available_sets
+
+    return tuple(available_sets())
+
+
+#: field names whose value must be a packaged name, not a path: name -> callable giving the choices
+NAME_CHOICES: dict[str, typing.Callable[[], tuple[str, ...]]] = {"parameter_set": _parameter_sets}
 MAX_LIST_ITEMS = 64
 MAX_TEXT_CHARS = 2000
 
@@ -98,8 +106,17 @@ def _literal_options(annotation) -> tuple | None:
 
 
 def _plain(path: str) -> str:
-    """``design.cohorts[1].dose`` -> ``design.cohorts.dose`` (for the path rules)."""
+    """``design.cohorts[1].dose`` -> ``design.cohorts.dose``."""
     return re.sub(r"\[\d+\]", "", path)
+
+
+def _leaf(path: str) -> str:
+    return _plain(path).rsplit(".", 1)[-1]
+
+
+def _takes_path(name: str, annotation) -> bool:
+    annotation, _ = _unwrap_optional(annotation)
+    return name in PATH_FIELDS or (isinstance(annotation, type) and issubclass(annotation, PurePath))
 
 
 def _text(value) -> str:
@@ -144,7 +161,7 @@ def build_form(model: type[BaseModel], values: BaseModel | dict | None = None, p
     items = []
     for name, info in model.model_fields.items():
         path = f"{prefix}.{name}" if prefix else name
-        if _plain(path) in PATH_FIELDS:
+        if _takes_path(name, info.annotation):
             continue
         given = _value_of(values, name) if values is not None else None
         default = info.get_default(call_default_factory=True) if not info.is_required() else None
@@ -163,8 +180,8 @@ def build_form(model: type[BaseModel], values: BaseModel | dict | None = None, p
         else:
             kind, choices = "text", ()
             options = _literal_options(annotation)
-            if _plain(path) in NAME_CHOICES:
-                kind, choices = "select", NAME_CHOICES[_plain(path)]()
+            if name in NAME_CHOICES:
+                kind, choices = "select", NAME_CHOICES[name]()
             elif options is not None:
                 kind, choices = "select", tuple(_text(o) for o in options)
             elif annotation is bool:
@@ -226,13 +243,13 @@ def form_to_data(model: type[BaseModel], flat: dict[str, str]) -> dict:
     data: dict = {}
     for path, text in flat.items():
         plain = _plain(path)
-        if plain in PATH_FIELDS or plain not in known or not re.fullmatch(r"[a-z0-9_]+(\[\d{1,3}\])?(\.[a-z0-9_]+(\[\d{1,3}\])?)*", path):
+        if plain not in known or not re.fullmatch(r"[a-z0-9_]+(\[\d{1,3}\])?(\.[a-z0-9_]+(\[\d{1,3}\])?)*", path):
             raise FieldError(path, text if isinstance(text, str) else type(text).__name__,
                              "an input of this form (no file paths are accepted from the browser)")
         if not isinstance(text, str) or len(text) > MAX_TEXT_CHARS:
             raise FieldError(path, str(text)[:40], f"text of at most {MAX_TEXT_CHARS} characters")
-        if plain in NAME_CHOICES and text not in NAME_CHOICES[plain]():
-            raise FieldError(path, text, f"one of {', '.join(NAME_CHOICES[plain]())}")
+        if _leaf(path) in NAME_CHOICES and text not in NAME_CHOICES[_leaf(path)]():
+            raise FieldError(path, text, f"one of {', '.join(NAME_CHOICES[_leaf(path)]())}")
         value = _convert(known[plain], text, path)
         if value is None:
             continue
@@ -241,10 +258,12 @@ def form_to_data(model: type[BaseModel], flat: dict[str, str]) -> dict:
 
 
 def _paths(model: type[BaseModel], prefix: str = "") -> dict[str, Any]:
-    """Plain dotted path -> annotation of every leaf input."""
+    """Plain dotted path -> annotation of every leaf input (path-taking fields left out)."""
     out = {}
     for name, info in model.model_fields.items():
         path = f"{prefix}.{name}" if prefix else name
+        if _takes_path(name, info.annotation):
+            continue
         annotation, _ = _unwrap_optional(info.annotation)
         item = _item_type(annotation)
         if _is_model(annotation):

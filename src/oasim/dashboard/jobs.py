@@ -58,7 +58,7 @@ def _worker_main(conn, warm: bool) -> None:  # pragma: no cover - runs in the ch
 
 @dataclass
 class Job:
-    """One run: its state (queued, running, done, error, cancelled), progress lines and result."""
+    """One run: its state (running, done, error, cancelled), progress lines and result."""
 
     id: int
     task: str

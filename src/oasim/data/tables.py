@@ -42,6 +42,16 @@ PARAMCDS = {name: code for name, (code, _label) in PARAMS.items()}
 ENDPOINT_OF = {code: name for name, code in PARAMCDS.items()}
 PARAM_LABELS = {code: label for code, label in PARAMS.values()} | {name: label for name, (_c, label) in PARAMS.items()}
 PARAMN = {code: k + 1 for k, code in enumerate(PARAMCDS.values())}
+# direction of benefit: KOOS scores (0 = extreme problems, 100 = none) and cartilage thickness
+# are better when higher; WOMAC, VAS, PGA, T2, synovitis and IL-1beta when lower
+HIGHER_IS_BETTER = {"KOOSPAIN", "KOOSSYM", "KOOSADL", "KOOSSPRT", "KOOSQOL", "MRITHICK"}
+
+
+def benefit_text(paramcd: str, control: str = "Placebo") -> str:
+    """The footnote saying which sign of a difference vs control favours the active arm."""
+    up = paramcd in HIGHER_IS_BETTER
+    return (f"Direction of benefit: {'higher' if up else 'lower'} values are better, so a "
+            f"{'positive' if up else 'negative'} difference vs {control} favours the active arm.")
 
 # MedDRA-style system organ class of each simulated preferred term (MedDRA SOC names; the
 # terms are not coded with a licensed dictionary)

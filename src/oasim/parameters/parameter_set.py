@@ -4,6 +4,10 @@ A set is a TOML file in ``sets/`` (or any path) with a ``[parameters]`` table wh
 ``name = { value, unit, source [, cv] }``. ``source`` is a key in ``references.bib``,
 ``"derived: <keys>: <arithmetic>"``, ``"calibrated: <targets>"`` or ``"assumed: <reason>"``.
 ``cv`` is the coefficient of variation of a log-normal population distribution.
+``prior = { dist, low, high, why }`` marks a parameter that calibration must pin down: ``dist``
+is ``"uniform"`` or ``"loguniform"`` on [low, high] (which contains the value) and ``why`` says
+what the parameter decides and why the literature does not fix it. ``ParameterSet.calibrated``
+lists them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 from ..errors import ParameterError
 
 SOURCE_KINDS = ("derived:", "calibrated:", "assumed:")
+PRIOR_DISTRIBUTIONS = ("uniform", "loguniform")
 _BIB_KEY = re.compile(r"@\w+\{([^,]+),")
 _FRACTION_SUFFIXES = ("_fraction", "_weight", "_share")
 
@@ -32,6 +37,44 @@ def bibliography_keys() -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class Prior:
+    """Calibration prior of a parameter: a (log-)uniform range and why calibration needs it."""
+
+    dist: str
+    low: float
+    high: float
+    why: str
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` draws from the prior."""
+        if self.dist == "loguniform":
+            return np.exp(rng.uniform(np.log(self.low), np.log(self.high), n))
+        return rng.uniform(self.low, self.high, n)
+
+
+def _check_prior(name: str, prior: object, value: float, origin: str) -> Prior:
+    field_ = f"{name}.prior"
+    if not isinstance(prior, Mapping):
+        raise ParameterError(field_, prior, "a table {dist, low, high, why}", origin)
+    keys = {"dist", "low", "high", "why"}
+    if set(prior) != keys:
+        raise ParameterError(field_, sorted(prior), "exactly the keys dist, low, high, why", origin)
+    dist, low, high, why = prior["dist"], prior["low"], prior["high"], prior["why"]
+    if dist not in PRIOR_DISTRIBUTIONS:
+        raise ParameterError(f"{field_}.dist", dist, " or ".join(PRIOR_DISTRIBUTIONS), origin)
+    for key, x in (("low", low), ("high", high)):
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not np.isfinite(x):
+            raise ParameterError(f"{field_}.{key}", x, "a finite number", origin)
+    if not low < high or not low <= value <= high:
+        raise ParameterError(f"{field_}", (low, high), f"low < high with low <= value ({value}) <= high", origin)
+    if dist == "loguniform" and low <= 0:
+        raise ParameterError(f"{field_}.low", low, "> 0 for a loguniform prior", origin)
+    if not isinstance(why, str) or len(why.strip()) < 10:
+        raise ParameterError(f"{field_}.why", why, "a sentence saying why calibration must pin it down", origin)
+    return Prior(dist, float(low), float(high), why.strip())
+
+
+@dataclass(frozen=True)
 class Parameter:
     """One named number with its unit, source and population variability."""
 
@@ -40,6 +83,7 @@ class Parameter:
     unit: str
     source: str
     cv: float | None = None
+    prior: Prior | None = None
 
     @property
     def source_kind(self) -> str:
@@ -53,10 +97,10 @@ class Parameter:
 def _check_entry(name: str, entry: object, origin: str) -> Parameter:
     if not isinstance(entry, Mapping):
         raise ParameterError(name, entry, "a table {value, unit, source[, cv]}", origin)
-    unknown = set(entry) - {"value", "unit", "source", "cv"}
+    unknown = set(entry) - {"value", "unit", "source", "cv", "prior"}
     if unknown:
         raise ParameterError(f"{name}.{sorted(unknown)[0]}", entry[sorted(unknown)[0]],
-                             "only the keys value, unit, source, cv", origin)
+                             "only the keys value, unit, source, cv, prior", origin)
     for key in ("value", "unit", "source"):
         if key not in entry:
             raise ParameterError(f"{name}.{key}", None, f"a {key} is required", origin)
@@ -81,7 +125,9 @@ def _check_entry(name: str, entry: object, origin: str) -> Parameter:
     cv = entry.get("cv")
     if cv is not None and (not isinstance(cv, (int, float)) or not 0 < cv <= 3):
         raise ParameterError(f"{name}.cv", cv, "a coefficient of variation in (0, 3]", origin)
-    return Parameter(name, float(value), unit.strip(), source.strip(), None if cv is None else float(cv))
+    prior = entry.get("prior")
+    prior = None if prior is None else _check_prior(name, prior, float(value), origin)
+    return Parameter(name, float(value), unit.strip(), source.strip(), None if cv is None else float(cv), prior)
 
 
 @dataclass(frozen=True)
@@ -107,7 +153,10 @@ class ParameterSet:
         """Load a built-in set by name (``"human"``) or a TOML file by path."""
         path = Path(name_or_path)
         if path.suffix == ".toml" and path.exists():
-            text, origin = path.read_text("utf-8"), str(path)
+            try:
+                text, origin = path.read_text("utf-8"), str(path)
+            except (UnicodeDecodeError, OSError) as exc:
+                raise ParameterError("file", str(path), f"a readable UTF-8 TOML file ({exc})") from None
         else:
             resource = resources.files("oasim.parameters").joinpath("sets", f"{name_or_path}.toml")
             if not resource.is_file():
@@ -151,7 +200,7 @@ class ParameterSet:
             entry = {"value": value, "unit": old.unit, "source": f"assumed: {origin_note}"}
             if old.cv is not None:
                 entry["cv"] = old.cv
-            params[name] = _check_entry(name, entry, "with_values")
+            params[name] = replace(_check_entry(name, entry, "with_values"), prior=old.prior)
         return replace(self, parameters=params)
 
     def check_model(self, names: Iterable[str]) -> None:
@@ -165,6 +214,11 @@ class ParameterSet:
     def vector(self, names: Iterable[str]) -> np.ndarray:
         """Values in the order of ``names``."""
         return np.array([self.value(n) for n in names], dtype=float)
+
+    @property
+    def calibrated(self) -> dict[str, Prior]:
+        """The parameters calibration must pin down (those with a ``prior``), by name."""
+        return {p.name: p.prior for p in self if p.prior is not None}
 
     @cached_property
     def citations(self) -> tuple[str, ...]:
@@ -182,7 +236,8 @@ class ParameterSet:
 
         return pd.DataFrame([
             {"name": p.name, "value": p.value, "unit": p.unit, "cv": p.cv,
-             "kind": p.source_kind, "source": p.source}
+             "kind": p.source_kind, "source": p.source,
+             "prior": None if p.prior is None else f"{p.prior.dist}[{p.prior.low:g}, {p.prior.high:g}]"}
             for p in self
         ])
 

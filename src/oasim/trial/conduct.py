@@ -62,6 +62,7 @@ class TrialRun:
     exposure: pd.DataFrame
     cohort_decisions: list[dict] = field(default_factory=list)
     arms: tuple[ArmProtocol, ...] = ()
+    solver_failures: int = 0  # subjects dropped because the solver failed (model.on_solver_failure = "drop")
 
 
 @dataclass(frozen=True)
@@ -253,8 +254,12 @@ def randomise(scenario: Scenario, enrolment: Enrolment, arms: tuple[ArmProtocol,
 
 
 def simulate_arms(population: Population, allocation: Allocation, t_visits: np.ndarray, model: KneeModel,
-                  solver) -> SimulationResult:
-    """Solve every subject with its arm's parameter vector and injections (one solver call)."""
+                  solver, on_solver_failure: str = "raise") -> SimulationResult:
+    """Solve every subject with its arm's parameter vector and injections (one solver call).
+
+    With ``on_solver_failure="drop"`` failed subjects keep NaN states and ``result.failed`` marks
+    them (the trial drops and counts them when it assembles its records).
+    """
     params = {k: np.array(v, copy=True) for k, v in population.parameters.items()}
     for i, arm in enumerate(allocation.arms):
         mask = allocation.arm_index == i
@@ -263,7 +268,7 @@ def simulate_arms(population: Population, allocation: Allocation, t_visits: np.n
                 params[name] = np.where(mask, values, params[name])
     treated = Population(population.covariates, params, population.parameter_set)
     doses = [arm.model_doses() for arm in allocation.protocols()]
-    return simulate(treated, t_visits, doses, model=model, solver=solver)
+    return simulate(treated, t_visits, doses, model=model, solver=solver, on_solver_failure=on_solver_failure)
 
 
 def observe(scenario: Scenario, allocation: Allocation, symptoms: BaselineSymptoms, result: SimulationResult,
@@ -313,19 +318,22 @@ def conduct_trial(scenario: Scenario, progress: Callable[[str], None] | None = N
     allocation = randomise(scenario, enrolment, arms, rngs["randomisation"])
     say(f"simulating {scenario.design.n_total} subjects")
     solver = SOLVERS[scenario.model.solver](rtol=scenario.model.rtol)
-    result = simulate_arms(enrolment.population, allocation, t_visits, model, solver)
+    result = simulate_arms(enrolment.population, allocation, t_visits, model, solver, scenario.model.on_solver_failure)
     say("observing endpoints")
     seen = observe(scenario, allocation, enrolment.symptoms, result, t_visits, rngs, obs)
     say("safety review")
     decided = review(scenario, allocation.subjects, seen.adverse_events)
-    return _assemble(scenario, enrolment, allocation, seen, decided, t_visits)
+    return _assemble(scenario, enrolment, allocation, seen, decided, t_visits, result.failed)
 
 
 def _assemble(scenario: Scenario, enrolment: Enrolment, allocation: Allocation, seen: Observed, decided: Review,
-              t_visits: np.ndarray) -> TrialRun:
-    """Keep what the trial records: enrolled cohorts, visits before dropout, MRI visits only."""
+              t_visits: np.ndarray, failed: np.ndarray) -> TrialRun:
+    """Keep what the trial records: enrolled cohorts, visits before dropout, MRI visits only;
+    subjects the solver failed on (only possible with ``on_solver_failure="drop"``) are dropped and counted."""
     subjects = allocation.subjects
     keep = subjects["cohort"].isin(decided.enrolled_cohorts).to_numpy()
+    n_failed = int((keep & failed).sum())
+    keep &= ~failed
     observations = seen.observations
     sid = observations["subject_id"].to_numpy() - 1
     visible = observations["t_days"].to_numpy() <= seen.dropout_day[sid]
@@ -340,7 +348,7 @@ def _assemble(scenario: Scenario, enrolment: Enrolment, allocation: Allocation, 
     ae = seen.adverse_events[seen.adverse_events["subject_id"].isin(subjects["subject_id"])].reset_index(drop=True)
     exposure = _exposure(scenario, subjects, [allocation.arms[i] for i in kept_arms])
     return TrialRun(scenario, subjects, enrolment.screening, observations.reset_index(drop=True), ae, exposure,
-                    decided.decisions, allocation.arms)
+                    decided.decisions, allocation.arms, n_failed)
 
 
 def _exposure(scenario: Scenario, subjects: pd.DataFrame, protocols: list[ArmProtocol]) -> pd.DataFrame:

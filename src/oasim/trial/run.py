@@ -12,11 +12,13 @@ import json
 from pathlib import Path
 from typing import Callable
 
-
 from ..adam.engine import json_safe
+from ..adam.report import write_ard
 from ..data import from_trial_run
+from ..data.tables import paramcd_of
 from ..io import atomic_output_dir
 from ..provenance import provenance
+from ..report.html import trial_adam_analysis
 from ..scenario import Scenario
 from .analyse import PLACEBO, analyse
 from .conduct import conduct_trial
@@ -30,11 +32,15 @@ def _clean(x):
 def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
     adsl = dataset["ADSL"]
     arms = []
+    protocols = {a.label: a for a in getattr(run, "arms", ())}
     for arm, g in adsl.groupby("TRT01P", sort=False):
         ch = analysis.change[analysis.change["arm"] == arm]
         ae = dataset["ADAE"][dataset["ADAE"]["USUBJID"].isin(g["USUBJID"])]
+        protocol = protocols.get(arm)
         entry = {
             "arm": arm, "dose": float(g["TRTDOSE"].iloc[0]), "dose_unit": str(g["TRTDOSU"].iloc[0]),
+            "product": protocol.exposure_product() if protocol else "",
+            "injection_days": list(protocol.injection_days) if protocol else [],
             "cohorts": sorted(int(c) for c in g["COHORT"].unique()),
             "n_randomised": int(len(g)), "n_completed": int((g["COMPLFL"] == "Y").sum()),
             "change_from_baseline": {
@@ -69,13 +75,46 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
         "scenario": scenario.name, "description": scenario.description,
         "primary_endpoint": scenario.analysis.primary_endpoint,
         "primary_visit_month": scenario.analysis.primary_visit_month,
+        "design": "ascending-dose cohorts" if scenario.design.cohorts else "parallel groups",
         "screening": run.screening, "cohort_decisions": run.cohort_decisions, "arms": arms,
+        "solver_failures": getattr(run, "solver_failures", 0),
         "dose_response": None if analysis.dose_response is None else {
             "method": "MCP-Mod", "dose_response_detected": bool(analysis.dose_response.dose_response_detected),
             "target_dose_in_lowest_dose_units": analysis.dose_response.target_dose},
         "notes": analysis.notes,
         "provenance": provenance(scenario, parameter_set=scenario.model.parameter_set),
     })
+
+
+def _mmrm_summary(adam) -> dict | None:
+    if adam.mmrm is None:
+        return None
+    from ..adam.engine import mmrm_contrasts
+
+    return _clean({"endpoint": adam.paramcd, "covariance": adam.mmrm.covariance_structure,
+                   "df_method": adam.mmrm.df_method, "n_subjects": adam.mmrm.n_subjects,
+                   "contrasts": mmrm_contrasts(adam.mmrm, adam.control).to_dict("records")})
+
+
+def trial_ard(adam, analysis):
+    """Analysis-results table: the standard analysis of the primary endpoint plus the ANCOVA of
+    every endpoint at the primary visit and the responder analyses."""
+    import pandas as pd
+
+    rows = []
+    for code, res in analysis.ancova.items():
+        for arm, r in res.differences.iterrows():
+            for stat, col in (("estimate", "estimate"), ("se", "se"), ("ci_low", "ci_lower"), ("ci_high", "ci_upper"),
+                              ("p_value", "p_value")):
+                rows.append({"ANALYSIS": "ANCOVA DIFF PRIMARY VISIT", "PARAMCD": paramcd_of(code), "AVISIT": "",
+                             "ARM": str(arm), "REFARM": PLACEBO, "STAT": stat, "VALUE": float(r[col])})
+    for name, res in analysis.responders.items():
+        for arm, r in res.rates.iterrows():
+            for stat in ("n", "responders", "rate"):
+                rows.append({"ANALYSIS": f"RESPONDERS {name}", "PARAMCD": "", "AVISIT": "", "ARM": str(arm),
+                             "REFARM": "", "STAT": stat, "VALUE": float(r[stat])})
+    extra = pd.DataFrame(rows).assign(DATASET="ADQS")
+    return pd.concat([adam.ard(), extra], ignore_index=True)
 
 
 def run_trial(scenario: Scenario, out_dir: Path, progress: Callable[[str], None] | None = None,
@@ -95,13 +134,16 @@ def run_trial(scenario: Scenario, out_dir: Path, progress: Callable[[str], None]
         pv = list(scenario.visits.months).index(scenario.analysis.primary_visit_month)
         analysis = analyse(dataset, scenario.analysis.primary_endpoint, pv, scenario.analysis.endpoints,
                            scenario.analysis.alpha, scenario.analysis.mmrm)
+        adam = trial_adam_analysis(scenario, dataset, analysis)  # the same path as `oasim analyse`
         summary = build_summary(scenario, run, dataset, analysis)
+        summary["mmrm"] = _mmrm_summary(adam)
         say("writing outputs")
         dataset.write(tmp / "datasets")
+        write_ard(trial_ard(adam, analysis), tmp)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
         if scenario.output.figures:
             from ..report import write_trial_report
 
-            write_trial_report(tmp / "report.html", scenario, dataset, analysis, summary)
+            write_trial_report(tmp / "report.html", scenario, dataset, analysis, summary, adam)
         (tmp / "scenario.json").write_text(json.dumps(scenario.model_dump(mode="json"), indent=2))
     return summary
