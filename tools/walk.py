@@ -109,7 +109,7 @@ def walk(src: Path, scenario: Path) -> dict:
         proc = subprocess.run([sys.executable, "-c", TRACE, str(scenario), str(Path(tmp) / "out")], env=env,
                               capture_output=True, text=True, check=True)
     seen = json.loads(proc.stdout.split("SEEN", 1)[1])
-    rooms = sorted(m for m in seen if _is_room(m))
+    rooms = sorted(m for m in seen if _is_room(m) and _module_file(src, m) is not None)
     climbs, cycles = [], set()
     graph = {m: _imports(src, m) & set(rooms) for m in rooms}
     for m, targets in graph.items():
