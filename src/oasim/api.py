@@ -148,7 +148,6 @@ def load_scenario(source: str | Path | dict):
     oasim.errors.ScenarioError
         Listing every problem with field, value and what is allowed.
     """
-    from .experiments import EXPERIMENT_KINDS, validate_scenario
     from .scenario import Scenario, read_toml
 
     if isinstance(source, dict):
@@ -158,6 +157,8 @@ def load_scenario(source: str | Path | dict):
     kind = data.get("kind", "trial")
     if kind == "trial":
         return Scenario.from_file_data(data, where) if where != "<scenario>" else Scenario.from_dict(data)
+    from .experiments import EXPERIMENT_KINDS, validate_scenario  # only experiments need them
+
     if isinstance(kind, str) and kind in EXPERIMENT_KINDS:
         return validate_scenario(data, where)
     allowed = f"one of {['trial', *sorted(EXPERIMENT_KINDS)]}"

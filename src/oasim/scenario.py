@@ -6,8 +6,6 @@ every problem with its field path, the value given and what is allowed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, Optional
@@ -308,7 +306,9 @@ class Scenario(_Strict):
 
     def digest(self) -> str:
         """SHA-256 of the validated content (provenance in outputs)."""
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+        from .provenance import digest
+
+        return digest(self)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Scenario":

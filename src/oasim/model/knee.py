@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Mapping
 
+from ..odemodel import OdeModel
 from . import (chondrocytes, enzymes, inflammation, macrophages, matrix, pain, reactogenicity, synoviocytes,
                tcells, therapy)
 from .signals import compute_signals
@@ -36,7 +37,7 @@ class _RecordingNamespace:
 
 
 @dataclass(frozen=True)
-class KneeModel:
+class KneeModel(OdeModel):
     """The knee-joint model (v2: with T cells, macrophage memory, flare and sensitisation).
 
     Examples

@@ -12,12 +12,12 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from .. import __version__
 from ..adam.engine import json_safe
 from ..adam.report import write_ard
 from ..data import from_trial_run
 from ..data.tables import paramcd_of
 from ..io import atomic_output_dir
+from ..provenance import provenance
 from ..report.html import trial_adam_analysis
 from ..scenario import Scenario
 from .analyse import PLACEBO, analyse
@@ -82,8 +82,7 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
             "method": "MCP-Mod", "dose_response_detected": bool(analysis.dose_response.dose_response_detected),
             "target_dose_in_lowest_dose_units": analysis.dose_response.target_dose},
         "notes": analysis.notes,
-        "provenance": {"seed": scenario.seed, "scenario_digest": scenario.digest(),
-                       "parameter_set": scenario.model.parameter_set, "oasim_version": __version__},
+        "provenance": provenance(scenario, parameter_set=scenario.model.parameter_set),
     })
 
 

@@ -13,7 +13,7 @@ import sympy
 
 from ...model.codegen import OdeSystem
 from ...model.states import State
-
+from ...odemodel import OdeModel
 from ._common import SbmlError, TIME, UnsupportedSbmlError, _libsbml
 from .mathml import _math_to_sympy
 
@@ -22,7 +22,7 @@ from .mathml import _math_to_sympy
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class SbmlModel:
+class SbmlModel(OdeModel):
     """An imported SBML model in the solver's model interface.
 
     ``states``, ``parameter_names`` and the generated kernel work like the knee model's:
