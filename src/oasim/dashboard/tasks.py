@@ -137,7 +137,7 @@ def explore(spec: dict, progress: Progress) -> dict:
             mean = x.mean(axis=0)
             se = x.std(axis=0, ddof=1) / np.sqrt(len(x))
             series[name] = (mean, mean - 1.96 * se, mean + 1.96 * se)
-        clinical[code] = plots.arm_means(months, series, f"{label}: expected course (mean of noise-free scores, 95% CI)",
+        clinical[code] = plots.arm_means(months, series, f"{label}: expected course\n(mean of noise-free scores, 95% CI)",
                                          "months after first injection", label)
 
     rows = []
@@ -154,8 +154,8 @@ def explore(spec: dict, progress: Progress) -> dict:
     notes = [f"{int((~ok).sum())} of {n} subjects failed to integrate and are left out"] if (~ok).any() else []
     return result(f"Model explorer: {what}, KL {s.kl_grade}",
                   figures=[{"title": "key states", "svg": states_svg},
-                           {"title": "WOMAC total", "svg": clinical["WOMAC_TOTAL"]},
-                           {"title": "VAS pain", "svg": clinical["VAS_PAIN"]}],
+                           {"title": "WOMAC total", "svg": clinical["WOMAC_TOTAL"], "half": True},
+                           {"title": "VAS pain", "svg": clinical["VAS_PAIN"], "half": True}],
                   tables=[table("population at selected months: median [P5, P95] with product; mean WOMAC total and VAS "
                                 "(noise-free) per arm", pd.DataFrame(rows))],
                   notes=notes)
