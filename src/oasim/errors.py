@@ -49,8 +49,38 @@ class ScenarioError(OasimError):
         super().__init__(f"{source}: {len(self.errors)} error(s)\n{lines}")
 
 
+class ScreeningError(FieldError):
+    """Screening cannot enrol the subjects needed: an inclusion criterion (``field``) binds."""
+
+
 class SolverError(OasimError):
-    """The solver failed for at least one subject and strict mode was requested."""
+    """The solver failed for at least one subject (and failures were not to be dropped).
+
+    ``subjects`` holds one record per failed subject: ``subject`` (id), ``index`` (row),
+    ``status`` (:class:`oasim.solvers.solution.SolverStatus`), ``t_reached_days`` and
+    ``parameters`` (name -> value). Raised by default by :func:`oasim.simulation.simulate`;
+    ``on_solver_failure="drop"`` drops and counts such subjects instead.
+    """
+
+    MAX_LISTED = 3  # subjects quoted with their parameter values in the message
+
+    def __init__(self, message: str, subjects: list[dict] | None = None):
+        self.subjects = list(subjects or [])
+        super().__init__(message)
+
+    @classmethod
+    def for_subjects(cls, records: list[dict], stage: str = "") -> "SolverError":
+        where = f" during {stage}" if stage else ""
+        lines = [f"the solver failed for {len(records)} subject(s){where}:"]
+        for r in records[:cls.MAX_LISTED]:
+            values = ", ".join(f"{k}={v:.6g}" for k, v in r["parameters"].items())
+            lines.append(f"  - subject {r['subject']}: {r['status'].name} ({r['status'].message}); "
+                         f"reached day {r['t_reached_days']:.6g}" + (f"; {values}" if values else ""))
+        if len(records) > cls.MAX_LISTED:
+            rest = ", ".join(str(r["subject"]) for r in records[cls.MAX_LISTED:])
+            lines.append(f"  - and subjects {rest}")
+        lines.append("  (check the doses and parameter values; on_solver_failure='drop' drops and counts them)")
+        return cls("\n".join(lines), records)
 
 
 class DataError(OasimError):

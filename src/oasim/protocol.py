@@ -16,6 +16,13 @@ from .errors import FieldError
 
 Product = Literal["exosome", "msc"]
 DOSE_UNITS: dict[str, tuple[str, ...]] = {"exosome": ("particles", "ug"), "msc": ("cells",)}
+# Largest accepted dose per injection, by unit: input validation ceilings (larger numbers are typos
+# or overflow the solver: 1e300 particles ends the integration at day 0), not efficacy limits.
+DOSE_MAX: dict[str, float] = {
+    "cells": 1e10,  # cells; assumed: 100x the highest intra-articular MSC dose in the trials found (1e8 cells, Matas2024 8e7, NCT03357770 1e8)
+    "particles": 5e13,  # particles; assumed: 100x the highest clinical EV dose found (5e11 particles, NCT05060107)
+    "ug": 5e13 / 1.5e9,  # ug protein; derived: the particle ceiling at the low-purity threshold 1.5e9 particles/ug (Webber2013)
+}
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,9 @@ class Dose:
             raise FieldError("dose.product", self.product, f"one of {sorted(DOSE_UNITS)}")
         if self.unit not in DOSE_UNITS[self.product]:
             raise FieldError("dose.unit", self.unit, f"for {self.product}: one of {DOSE_UNITS[self.product]}")
-        if not np.isfinite(self.amount) or self.amount < 0:
-            raise FieldError("dose.amount", self.amount, "a finite number >= 0")
+        if not np.isfinite(self.amount) or not 0 <= self.amount <= DOSE_MAX[self.unit]:
+            raise FieldError("dose.amount", self.amount, f"a number in [0, {DOSE_MAX[self.unit]:.3g}] {self.unit} "
+                             "(the plausible range, see oasim.protocol.DOSE_MAX)")
         if not np.isfinite(self.t_days) or self.t_days < 0:
             raise FieldError("dose.t_days", self.t_days, "a finite time >= 0 days")
 

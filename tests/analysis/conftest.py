@@ -13,9 +13,9 @@ REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
 DATA_DIR = Path(__file__).parent / "data"
 
 
-def read_reference(name: str) -> pd.DataFrame:
+def read_reference(name: str, **read_csv_options) -> pd.DataFrame:
     """Read a reference-number CSV from ``tests/analysis/data`` (``#`` lines are provenance)."""
-    return pd.read_csv(DATA_DIR / name, comment="#", keep_default_na=False)
+    return pd.read_csv(DATA_DIR / name, comment="#", keep_default_na=False, **read_csv_options)
 
 
 def _reference_csv(name: str) -> Path:

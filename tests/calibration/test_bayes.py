@@ -35,7 +35,8 @@ def test_prior_quantiles_are_the_stated_range():
     p = PRIORS[0]
     assert p.from_unit(np.array([0.025, 0.975])) == pytest.approx([0.2, 5.0], rel=1e-9)
     assert PRIORS[1].from_unit(np.array([0.0, 0.5, 1.0])) == pytest.approx([0.0, 5.0, 10.0])
-    with pytest.raises(FieldError, match="log-normal"):
+    assert Prior("k", "loguniform", 1.0, 100.0, "1/d", "two decades").from_unit(np.array([0.5]))[0] == pytest.approx(10.0)
+    with pytest.raises(FieldError, match="lognormal prior"):
         Prior("x", "lognormal", 0.0, 1.0, "1", "bad: zero lower bound")
     with pytest.raises(FieldError, match="reason"):
         Prior("x", "uniform", 0.0, 1.0, "1", "")
@@ -84,3 +85,61 @@ def test_design_resumes_from_saved_chunks(tmp_path):
     # a different design is not mistaken for the saved one
     run_design(counting, PRIORS, 40, seed=2, work_dir=tmp_path, chunk=16)
     assert calls == [16, 16, 8]
+
+
+def test_calibrate_writes_whole_outputs_and_cleans_its_work_folder(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from oasim.calibration.report import CalibrationSettings, calibrate
+
+    truth = np.array([[0.8, 5.0]])
+    targets = [Target(f"dose {d:g}", "mean_change", float(v), 40, se=1.0)
+               for d, v in zip(DOSES, toy_arm_means(truth)[0])]
+    out = tmp_path / "cal"
+    settings = CalibrationSettings(design_points=32, mcmc_steps=400, seed=2, chunk=8, gp_restarts=0)
+
+    def failing(theta, seeds):
+        raise KeyboardInterrupt  # a user interrupting the first design chunk
+
+    with pytest.raises(KeyboardInterrupt):
+        calibrate(failing, PRIORS, targets, out, settings)
+    assert not out.exists()  # no half-written posterior
+    result = calibrate(toy_simulator, PRIORS, targets, out, settings, provenance={"table": "toy"})
+    assert sorted(p.name for p in out.iterdir() if p.name != ".oasim-output") == [
+        "design.parquet", "diagnostics.json", "posterior.parquet", "posterior_predictive.csv",
+        "posterior_summary.csv", "provenance.json", "report.html"]
+    assert not (tmp_path / ".cal.calibrate-work").exists()
+    draws = pd.read_parquet(out / "posterior.parquet")
+    assert list(draws.columns) == ["potency", "placebo_points"]
+    assert len(draws) == len(result.draws)
+    diag = json.loads((out / "diagnostics.json").read_text())
+    assert set(diag["rhat"]) == {"potency", "placebo_points"}
+    predictive = pd.read_csv(out / "posterior_predictive.csv")
+    assert predictive["inside"].all()  # fitted, noise-free targets
+    assert "Posterior summary" in (out / "report.html").read_text()
+
+
+def test_the_closed_form_emulator_equals_sklearn_predict():
+    u, mean, sd = run_design(toy_simulator, PRIORS, 30, seed=5)
+    emulator = Emulator.fit(u, mean, sd, seed=5, restarts=0)
+    x = np.random.default_rng(0).random((7, 2))
+    m, v = emulator.predict(x)
+    for j, gp in enumerate(emulator.models):
+        ref_m, ref_sd = gp.predict(x, return_std=True)
+        noise = gp.kernel_.k2.noise_level * float(np.ravel(gp._y_train_std)[0]) ** 2
+        np.testing.assert_allclose(m[:, j], ref_m, rtol=1e-7, atol=1e-9)
+        # sklearn's variance includes the white-noise term; the latent one does not
+        np.testing.assert_allclose(v[:, j] + noise, ref_sd ** 2, rtol=1e-5, atol=1e-9)
+
+
+def test_likelihood_is_the_sum_of_normal_and_binomial_terms():
+    from scipy import stats
+
+    targets = [Target("a", "mean", 1.0, 25, se=2.0), Target("b", "proportion", 0.2, 10), Target("c", "mean", 0.0, 16)]
+    pred = np.array([[1.5, 0.25, 1.0]])
+    var = np.array([[0.25, 0.0, 0.0]])
+    expected = (stats.norm.logpdf(1.0, 1.5, np.sqrt(4.0 + 0.25)) + stats.binom.logpmf(2, 10, 0.25)
+                + stats.norm.logpdf(0.0, 1.0, 8.0 / 4.0))  # no spread reported: simulated SD 8 / sqrt(16)
+    assert log_likelihood(targets, pred, var, np.array([0.0, 0.0, 8.0]))[0] == pytest.approx(expected)

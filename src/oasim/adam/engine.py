@@ -54,6 +54,7 @@ class AnalysisSpec:
     treatment: str | None = None
     trend: str | None = None
     alpha: float = 0.05
+    mmrm: bool = True  # fit the MMRM when several visits are selected
 
     @staticmethod
     def parse_where(items) -> tuple[tuple[str, str], ...]:
@@ -243,6 +244,43 @@ def _default_control(records: pd.DataFrame, treatment: str, notes: list[str]) ->
     raise AdamError("(records)", treatment, None, f"name the control arm with --control; arms present: {arms}")
 
 
+def check_in_adsl(rec: pd.DataFrame, adsl: pd.DataFrame, name: str) -> None:
+    """Every subject of ``rec`` (dataset ``name``) has an ADSL record, else :class:`AdamError`."""
+    missing = sorted(set(rec["USUBJID"].astype(str)) - set(adsl["USUBJID"].astype(str)))
+    if missing:
+        raise AdamError(name, "USUBJID", missing[:5],
+                        f"{len(missing)} subject(s) of {name} absent from ADSL ({len(adsl)} subjects)")
+
+
+def check_records(rec: pd.DataFrame, name: str) -> None:
+    """One record per subject, parameter and visit, and CHG = AVAL − BASE where all three are
+    present; else :class:`AdamError` naming the first offending record."""
+    key = [k for k in ("USUBJID", "PARAMCD", "AVISITN") if k in rec.columns]
+    dup = rec[rec.duplicated(key, keep=False)]
+    if len(dup):
+        first = dup.iloc[0]
+        raise AdamError(name, "/".join(key), tuple(_clean(first[k]) for k in key),
+                        f"{len(dup)} records share a subject, parameter and visit: add a record filter "
+                        f"(e.g. --where ANL01FL=Y or --where DTYPE=) so there is one per subject and visit")
+    if {"AVAL", "BASE", "CHG"} <= set(rec.columns):
+        both = rec.dropna(subset=["AVAL", "BASE", "CHG"])
+        bad = (both["CHG"] - (both["AVAL"] - both["BASE"])).abs() > 1e-6 * np.maximum(1.0, both["AVAL"].abs())
+        if bad.any():
+            r = both[bad].iloc[0]
+            raise AdamError(name, "CHG", _clean(r["CHG"]),
+                            f"CHG must equal AVAL - BASE ({r['AVAL']} - {r['BASE']} for {r['USUBJID']} at "
+                            f"{r['AVISIT'] if 'AVISIT' in r else r['AVISITN']}); {int(bad.sum())} record(s) differ")
+
+
+def check_control(arms, control: str, dataset: str, variable: str) -> None:
+    """``control`` is one of ``arms``, else :class:`AdamError` listing them (and a near match)."""
+    arms = [str(a) for a in dict.fromkeys(arms)]
+    if control not in arms:
+        close = [a for a in arms if a.lower() == str(control).lower()]
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise AdamError(dataset, variable, control, f"control arm not among the arms{hint}; have {arms}")
+
+
 def _select(tables, spec: AnalysisSpec, notes: list[str]):
     name, code = _find_bds(tables, spec.paramcd)
     bds = tables[name]
@@ -255,10 +293,7 @@ def _select(tables, spec: AnalysisSpec, notes: list[str]):
         if adsl["USUBJID"].duplicated().any():
             dup = adsl.loc[adsl["USUBJID"].duplicated(), "USUBJID"].iloc[0]
             raise AdamError("ADSL", "USUBJID", dup, "one record per subject in ADSL")
-        missing = sorted(set(rec["USUBJID"].astype(str)) - set(adsl["USUBJID"].astype(str)))
-        if missing:
-            raise AdamError(name, "USUBJID", missing[:5],
-                            f"{len(missing)} subject(s) of {name} absent from ADSL ({len(adsl)} subjects)")
+        check_in_adsl(rec, adsl, name)
         extra = [c for c in adsl.columns if c not in rec.columns]
         rec = rec.merge(adsl[["USUBJID", *extra]], on="USUBJID", how="left")
     for var, value in spec.where:
@@ -297,21 +332,7 @@ def _select(tables, spec: AnalysisSpec, notes: list[str]):
         if visits.empty:
             raise AdamError(name, "AVISITN", None, f"no post-baseline visit of {code}; have {visits_all.values.tolist()}")
     rec = rec[rec["AVISITN"].isin(visits["AVISITN"])]
-    key = ["USUBJID", "AVISITN"]
-    dup = rec[rec.duplicated(key, keep=False)]
-    if len(dup):
-        first = dup.iloc[0]
-        raise AdamError(name, "USUBJID/PARAMCD/AVISITN", (first["USUBJID"], code, _clean(first["AVISITN"])),
-                        f"{len(dup)} records share a subject and visit: add a record filter "
-                        f"(e.g. --where ANL01FL=Y or --where DTYPE=) so there is one per subject and visit")
-    if {"AVAL", "BASE", "CHG"} <= set(rec.columns):
-        both = rec.dropna(subset=["AVAL", "BASE", "CHG"])
-        bad = (both["CHG"] - (both["AVAL"] - both["BASE"])).abs() > 1e-6 * np.maximum(1.0, both["AVAL"].abs())
-        if bad.any():
-            r = both[bad].iloc[0]
-            raise AdamError(name, "CHG", _clean(r["CHG"]),
-                            f"CHG must equal AVAL - BASE ({r['AVAL']} - {r['BASE']} for {r['USUBJID']} at "
-                            f"{r['AVISIT']}); {int(bad.sum())} record(s) differ")
+    check_records(rec, name)
     return name, code, rec, treatment, visits.reset_index(drop=True)
 
 
@@ -411,6 +432,21 @@ def _grade(series: pd.Series) -> pd.Series:
     return series.astype(str).map(lambda s: float(m.group()) if (m := re.search(r"\d+", s)) else np.nan)
 
 
+def _withdrawal(ae: pd.DataFrame, adsl: pd.DataFrame) -> pd.Series | None:
+    """TEAEs leading to withdrawal: AEACN = DRUG WITHDRAWN, or the subject left the study for an
+    adverse event (ADSL DCSREAS = ADVERSE EVENT or DSRAEFL = Y). None when nothing records it."""
+    have = [c for c in ("DCSREAS", "DSRAEFL") if c in adsl.columns]
+    if "AEACN" not in ae.columns and not have:
+        return None
+    mask = ae["AEACN"].astype(str).str.upper().str.contains("WITHDRAWN") if "AEACN" in ae.columns \
+        else pd.Series(False, index=ae.index)
+    if have:
+        left = adsl.get("DCSREAS", pd.Series("", index=adsl.index)).astype(str).str.upper().eq("ADVERSE EVENT") \
+            | adsl.get("DSRAEFL", pd.Series("", index=adsl.index)).astype(str).eq("Y")
+        mask = mask | ae["USUBJID"].isin(adsl.loc[left, "USUBJID"])
+    return mask
+
+
 def ae_tables(adae: pd.DataFrame, adsl: pd.DataFrame, arms_hint: list[str] | None = None):
     """(overview per arm, subjects by SOC/PT per arm) over the safety population of ADSL."""
     arm_var = "TRT01A" if "TRT01A" in adsl.columns else "TRT01P"
@@ -434,9 +470,7 @@ def ae_tables(adae: pd.DataFrame, adsl: pd.DataFrame, arms_hint: list[str] | Non
         "grade3_or_more": _grade(ae[grade_var]) >= 3 if grade_var else (
             ae["AESEV"].astype(str).str.upper().eq("SEVERE") if "AESEV" in ae.columns else None),
         "serious": ae["AESER"].astype(str).eq("Y") if "AESER" in ae.columns else None,
-        "leading_to_withdrawal": (ae["AEACN"].astype(str).str.upper().str.contains("WITHDRAWN")
-                                  | ae.get("AEWDFL", pd.Series("", index=ae.index)).astype(str).eq("Y"))
-        if ("AEACN" in ae.columns or "AEWDFL" in ae.columns) else None,
+        "leading_to_withdrawal": _withdrawal(ae, adsl),
     }
     rows = []
     for arm in arms:
@@ -485,10 +519,7 @@ def analyse_adam(tables: dict[str, pd.DataFrame], spec: AnalysisSpec = AnalysisS
         control = _default_control(rec, treatment, notes)
     else:
         control = spec.control
-        if control not in arms_present:
-            close = [a for a in arms_present if a.lower() == control.lower()]
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise AdamError(name, treatment, control, f"control arm not among the arms{hint}; have {arms_present}")
+        check_control(arms_present, control, name, treatment)
     arms = _arm_order(rec, treatment, control, adsl)
     if len(arms) < 2:
         raise AdamError(name, treatment, arms, "at least two arms (a control and one other)")
@@ -516,7 +547,7 @@ def analyse_adam(tables: dict[str, pd.DataFrame], spec: AnalysisSpec = AnalysisS
         if spec.trend:
             trend.append(_trend_at(rows, response, spec.trend, baseline, spec.covariates, spec.alpha, visit))
     mm = None
-    if len(visits) >= 2:
+    if len(visits) >= 2 and spec.mmrm:
         long = rec.copy()
         long["AVISIT"] = pd.Categorical(long["AVISIT"].astype(str), categories=list(visits["AVISIT"].astype(str)),
                                         ordered=True)

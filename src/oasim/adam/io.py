@@ -1,4 +1,5 @@
-"""Read standard datasets (one file per dataset) from SAS XPT, Parquet, CSV or Dataset-JSON.
+"""Read standard datasets (one file per dataset) from SAS XPT, Parquet, CSV or Dataset-JSON
+(``.json``, ``.ndjson``, compressed ``.dsjc``).
 
 The dataset name is the file stem in upper case (``adsl.xpt`` → ``ADSL``). Character missing
 values read as empty strings, as SAS stores them, whatever the format. Variable labels are
@@ -13,7 +14,7 @@ import pandas as pd
 
 from ..errors import DataError
 
-SUFFIXES = (".xpt", ".parquet", ".csv", ".json")
+SUFFIXES = (".xpt", ".parquet", ".csv", ".json", ".ndjson", ".dsjc")
 
 
 def read_dataset(path: str | Path) -> pd.DataFrame:
@@ -32,7 +33,7 @@ def read_dataset(path: str | Path) -> pd.DataFrame:
         elif suffix == ".csv":
             df = pd.read_csv(path, keep_default_na=False, na_values=[""])
             df = df.drop(columns=[c for c in df.columns if str(c).startswith("Unnamed: ")])
-        elif suffix == ".json":
+        elif suffix in (".json", ".ndjson", ".dsjc"):
             from .export import read_dataset_json
 
             df, labels = read_dataset_json(path)
@@ -76,3 +77,4 @@ def _is_dataset_json(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(head, dict) and "datasetJSONVersion" in head
+

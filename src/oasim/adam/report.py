@@ -9,16 +9,15 @@ and TEAEs by SOC/PT); the simulated trial's report adds its own sections around 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..report import figures
 from ..report.document import Document, Figure, Paragraph, Section, Table, fmt, fmt_p, readable_dose
 from .engine import AdamAnalysis, mmrm_contrasts
+from ..io import atomic_output_dir
 
 ANCOVA_METHOD = ("ANCOVA (OLS): {response} ~ treatment{base}{cov}; LS means and differences vs {control} "
                  "with t-based {level}% CIs; two-sided p, no multiplicity adjustment.")
@@ -40,15 +39,31 @@ def _model_text(a: AdamAnalysis) -> str:
                                 level=round(100 * (1 - a.spec.alpha)))
 
 
-def analysis_sections(a: AdamAnalysis, benefit: str | None = None) -> list[Section]:
-    """Report sections for one analysed parameter (Table 1 … safety)."""
+VARIABLE_NAMES = {"AGE": "Age (years)", "AGEGR1": "Age group (years)", "SEX": "Sex", "RACE": "Race",
+                  "ETHNIC": "Ethnicity", "BMIBL": "BMI (kg/m²)", "BMI": "BMI (kg/m²)", "WEIGHTBL": "Weight (kg)",
+                  "HEIGHTBL": "Height (cm)", "KLGRADE": "Kellgren-Lawrence grade", "COHORT": "Dose cohort",
+                  "Subjects": "Subjects"}
+
+
+def blank_repeats(df: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Show a grouping column's value only on the first row of each run (table layout)."""
+    out = df.copy()
+    values = out[column].astype(str)
+    out[column] = values.where(values != values.shift(), "")
+    return out
+
+
+def analysis_sections(a: AdamAnalysis, benefit: str | None = None, safety: bool = True,
+                      notes: bool = True) -> list[Section]:
+    """Report sections for one analysed parameter (Table 1 … MMRM, then safety and notes)."""
     lab = labels_for(a.arms)
     pop = _population(a)
     benefit = benefit or (f"Direction of benefit is not recorded in the data: a positive difference means a "
                           f"higher {a.response} than {a.control}.")
     sections = []
     if len(a.table1):
-        t1 = a.table1.rename(columns=lab)
+        t1 = blank_repeats(a.table1.assign(variable=a.table1["variable"].map(lambda v: VARIABLE_NAMES.get(v, v))),
+                           "variable").rename(columns=lab)
         sections.append(Section("Baseline characteristics", [Table.from_frame(
             "Demographic and baseline characteristics by arm", t1, population=(
                 f"ADSL{', ' + a.spec.population + ' = Y' if a.spec.population else ''}"),
@@ -58,7 +73,7 @@ def analysis_sections(a: AdamAnalysis, benefit: str | None = None) -> list[Secti
     blocks = []
     for var in dict.fromkeys(desc["variable"]):
         d = desc[desc["variable"] == var].assign(arm=lambda x: x["arm"].map(lab))
-        d = d[["visit", "arm", "n", "mean", "sd", "median", "min", "max"]]
+        d = blank_repeats(d[["visit", "arm", "n", "mean", "sd", "median", "min", "max"]], "visit")
         blocks.append(Table.from_frame(f"{a.param}: {var} by visit and arm", d, population=pop,
                                        rename={"visit": "Visit", "arm": "Arm", "sd": "SD"},
                                        footnotes=["Visits ordered by AVISITN."]))
@@ -72,13 +87,14 @@ def analysis_sections(a: AdamAnalysis, benefit: str | None = None) -> list[Secti
     sections.append(Section(f"{a.param}: descriptive statistics", blocks))
     blocks = [Paragraph(_model_text(a))]
     if len(a.lsmeans):
-        blocks.append(Table.from_frame("LS means by visit and arm", a.lsmeans.assign(arm=a.lsmeans["arm"].map(lab)),
+        blocks.append(Table.from_frame("LS means by visit and arm",
+                                       blank_repeats(a.lsmeans.assign(arm=a.lsmeans["arm"].map(lab)), "visit"),
                                        population=pop, rename={"visit": "Visit", "arm": "Arm", "estimate": "LS mean",
                                                                "se": "SE", "ci_low": "95% CI low",
                                                                "ci_high": "95% CI high"}))
     if len(a.pairwise):
         p = a.pairwise.assign(arm=a.pairwise["arm"].map(lab), reference=a.pairwise["reference"].map(lab))
-        blocks.append(Table.from_frame(f"Differences vs {lab[a.control]}", p, population=pop,
+        blocks.append(Table.from_frame(f"Differences vs {lab[a.control]}", blank_repeats(p, "visit"), population=pop,
                                        footnotes=[_model_text(a), benefit],
                                        rename={"visit": "Visit", "arm": "Arm", "reference": "Reference",
                                                "estimate": "Difference", "se": "SE", "ci_low": "95% CI low",
@@ -98,6 +114,10 @@ def analysis_sections(a: AdamAnalysis, benefit: str | None = None) -> list[Secti
                     "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p"})]))
     if a.mmrm is not None:
         c = mmrm_contrasts(a.mmrm, a.control)
+        rank = {arm: k for k, arm in enumerate(a.arms)}
+        visit_rank = {str(v): k for k, v in enumerate(a.visits["AVISIT"])}
+        c = c.iloc[np.lexsort((c["arm"].map(rank).fillna(99), c["visit"].map(visit_rank).fillna(99)))]
+        c = blank_repeats(c, "visit")
         c = c.assign(arm=c["arm"].map(lambda x: lab.get(x, x)), reference=c["reference"].map(lambda x: lab.get(x, x)))
         note = (f"MMRM (REML): {a.response} ~ treatment × visit" + (" + BASE × visit" if a.baseline else "")
                 + "".join(f" + {v}" for v in a.spec.covariates)
@@ -107,8 +127,9 @@ def analysis_sections(a: AdamAnalysis, benefit: str | None = None) -> list[Secti
             f"MMRM differences vs {lab[a.control]} by visit", c, population=pop, footnotes=[note, benefit],
             rename={"visit": "Visit", "arm": "Arm", "reference": "Reference", "estimate": "Difference",
                     "se": "SE", "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p"})]))
-    sections.extend(safety_sections(a.ae_overview, a.ae_by_term, lab))
-    if a.notes:
+    if safety:
+        sections.extend(safety_sections(a.ae_overview, a.ae_by_term, lab))
+    if notes and a.notes:
         sections.append(Section("Analysis decisions and notes", [Paragraph(n) for n in a.notes]))
     return sections
 
@@ -125,7 +146,11 @@ def safety_sections(overview: pd.DataFrame, by_term: pd.DataFrame, lab: dict) ->
     head = [f"{a} (N={n})" for a, n in zip(arms, overview["n"])]
     blocks = [Table("Overview of treatment-emergent adverse events", ["", *head], rows,
                     population="Safety population (SAFFL = Y), by actual treatment",
-                    footnotes=["Subjects with at least one event, n (%); a subject counts once per row."])]
+                    footnotes=["Subjects with at least one event, n (%); a subject counts once per row.",
+                               "Related: AREL/AEREL = Y, RELATED, POSSIBLE, PROBABLE or DEFINITE. Grade ≥ 3: "
+                               "ATOXGR (or AETOXGR) ≥ 3, or severity AESEV = SEVERE where no grade is recorded. "
+                               "Leading to withdrawal: AEACN = DRUG WITHDRAWN, or the subject left the study for an "
+                               "adverse event (ADSL DCSREAS = ADVERSE EVENT or DSRAEFL = Y)."])]
     if len(by_term):
         trows = []
         n_by_arm = dict(zip(overview["arm"], overview["n"]))
@@ -158,22 +183,13 @@ def analysis_document(a: AdamAnalysis, source: str) -> Document:
     )
 
 
-def write_outputs(a: AdamAnalysis, out_dir: str | Path, source: str) -> Path:
+def write_outputs(a: AdamAnalysis, out_dir: str | Path, source: str, force: bool = False) -> Path:
     """Write report.html, results.json, ard.parquet and ard.json into ``out_dir`` (atomically)."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial.", dir=out_dir.parent))
-    try:
+    with atomic_output_dir(out_dir, force) as tmp:
         analysis_document(a, source).write(tmp / "report.html")
         (tmp / "results.json").write_text(json.dumps(a.to_json(), indent=2), encoding="utf-8")
         write_ard(a.ard(), tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    return Path(out_dir)
 
 
 def write_ard(ard: pd.DataFrame, folder: Path) -> None:

@@ -40,7 +40,7 @@ from scipy.linalg import solve_triangular
 
 from ..errors import FieldError, OasimError
 
-PRIOR_KINDS = ("lognormal", "normal", "uniform")
+PRIOR_KINDS = ("lognormal", "normal", "uniform", "loguniform")
 _Z95 = 1.959963984540054
 
 
@@ -53,11 +53,11 @@ class Prior:
     """Prior of one calibrated parameter.
 
     ``low``/``high`` are the 2.5 % and 97.5 % quantiles of a log-normal or normal prior, or the
-    bounds of a uniform one, in the parameter's ``unit``. ``reason`` says why this range.
+    bounds of a uniform or log-uniform one, in the parameter's ``unit``. ``reason`` says why.
     """
 
     name: str
-    distribution: Literal["lognormal", "normal", "uniform"]
+    distribution: Literal["lognormal", "normal", "uniform", "loguniform"]
     low: float
     high: float
     unit: str
@@ -68,8 +68,8 @@ class Prior:
             raise FieldError(f"{self.name}.distribution", self.distribution, f"one of {PRIOR_KINDS}")
         if not (np.isfinite(self.low) and np.isfinite(self.high) and self.low < self.high):
             raise FieldError(f"{self.name}.low/high", (self.low, self.high), "finite with low < high")
-        if self.distribution == "lognormal" and self.low <= 0:
-            raise FieldError(f"{self.name}.low", self.low, "> 0 for a log-normal prior")
+        if self.distribution in ("lognormal", "loguniform") and self.low <= 0:
+            raise FieldError(f"{self.name}.low", self.low, f"> 0 for a {self.distribution} prior")
         if len(self.reason.strip()) < 3:
             raise FieldError(f"{self.name}.reason", self.reason, "a reason for the prior range")
 
@@ -77,6 +77,8 @@ class Prior:
     def frozen(self):
         if self.distribution == "uniform":
             return stats.uniform(self.low, self.high - self.low)
+        if self.distribution == "loguniform":
+            return stats.loguniform(self.low, self.high)
         if self.distribution == "normal":
             return stats.norm(0.5 * (self.low + self.high), (self.high - self.low) / (2 * _Z95))
         mu = 0.5 * (np.log(self.low) + np.log(self.high))
@@ -190,12 +192,9 @@ class Emulator:
         which dominated the MCMC.
         """
         u = np.atleast_2d(u)
-        means, variances = [], []
-        for fast in self._fast:
-            m, v = fast(u)
-            means.append(m)
-            variances.append(v)
-        return np.column_stack(means), np.column_stack(variances)
+        if not hasattr(self, "_stacked"):
+            self._stacked = _StackedLatentMatern(self._fast)
+        return self._stacked(u)
 
     @property
     def _fast(self):
@@ -228,21 +227,49 @@ class _LatentMatern:
         return mean * self.y_std + self.y_mean, var * self.y_std ** 2
 
 
+class _StackedLatentMatern:
+    """All targets' latent GPs at once (they share the design points; each has its own length
+    scales): one array expression instead of a Python loop over targets."""
+
+    def __init__(self, parts: Sequence[_LatentMatern]):
+        self.length = np.stack([p.length * np.ones(p.x.shape[1]) for p in parts])  # (m, d)
+        self.x = np.stack([p.x for p in parts])  # (m, n, d), already scaled by each length
+        self.alpha = np.stack([p.alpha for p in parts])  # (m, n)
+        self.chol_inv = np.stack([p.chol_inv for p in parts])  # (m, n, n)
+        self.amplitude = np.array([p.amplitude for p in parts])  # (m,)
+        self.y_mean = np.array([p.y_mean for p in parts])
+        self.y_std = np.array([p.y_std for p in parts])
+
+    def __call__(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = u[None, :, :] / self.length[:, None, :]  # (m, k, d)
+        sq = (z * z).sum(-1)[:, :, None] + (self.x * self.x).sum(-1)[:, None, :] \
+            - 2.0 * np.einsum("mkd,mnd->mkn", z, self.x)
+        r = np.sqrt(np.maximum(sq, 0.0))
+        k = self.amplitude[:, None, None] * (1 + np.sqrt(5) * r + 5.0 / 3.0 * r * r) * np.exp(-np.sqrt(5) * r)
+        mean = np.einsum("mkn,mn->km", k, self.alpha)
+        v = np.einsum("mij,mkj->mki", self.chol_inv, k)
+        var = np.maximum(self.amplitude[None, :] - np.einsum("mki,mki->km", v, v), 0.0)
+        return mean * self.y_std + self.y_mean, var * self.y_std ** 2
+
+
 def log_likelihood(targets: Sequence[Target], predicted: np.ndarray, variance: np.ndarray,
                    sd_sim: np.ndarray) -> np.ndarray:
     """Log likelihood (k,) of the published statistics at k predicted vectors (k, m)."""
+    prop = np.array([t.statistic == "proportion" for t in targets])
+    value = np.array([t.value for t in targets], float)
+    n = np.array([t.n for t in targets], float)
     total = np.zeros(predicted.shape[0])
-    for j, t in enumerate(targets):
-        mu = predicted[:, j]
-        if t.statistic == "proportion":
-            p = np.clip(mu, 1e-6, 1 - 1e-6)
-            k = round(t.value * t.n)
-            total += stats.binom.logpmf(k, t.n, p)
-        else:
-            se_obs = t.se if t.se is not None else sd_sim[j] / np.sqrt(t.n)
-            # the simulated arm statistic has its own Monte-Carlo error, as large as a trial of this n
-            var = se_obs ** 2 + variance[:, j]
-            total += stats.norm.logpdf(t.value, mu, np.sqrt(var))
+    if (~prop).any():
+        se_obs = np.array([(t.se if t.se is not None else sd_sim[j] / np.sqrt(t.n)) if not prop[j] else 1.0
+                           for j, t in enumerate(targets)])
+        # the emulator's uncertainty adds to the trial's own sampling error
+        var = se_obs[~prop] ** 2 + variance[:, ~prop]
+        resid = value[~prop] - predicted[:, ~prop]
+        total += (-0.5 * (np.log(2 * np.pi * var) + resid ** 2 / var)).sum(axis=1)
+    if prop.any():
+        p = np.clip(predicted[:, prop], 1e-6, 1 - 1e-6)
+        k = np.round(value[prop] * n[prop])
+        total += stats.binom.logpmf(k, n[prop], p).sum(axis=1)
     return total
 
 

@@ -38,14 +38,15 @@ def analyse(
                             where=AnalysisSpec.parse_where(where), treatment=treatment, control=control,
                             covariates=tuple(c.strip() for c in (covariates or "").split(",") if c.strip()),
                             trend=trend)
-        if out is not None and out.exists() and (out.is_file() or any(out.iterdir())) and not force:
-            typer.echo(f"error: {out} exists and is not empty; use --force to replace it", err=True)
-            raise typer.Exit(2)
+        if out is not None:
+            from ..io import check_output_dir
+
+            check_output_dir(out, force)  # before the analysis, not after it
         result = analyse_adam(read_adam_dir(adam_dir), spec)
         if out is not None:
             from ..adam.report import write_outputs
 
-            write_outputs(result, out, str(adam_dir))
+            write_outputs(result, out, str(adam_dir), force)
     except OasimError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

@@ -110,8 +110,13 @@ def initial_state(model: KneeModel, params: Mapping[str, np.ndarray], n: int,
 
 def run_segments(model: KneeModel, params: Mapping[str, np.ndarray], y0: np.ndarray,
                  segments: Sequence[Segment], t_eval_days: Sequence[float], t_start_days: float = 0.0,
-                 solver=None) -> Solution:
+                 solver=None, on_solver_failure: str = "raise") -> Solution:
     """Integrate through ``segments`` and return the states at ``t_eval_days``.
+
+    A solver failure raises :class:`~oasim.errors.SolverError` naming the wells/animals (row
+    index), their varying parameter values and the time reached, unless
+    ``on_solver_failure="drop"``: then a failed row stays NaN from there on and its status
+    and time reached are those of its first failure.
 
     A time equal to a segment boundary reports the state *before* that boundary's changes
     (e.g. the medium collected at a medium change), except ``t_start_days`` itself, which
@@ -125,8 +130,11 @@ def run_segments(model: KneeModel, params: Mapping[str, np.ndarray], y0: np.ndar
     y = np.array(y0, float)
     t0 = float(t_start_days)
     out = np.full((n, t_eval.size, y.shape[1]), np.nan)
+    if on_solver_failure not in ("raise", "drop"):
+        raise ParameterError("on_solver_failure", on_solver_failure, "'raise' or 'drop'")
     status = np.zeros(n, dtype=np.int64)
     steps = np.zeros(n, dtype=np.int64)
+    reached = np.full(n, np.nan)
     for k, seg in enumerate(segments):
         for name, value in seg.set_states.items():
             y[:, index[name]] = value
@@ -143,9 +151,17 @@ def run_segments(model: KneeModel, params: Mapping[str, np.ndarray], y0: np.ndar
         grid = np.union1d(t_eval[inside], [seg.t_end_days])
         sol = solver.solve(model, y, np.column_stack([p[name] for name in model.parameter_names]),
                            grid, t_start_days=t0)
+        if on_solver_failure == "raise":
+            varying = {name: v for name, v in p.items() if n > 1 and np.ptp(v) > 0}
+            sol.raise_on_failure(varying, stage=f"segment {k + 1} (days {t0:g} to {seg.t_end_days:g})")
+        new = (status == 0) & ~sol.ok
+        reached[new] = sol.reached_days()[new]
         out[:, inside, :] = sol.states[:, np.isin(grid, t_eval[inside]), :]
-        y = sol.states[:, -1, :].copy()
         status = np.where(status == 0, sol.status, status)
+        # a failed row continues from a finite state (cheap for the solver); its outputs become NaN below
+        y = np.where((status == 0)[:, None], sol.states[:, -1, :], y0)
         steps += sol.n_steps
         t0 = float(seg.t_end_days)
-    return Solution(t_eval, out, model.state_names, status, steps)
+    for i in np.flatnonzero(status != 0):
+        out[i, t_eval >= reached[i], :] = np.nan
+    return Solution(t_eval, out, model.state_names, status, steps, np.where(status == 0, t0, reached))

@@ -96,8 +96,9 @@ def read_fcs(path: str | Path, compensate: bool = True) -> FcsData:
     Raises
     ------
     oasim.errors.DataError
-        If the file is missing, truncated or otherwise unreadable, or its spillover matrix
-        names channels the file lacks.
+        If the file is missing, truncated or otherwise unreadable, its spillover matrix
+        names channels the file lacks, or an event value is non-finite or outside the channel's
+        range (see :func:`_check_event_values`).
     """
     import flowkit as fk  # imported here: flowkit takes ~1 s to import
 
@@ -111,6 +112,7 @@ def read_fcs(path: str | Path, compensate: bool = True) -> FcsData:
     except Exception as exc:  # flowio/flowkit raise several types for broken files
         raise DataError(path, f"not a readable FCS file ({type(exc).__name__}: {exc})") from exc
     meta = sample.get_metadata()
+    _check_event_values(path, sample, meta)
     spill = meta.get("spillover") or meta.get("spill")
     if spill and compensate:
         try:
@@ -133,6 +135,29 @@ def read_fcs(path: str | Path, compensate: bool = True) -> FcsData:
         spillover=spill,
         sample=sample,
     )
+
+
+def _check_event_values(path: Path, sample, meta: dict) -> None:
+    """Every raw event value must be finite and within ``[-$PnR, $PnR]`` of its channel.
+
+    ``$PnR`` is the channel's range (the detector's maximum); negative values down to ``-$PnR``
+    are accepted because baseline-subtracted float data (e.g. FACSDiva) go below zero.
+    """
+    raw = np.asarray(sample.get_events(source="raw"), dtype=float)
+    for j, name in enumerate(sample.pnn_labels):
+        column = raw[:, j]
+        bad = ~np.isfinite(column)
+        if bad.any():
+            raise DataError(path, f"channel {name!r}: {int(bad.sum())} of {column.size} event values are "
+                                  f"not finite (NaN or infinite); allowed finite values")
+        try:
+            limit = float(meta.get(f"p{j + 1}r", "inf"))
+        except ValueError:
+            raise DataError(path, f"channel {name!r}: $P{j + 1}R = {meta.get(f'p{j + 1}r')!r} is not a number") from None
+        out = np.abs(column) > limit
+        if out.any():
+            raise DataError(path, f"channel {name!r}: {int(out.sum())} of {column.size} event values outside "
+                                  f"[-{limit:g}, {limit:g}] (its $P{j + 1}R range), e.g. {column[out][0]:g}")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ like ``potency_relative`` times that many reference particles. It is entered, no
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,38 +106,76 @@ def read_lot(folder: str | Path) -> LotSpec:
         raise DataError(path, "lot.toml not found (a lot folder needs one)")
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(path, f"not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise DataError(path, f"not valid TOML ({exc})") from exc
-    lot = dict(doc.get("lot", {}))
+    source = str(path)
+    lot = dict(_table(doc, "lot", source))
     if "id" not in lot:
         raise DataError(path, "missing [lot] id")
-    potency = lot.pop("potency_relative", 1.0)
-    if not isinstance(potency, (int, float)) or not potency > 0:
-        raise FieldError("lot.potency_relative", potency, "a number > 0", source=str(path))
-    flow = doc.get("flow", {})
+    lot_id = lot.pop("id")
+    if not isinstance(lot_id, str) or not LOT_ID_PATTERN.fullmatch(lot_id):
+        raise FieldError("lot.id", lot_id, "a string of letters, digits, '_', '.' and '-' that starts with a letter "
+                         "or digit (it names the output folder results/qc/<id>)", source=source)
+    potency = _number(lot, "potency_relative", 1.0, "lot.potency_relative", POTENCY_MAX, source, lower_open=0.0)
+    lot.pop("potency_relative", None)
+    flow = _table(doc, "flow", source)
     gating = flow.get("gating", "control_p99")
-    if gating not in GATING_METHODS:
-        raise FieldError("flow.gating", gating, f"one of {GATING_METHODS}", source=str(path))
+    if not isinstance(gating, str) or gating not in GATING_METHODS:
+        raise FieldError("flow.gating", gating, f"one of {GATING_METHODS}", source=source)
     markers = []
-    for marker, entry in flow.get("markers", {}).items():
+    for marker, entry in _table(flow, "markers", source, "flow.markers").items():
+        if not isinstance(entry, dict):
+            raise FieldError(f"flow.markers.{marker}", entry, "a table {file, channel, control}", source=source)
         missing = [k for k in ("file", "channel", "control") if k not in entry]
         if missing:
             raise DataError(path, f"[flow.markers.{marker}] lacks {missing}")
+        for key in ("file", "channel", "control"):
+            if not isinstance(entry[key], str):
+                raise FieldError(f"flow.markers.{marker}.{key}", entry[key], "a string", source=source)
         markers.append(MarkerSpec(marker, entry["file"], entry["channel"], entry["control"]))
+    files = _table(doc, "files", source)
+    for key, value in files.items():
+        if not isinstance(value, str):
+            raise FieldError(f"files.{key}", value, "a file name relative to the lot folder", source=source)
     return LotSpec(
         folder=folder,
-        lot_id=str(lot.pop("id")),
+        lot_id=lot_id,
         product=str(lot.pop("product", "exosome")),
-        potency_relative=float(potency),
+        potency_relative=potency,
         potency_assay=str(lot.pop("potency_assay", "not stated")),
         markers=tuple(markers),
         gating=gating,
-        control_percentile=float(flow.get("control_percentile", 99.0)),
-        nta_dilution_factor=float(doc.get("nta", {}).get("dilution_factor", 1.0)),
-        files=_DEFAULT_FILES | dict(doc.get("files", {})),
-        misev=dict(doc.get("misev", {})),
+        control_percentile=_number(flow, "control_percentile", 99.0, "flow.control_percentile", 100.0, source,
+                                   lower_open=0.0),
+        nta_dilution_factor=_number(_table(doc, "nta", source), "dilution_factor", 1.0, "nta.dilution_factor",
+                                    DILUTION_MAX, source, lower_open=0.0),
+        files=_DEFAULT_FILES | files,
+        misev=dict(_table(doc, "misev", source)),
         info=lot,
     )
+
+
+LOT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+POTENCY_MAX = 100.0  # assumed: a lot 100x as potent as its reference lot is a data-entry error
+DILUTION_MAX = 1e9  # assumed: NTA samples are diluted far less (typically 1e2-1e4-fold); larger is a typo
+
+
+def _table(doc: dict, key: str, source: str, field: str | None = None) -> dict:
+    value = doc.get(key, {})
+    if not isinstance(value, dict):
+        raise FieldError(field or key, value, f"a table ([{field or key}])", source=source)
+    return value
+
+
+def _number(table: dict, key: str, default: float, field: str, upper: float, source: str,
+            lower_open: float) -> float:
+    """A finite number in (lower_open, upper] from ``table[key]`` (``default`` if absent)."""
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lower_open < value <= upper:
+        raise FieldError(field, value, f"a number in ({lower_open:g}, {upper:g}]", source=source)
+    return float(value)
 
 
 @dataclass(frozen=True)

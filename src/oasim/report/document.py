@@ -50,6 +50,9 @@ def fmt_p(p) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+NUMERIC_CELL = re.compile(r"^(–|[<>≤≥]?-?\d[\d.,]*(e[+-]?\d+)?%?( \(.*\))?(, -?\d[\d.,]*)?)$")
+
+
 @dataclass
 class Table:
     title: str
@@ -57,6 +60,16 @@ class Table:
     rows: list[list[str]]
     population: str = ""
     footnotes: list[str] = field(default_factory=list)
+
+    @property
+    def numeric_columns(self) -> set[int]:
+        """Columns whose non-empty cells are all numbers (right-aligned in the template)."""
+        out = set()
+        for j in range(len(self.columns)):
+            cells = [row[j] for row in self.rows if j < len(row) and row[j] != ""]
+            if cells and all(NUMERIC_CELL.match(c) for c in cells):
+                out.add(j)
+        return out
 
     @classmethod
     def from_frame(cls, title: str, df: pd.DataFrame, population: str = "", footnotes=(), digits: int = 2,

@@ -107,6 +107,65 @@ def spaghetti(records: pd.DataFrame, treatment: str, arms: list[str], labels: di
         ax.plot(mean.index, mean.to_numpy(), color="#b2182b", lw=2.2)
         ax.axhline(0, color="grey", lw=0.6)
         ax.set_title(labels.get(arm, arm), fontsize=9)
-        ax.set_xlabel("visit (AVISITN)")
+        ticks = records.drop_duplicates("AVISITN").sort_values("AVISITN")
+        ax.set_xticks(ticks["AVISITN"].to_numpy(float), ticks["AVISIT"].astype(str).tolist(), rotation=40, fontsize=7)
     axes[0][0].set_ylabel(response)
+    return _png(fig)
+
+
+def consort(screened: int, failures: dict, arms: list[dict]) -> bytes:
+    """CONSORT-style flow: screened → excluded (by reason) → randomised → per arm allocated,
+    discontinued (by reason), analysed. ``arms``: dicts with label, allocated, discontinued
+    (dict reason → n), analysed."""
+    n_arms = len(arms)
+    width = max(8.0, 2.6 * n_arms)
+    fig, ax = plt.subplots(figsize=(width, 6.2))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, 10)
+    ax.axis("off")
+    style = dict(ha="center", va="center", fontsize=8.5, bbox=dict(boxstyle="round,pad=0.4", fc="#f4f6fa", ec="#1f4e79"))
+    randomised = sum(a["allocated"] for a in arms)
+    mid = width / 2
+    ax.text(mid, 9.3, f"Assessed for eligibility (n = {screened})", **style)
+    reasons = "\n".join(f"{k.replace('_', ' ')}: {v}" for k, v in failures.items() if v)
+    ax.text(mid + width / 4, 8.1, f"Excluded (n = {screened - randomised})" + (f"\n{reasons}" if reasons else ""),
+            **{**style, "fontsize": 8})
+    ax.text(mid, 6.9, f"Randomised (n = {randomised})", **style)
+    ax.annotate("", xy=(mid, 7.2), xytext=(mid, 9.0), arrowprops=dict(arrowstyle="->", color="#555"))
+    ax.annotate("", xy=(mid + width / 4 - 0.75, 8.1), xytext=(mid, 8.1), arrowprops=dict(arrowstyle="->", color="#555"))
+    for k, arm in enumerate(arms):
+        x = width * (k + 0.5) / n_arms
+        ax.annotate("", xy=(x, 5.9), xytext=(mid, 6.6), arrowprops=dict(arrowstyle="->", color="#555"))
+        ax.text(x, 5.5, f"{arm['label']}\nallocated n = {arm['allocated']}", **style)
+        lost = sum(arm["discontinued"].values())
+        why = "\n".join(f"{r.lower()}: {n}" for r, n in arm["discontinued"].items() if n)
+        ax.text(x, 3.6, f"discontinued n = {lost}" + (f"\n{why}" if why else ""), **{**style, "fontsize": 8})
+        ax.text(x, 1.6, f"analysed n = {arm['analysed']}", **style)
+        ax.annotate("", xy=(x, 4.0), xytext=(x, 5.1), arrowprops=dict(arrowstyle="->", color="#555"))
+        ax.annotate("", xy=(x, 1.9), xytext=(x, 3.2), arrowprops=dict(arrowstyle="->", color="#555"))
+    return _png(fig)
+
+
+def dose_response(arm_means: pd.DataFrame, curves: dict, dose_label: str, ylabel: str, alpha: float = 0.05,
+                  shapes: dict | None = None) -> bytes:
+    """Arm means ± t-free normal CI (mean ± z·SE) against dose, with fitted MCP-Mod curves.
+
+    ``arm_means``: index dose, columns n, mean, se. ``curves``: name → callable(dose) giving the
+    fitted mean response (with its intercept)."""
+    from scipy import stats
+
+    z = stats.norm.ppf(1 - alpha / 2)
+    d = arm_means.index.to_numpy(float)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    ax.errorbar(d, arm_means["mean"], yerr=z * arm_means["se"], fmt="o", color="black", capsize=3,
+                label=f"arm mean ± {100 * (1 - alpha):.0f}% CI")
+    grid = np.linspace(0, d.max(), 200)
+    for name, curve in curves.items():
+        ax.plot(grid, curve(grid), lw=1.6, label=name)
+    for name, curve in (shapes or {}).items():  # candidate shapes, drawn when none was fitted
+        ax.plot(grid, curve(grid), lw=1.0, ls="--", label=f"{name} (candidate)")
+    ax.set_xlabel(dose_label)
+    ax.set_ylabel(ylabel)
+    ax.axhline(0, color="grey", lw=0.6)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _png(fig)

@@ -48,6 +48,12 @@ def check_inputs(model: KneeModel, y0, params, t_eval_days, events, t_start_days
         events = (np.full((y0.shape[0], 1), np.inf), np.zeros((y0.shape[0], 1), np.int64),
                   np.zeros((y0.shape[0], 1)))
     ev_t, ev_idx, ev_amt = (np.ascontiguousarray(a) for a in events)
+    if not (ev_t.ndim == 2 and ev_t.shape[0] == y0.shape[0] and ev_idx.shape == ev_t.shape == ev_amt.shape):
+        # the kernel indexes events by subject row without bounds checks
+        raise FieldError("events", (ev_t.shape, ev_idx.shape, ev_amt.shape),
+                         f"three arrays of shape ({y0.shape[0]}, n_events): one row per subject")
+    if np.any(ev_idx >= n_states):
+        raise FieldError("events.state_idx", int(ev_idx.max()), f"< {n_states} (a state of the model)")
     return y0, params, t_eval, (ev_t.astype(float), ev_idx.astype(np.int64), ev_amt.astype(float))
 
 

@@ -90,10 +90,11 @@ class NumbaRodasSolver(AbstractSolver):
         z0 = np.ascontiguousarray(y0 / scales)
         amt = np.ascontiguousarray(np.where(ev_idx >= 0, ev_amt / scales[np.maximum(ev_idx, 0)], 0.0))
         n_sub = y0.shape[0]
-        out = np.zeros((n_sub, t_eval.size, scales.size))
+        out = np.full((n_sub, t_eval.size, scales.size), np.nan)  # failed subjects stay NaN
         status = np.zeros(n_sub, dtype=np.int64)
         n_steps = np.zeros(n_sub, dtype=np.int64)
+        t_reached = np.full(n_sub, np.nan)
         kernel.solve_population(z0, params, float(t_start_days), t_eval, ev_t, ev_idx, amt,
                                 self.rtol, self.atol, self.h_init_days, self.max_steps,
-                                out, status, n_steps)
-        return Solution(t_eval, out * scales, model.state_names, status, n_steps)
+                                out, status, n_steps, t_reached)
+        return Solution(t_eval, out * scales, model.state_names, status, n_steps, t_reached)

@@ -57,6 +57,7 @@ def _integrate_segment(z, p, t, t_stop, h, t_eval, k_out, out_row, rtol, atol, m
     k6 = work[6]
     u = work[7]
     n_eval = t_eval.shape[0]
+    last_finite = True  # whether the last attempted step stayed finite
     while t < t_stop:
         # next stop: an output time inside the segment, else the segment end
         target = t_stop
@@ -72,7 +73,7 @@ def _integrate_segment(z, p, t, t_stop, h, t_eval, k_out, out_row, rtol, atol, m
         if t + hh >= target:
             hh = target - t
         if hh < 1e-14 * max(1.0, abs(t)):
-            return t, h, k_out, STATUS_STEP_TOO_SMALL
+            return t, h, k_out, STATUS_STEP_TOO_SMALL if last_finite else STATUS_NOT_FINITE
         if steps[0] >= max_steps:
             return t, h, k_out, STATUS_MAX_STEPS
         steps[0] += 1
@@ -126,6 +127,7 @@ def _integrate_segment(z, p, t, t_stop, h, t_eval, k_out, out_row, rtol, atol, m
             if not (abs(y_new) < 1e300):
                 finite = False
         err = (err / n) ** 0.5
+        last_finite = finite
         if not finite:
             err = 1e10
         if negative and err <= 1.0:
@@ -151,14 +153,17 @@ def _integrate_segment(z, p, t, t_stop, h, t_eval, k_out, out_row, rtol, atol, m
 
 @njit(cache=True, fastmath=True, error_model='numpy', parallel=True)
 def solve_population(z0, params, t_start, t_eval, ev_t, ev_idx, ev_amt, rtol, atol, h_init,
-                     max_steps, out, status, n_steps):
+                     max_steps, out, status, n_steps, t_reached):
     """Integrate every subject (rows of z0 / params) and write outputs at t_eval.
 
     z0 : (n_subjects, n_states) scaled initial states at t_start.
     ev_t, ev_idx, ev_amt : (n_subjects, n_events) dose events: time [day], state index and
         amount [scaled state units]; pad unused slots with ev_t = inf. ``ev_idx = -1 - k`` applies
         the model's own event k (``model_event``) instead of adding an amount.
-    out : (n_subjects, n_eval, n_states) scaled states at t_eval (pre-dose at dose times).
+    out : (n_subjects, n_eval, n_states) scaled states at t_eval (pre-dose at dose times);
+        the caller fills it with NaN, so outputs a failed subject did not reach stay NaN.
+    status, n_steps, t_reached : (n_subjects,) outputs: status code, steps taken and the time
+        reached [day] (where a failed subject stopped).
     """
     n_sub = z0.shape[0]
     n = z0.shape[1]
@@ -202,3 +207,4 @@ def solve_population(z0, params, t_start, t_eval, ev_t, ev_idx, ev_amt, rtol, at
                 break
         status[s] = st
         n_steps[s] = steps[0]
+        t_reached[s] = t
