@@ -127,7 +127,8 @@ def explore(spec: dict, progress: Progress) -> dict:
     for arm, sim in (("product", treated), ("saline", control)):
         sol = sim.solution
         scores[arm] = observe_clinical(symptoms, sol["pain_drive_rel"], thickness_mm(sol, population.parameters),
-                                       since_first, np.random.default_rng([s.seed, 2]), obs)
+                                       since_first, np.random.default_rng([s.seed, 2]), obs,
+                                       injection_days=[d - s.injection_days[0] for d in s.injection_days])
     clinical = {}
     months = t_days / 30.4375
     for code, label in (("WOMAC_TOTAL", "WOMAC total (0–96)"), ("VAS_PAIN", "VAS pain (mm)")):
