@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "dashboard": ("dashboard", "Start the local web dashboard and print its address (stop with Ctrl-C)."),
     "escalate": ("escalate", "Dose-escalation designs (3+3, BOIN, CRM): operating characteristics and decisions."),
     "explain": ("explain", "Simulate each subject treated and untreated; rank the drivers of the individual "
                            "effect by partial rank correlation (covariates, varying parameters, baseline state)."),
