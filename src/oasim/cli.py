@@ -16,21 +16,22 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "dashboard": ("dashboard", "Start the local web dashboard and print its address (stop with Ctrl-C)."),
-    "escalate": ("escalate", "Dose-escalation designs (3+3, BOIN, CRM): operating characteristics and decisions."),
-    "explain": ("explain", "Simulate each subject treated and untreated; rank the drivers of the individual "
-                           "effect by partial rank correlation (covariates, varying parameters, baseline state)."),
-    "export-sbml": ("sbml", "Export the knee model (states, rate laws, parameter values with units and sources, "
-                            "initial state, dose events) as SBML L3V2, validated with libSBML."),
-    "params": ("params", "Parameter sets: every value with unit and source."),
-    "power": ("power", "Simulate the whole trial TRIALS times and report power per active arm (ANCOVA of the "
-                       "primary endpoint at the primary visit vs pooled placebo) and P(escalation stopped early)."),
-    "qc": ("qc", "Judge a hUC-MSC / exosome lot for release and write its report."),
-    "run": ("run", "Run a scenario (trial or preclinical experiment) and write datasets, summary and report."),
-    "simulate": ("simulate", "Simulate a population and print per-visit mean and SD of the key outputs."),
-    "translate": ("translate", "Translate by SF volume, by cartilage surface area and by exposure matching (same "
-                               "time-averaged tissue-bound exosome effect); print all three with their assumptions."),
-    "validate": ("run", "Check a scenario file; list every error with field, value and what is allowed (exit 2)."),
+    'analyse': ('analyse', 'Analyse real trial data in ADaM: ANCOVA vs control, trend test, MMRM, descriptive tables, Table 1, AE overview.'),
+    'calibrate': ('calibrate', 'Fit the parameters of the priors file to published arm statistics (GP emulators of the arm-table replay + emcee); write posterior draws, diagnostics, predictive checks and a report.'),
+    'dashboard': ('dashboard', 'Start the local web dashboard and print its address (stop with Ctrl-C).'),
+    'design': ('design', 'Power, type I error (a null-dose variant runs automatically), CI coverage, P(choosing the right dose), expected n and AEs for every design point of the --vary grid.'),
+    'escalate': ('escalate', 'Dose-escalation designs (3+3, BOIN, CRM): operating characteristics and decisions.'),
+    'explain': ('explain', 'Simulate each subject treated and untreated; rank the drivers of the individual effect by partial rank correlation (covariates, varying parameters, baseline state).'),
+    'export': ('export', "Write a results folder's tables as SAS XPT v5, CDISC Dataset-JSON v1.1 or CSV, with define-style metadata."),
+    'export-sbml': ('sbml', 'Export the knee model (states, rate laws, parameter values with units and sources, initial state, dose events) as SBML L3V2, validated with libSBML.'),
+    'params': ('params', 'Parameter sets: every value with unit and source.'),
+    'power': ('power', 'Simulate the whole trial TRIALS times and report power per active arm (ANCOVA of the primary endpoint at the primary visit vs pooled placebo) and P(escalation stopped early).'),
+    'qc': ('qc', 'Judge a hUC-MSC / exosome lot for release and write its report.'),
+    'run': ('run', 'Run a scenario (trial or preclinical experiment) and write datasets, summary and report.'),
+    'simulate': ('simulate', 'Simulate a population and print per-visit mean and SD of the key outputs.'),
+    'translate': ('translate', 'Translate by SF volume, by cartilage surface area and by exposure matching (same time-averaged tissue-bound exosome effect); print all three with their assumptions.'),
+    'validate': ('run', 'Check a scenario file; list every error with field, value and what is allowed (exit 2).'),
+    'validate-against': ('validate_against', 'Simulate every study of TABLE as that trial R times: 95% predictive interval of each published statistic, inside or not, interval score, coverage and width vs the published CI.'),
 }
 """Command name → (module in :mod:`oasim.commands`, the help line ``oasim --help`` shows)."""
 

@@ -148,6 +148,17 @@ def _check_standard_outputs(out, summary, tmp_path):
     assert report.index("1×10¹¹ particles") < report.index("3×10¹¹ particles")  # dose order, not text order
     for raw in ("n_dlt", "ci_lower", "failures_by_reason", "Target dose nan", "<pre>"):
         assert raw not in report, raw
+    # one analysis path: `oasim analyse` on the written tables gives the run's own ANCOVA
+    visit = f"MONTH {summary['primary_visit_month']:g}"
+    result = CliRunner().invoke(app, ["analyse", str(out / "datasets"), "--paramcd", "WOMTOT", "--visit", visit,
+                                      "--population", "ITTFL", "--where", "ANL01FL=Y", "--json"])
+    assert result.exit_code == 0, result.output
+    pairs = {p["arm"]: p for p in json.loads(result.output)["pairwise"]}
+    for arm in summary["arms"]:
+        anc = arm["ancova_vs_placebo"].get(summary["primary_endpoint"])
+        if anc:
+            assert pairs[arm["arm"]]["estimate"] == pytest.approx(anc["estimate"], rel=1e-8)
+            assert pairs[arm["arm"]]["p_value"] == pytest.approx(anc["p_value"], rel=1e-6)
     for fmt in ("xpt", "dataset-json"):
         result = CliRunner().invoke(app, ["export", str(out), "--format", fmt])
         assert result.exit_code == 0, result.output

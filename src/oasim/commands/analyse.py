@@ -30,7 +30,7 @@ def analyse(
     force: bool = typer.Option(False, "--force", help="replace a non-empty --out folder"),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON"),
 ):
-    """ANCOVA vs control, trend test, MMRM, descriptive tables, Table 1 and AE overview from ADaM."""
+    """Analyse real trial data in ADaM: ANCOVA vs control, trend test, MMRM, descriptive tables, Table 1, AE overview."""
     from ..adam import AnalysisSpec, analyse_adam, read_adam_dir
 
     try:

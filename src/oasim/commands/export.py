@@ -16,7 +16,7 @@ def export(
     out: Optional[Path] = typer.Option(None, "--out", help="output folder (default RESULTS_DIR/export-FORMAT)"),
     force: bool = typer.Option(False, "--force", help="replace a non-empty --out folder"),
 ):
-    """Write every table (and the define-style metadata: datasets, variables, codelists)."""
+    """Write a results folder's tables as SAS XPT v5, CDISC Dataset-JSON v1.1 or CSV, with define-style metadata."""
     from ..adam.export import export as run_export
 
     target = out or Path(results_dir) / f"export-{fmt}"
