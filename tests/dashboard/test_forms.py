@@ -12,10 +12,14 @@ from oasim.errors import FieldError
 from oasim.scenario import Scenario
 
 
-def _inputs(group) -> dict[str, forms.Input]:
+def _inputs(group, templates: bool = False) -> dict[str, forms.Input]:
+    """The inputs a browser posts (template rows, blank rows to add from, only if asked)."""
     out = {}
     for item in group.items:
-        out.update(_inputs(item) if isinstance(item, forms.Group) else {item.path: item})
+        if isinstance(item, forms.Group):
+            out.update(_inputs(item, templates) if templates or not item.template else {})
+        else:
+            out[item.path] = item
     return out
 
 
@@ -26,7 +30,9 @@ def _flat(model, values) -> dict[str, str]:
 def test_every_scenario_leaf_field_is_an_input_except_the_lot_path():
     inputs = _inputs(forms.build_form(Scenario, default_trial()))
     leaves = {forms._plain(p) for p in inputs}
-    assert leaves == set(forms._paths(Scenario)) and "product.lot" not in leaves
+    everything = {forms._plain(p) for p in _inputs(forms.build_form(Scenario, default_trial()), templates=True)}
+    assert everything == set(forms._paths(Scenario)) and "product.lot" not in everything
+    assert "design.arms.n" in everything and not any(p.startswith("design.arms") for p in leaves)
     assert "product.name" in leaves
     assert "design.cohorts[2].dose" in inputs and "design.cohorts[3].dose" not in inputs
     assert inputs["design.cohorts[1].unit"].choices == ("particles", "ug", "cells")

@@ -55,12 +55,16 @@ class Input:
 
 @dataclass(frozen=True)
 class Group:
-    """A fieldset: a nested model, or one row of a list of models (``repeat`` = list path)."""
+    """A fieldset: a nested model, or one row of a list of models (``repeat`` = list path).
+
+    ``template``: the blank row a list of models adds from (not an input itself).
+    """
 
     path: str
     label: str
     items: tuple = ()
     repeat: str = ""
+    template: bool = False
 
 
 @dataclass
@@ -173,10 +177,11 @@ def build_form(model: type[BaseModel], values: BaseModel | dict | None = None, p
             items.append(build_form(annotation, current, path))
             items[-1] = Group(path, label, items[-1].items)
         elif item is not None and _is_model(item):
-            rows = list(current or ()) or [None]
-            for k, row in enumerate(rows):
+            for k, row in enumerate(current or ()):
                 sub = build_form(item, row, f"{path}[{k}]")
                 items.append(Group(f"{path}[{k}]", f"{label} {k + 1}", sub.items, repeat=path))
+            blank = build_form(item, None, f"{path}[0]")
+            items.append(Group(f"{path}[0]", f"{label} 1", blank.items, repeat=path, template=True))
         else:
             kind, choices = "text", ()
             options = _literal_options(annotation)

@@ -127,7 +127,8 @@ def explore(spec: dict, progress: Progress) -> dict:
     for arm, sim in (("product", treated), ("saline", control)):
         sol = sim.solution
         scores[arm] = observe_clinical(symptoms, sol["pain_drive_rel"], thickness_mm(sol, population.parameters),
-                                       since_first, np.random.default_rng([s.seed, 2]), obs)
+                                       since_first, np.random.default_rng([s.seed, 2]), obs,
+                                       injection_days=[d - s.injection_days[0] for d in s.injection_days])
     clinical = {}
     months = t_days / 30.4375
     for code, label in (("WOMAC_TOTAL", "WOMAC total (0–96)"), ("VAS_PAIN", "VAS pain (mm)")):
@@ -137,7 +138,7 @@ def explore(spec: dict, progress: Progress) -> dict:
             mean = x.mean(axis=0)
             se = x.std(axis=0, ddof=1) / np.sqrt(len(x))
             series[name] = (mean, mean - 1.96 * se, mean + 1.96 * se)
-        clinical[code] = plots.arm_means(months, series, f"{label}: expected course (mean of noise-free scores, 95% CI)",
+        clinical[code] = plots.arm_means(months, series, f"{label}: expected course\n(mean of noise-free scores, 95% CI)",
                                          "months after first injection", label)
 
     rows = []
@@ -154,8 +155,8 @@ def explore(spec: dict, progress: Progress) -> dict:
     notes = [f"{int((~ok).sum())} of {n} subjects failed to integrate and are left out"] if (~ok).any() else []
     return result(f"Model explorer: {what}, KL {s.kl_grade}",
                   figures=[{"title": "key states", "svg": states_svg},
-                           {"title": "WOMAC total", "svg": clinical["WOMAC_TOTAL"]},
-                           {"title": "VAS pain", "svg": clinical["VAS_PAIN"]}],
+                           {"title": "WOMAC total", "svg": clinical["WOMAC_TOTAL"], "half": True},
+                           {"title": "VAS pain", "svg": clinical["VAS_PAIN"], "half": True}],
                   tables=[table("population at selected months: median [P5, P95] with product; mean WOMAC total and VAS "
                                 "(noise-free) per arm", pd.DataFrame(rows))],
                   notes=notes)

@@ -135,34 +135,29 @@
   }
 
   function setupRepeats() {
-    const seen = new Set();
-    for (const fs of form.querySelectorAll("fieldset[data-repeat]")) seen.add(fs.dataset.repeat);
-    for (const repeat of seen) {
-      const rows = () => [...form.querySelectorAll(`fieldset[data-repeat="${CSS.escape(repeat)}"]`)];
-      const add = document.createElement("button");
-      add.type = "button";
-      add.className = "add-row";
-      add.textContent = `add ${repeat.split(".").pop().replace(/s$/, "")}`;
-      rows().at(-1).after(add);
-      add.addEventListener("click", () => {
-        const all = rows();
-        const last = all.at(-1);
-        const copy = last.cloneNode(true);
-        renumber(copy, all.length - 1, all.length);
-        last.after(copy);
+    const rows = (repeat) => [...form.querySelectorAll(`fieldset[data-repeat="${CSS.escape(repeat)}"]`)];
+    form.addEventListener("click", (ev) => {
+      const target = ev.target;
+      if (target.classList.contains("add-row")) {
+        const repeat = target.dataset.repeat;
+        const all = rows(repeat);
+        const template = form.querySelector(`template[data-template="${CSS.escape(repeat)}"]`);
+        if (all.length) {
+          const copy = all.at(-1).cloneNode(true);
+          renumber(copy, all.length - 1, all.length);
+          all.at(-1).after(copy);
+        } else {
+          template.before(template.content.firstElementChild.cloneNode(true));
+        }
         check();
-      });
-      form.addEventListener("click", (ev) => {
-        if (!ev.target.classList.contains("remove-row")) return;
-        const fs = ev.target.closest("fieldset");
-        if (fs.dataset.repeat !== repeat) return;
-        const all = rows();
-        if (all.length < 2) return;
+      } else if (target.classList.contains("remove-row")) {
+        const fs = target.closest("fieldset");
+        const repeat = fs.dataset.repeat;
         fs.remove();
-        rows().forEach((row, k) => renumber(row, Number(row.dataset.path.match(/\[(\d+)\]$/)[1]), k));
+        rows(repeat).forEach((row, k) => renumber(row, Number(row.dataset.path.match(/\[(\d+)\]$/)[1]), k));
         check();
-      });
-    }
+      }
+    });
   }
 
   if (form) {
