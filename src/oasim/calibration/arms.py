@@ -35,6 +35,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..endpoints.clinical import baseline_disease_factor
+from ..endpoints.imaging import mri_thickness_mm
 from ..endpoints import (load_observation_parameters, observe_clinical, sample_baseline_symptoms,
                          simulate_adverse_events)
 from ..endpoints.clinical import BaselineSymptoms
@@ -522,8 +523,9 @@ def _observe_arm(arm: ArmProtocol, rows, n, R, t_days, months, drive, thick, fac
                                   baseline_disease_factor(drive[:, 0], obs))
     relief = relief_fraction(t_days, [arm.ha_injection_days()] * (R * n),
                              factors.value("ha_pain_relief_peak_fraction"), factors.value("ha_peak_day"))
+    # each injection (active or saline) renews the placebo course
     scores = observe_clinical(symptoms, relieved_drive(drive, relief, obs.value("pain_drive_exponent")), thick,
-                              t_days, rng, obs)
+                              t_days, rng, obs, injection_days=list(arm.injection_days))
     ae = None
     if any(r.endpoint in AE_ENDPOINTS for _, r in rows):
         ae_months = max(r.month for _, r in rows if r.endpoint in AE_ENDPOINTS)
@@ -531,8 +533,8 @@ def _observe_arm(arm: ArmProtocol, rows, n, R, t_days, months, drive, thick, fac
         ae = simulate_adverse_events(np.arange(R * n), [arm.ae_injections()] * (R * n), follow, rng, obs)
     mri = None
     if any(r.endpoint == "cartilage_thickness_change_mm" for _, r in rows):
-        # qMRI measurement noise as in the observation model (mri_thickness_noise_sd_mm)
-        mri = thick + rng.normal(0.0, obs.value("mri_thickness_noise_sd_mm"), thick.shape)
+        # qMRI as in the observation model: scaled change of the thickness index, plus measurement noise
+        mri = mri_thickness_mm(thick, obs) + rng.normal(0.0, obs.value("mri_thickness_noise_sd_mm"), thick.shape)
     out = {}
     for row_id, r in rows:
         v = months.index(float(r.month))

@@ -20,11 +20,16 @@ from ..readouts import pg_per_ml, thickness_mm
 from ..solvers.solution import Solution
 
 
+def mri_thickness_mm(index_mm: np.ndarray, obs) -> np.ndarray:
+    """True qMRI thickness (n, n_visits) from the model's thickness index: the baseline plus
+    ``mri_thickness_change_ratio`` × the index's change (scaled to FORWARD's placebo rate)."""
+    return index_mm[:, :1] + obs.value("mri_thickness_change_ratio") * (index_mm - index_mm[:, :1])
+
+
 def observe_imaging_and_biomarkers(solution: Solution, params: dict, rng: np.random.Generator,
                                    obs) -> dict[str, np.ndarray]:
     """Observed MRI and biomarker values, each (n_subjects, n_visits)."""
-    index = thickness_mm(solution, params)
-    thick = index[:, :1] + obs.value("mri_thickness_change_ratio") * (index - index[:, :1])
+    thick = mri_thickness_mm(thickness_mm(solution, params), obs)
     matrix_loss = 1.0 - 0.5 * (solution["aggrecan_rel"] + solution["collagen_ii_rel"])
     t2 = obs.value("mri_t2_healthy_ms") + obs.value("mri_t2_per_matrix_loss_ms") * matrix_loss
     synovitis_rel = 0.5 * (solution["m1_cells"] / np.asarray(params["m1_healthy_cells"])[:, None]

@@ -20,7 +20,7 @@ cohort: its DLTs are counted and reported, nothing is stopped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -63,6 +63,7 @@ class TrialRun:
     cohort_decisions: list[dict] = field(default_factory=list)
     arms: tuple[ArmProtocol, ...] = ()
     solver_failures: int = 0  # subjects dropped because the solver failed (model.on_solver_failure = "drop")
+    parameter_draw: dict = field(default_factory=dict)  # a calibrated set's posterior draw used by this trial
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ def randomise(scenario: Scenario, enrolment: Enrolment, arms: tuple[ArmProtocol,
 
 
 def simulate_arms(population: Population, allocation: Allocation, t_visits: np.ndarray, model: KneeModel,
-                  solver, on_solver_failure: str = "raise") -> SimulationResult:
+                  solver, on_solver_failure: str = "raise", factors: ParameterSet | None = None) -> SimulationResult:
     """Solve every subject with its arm's parameter vector and injections (one solver call).
 
     With ``on_solver_failure="drop"`` failed subjects keep NaN states and ``result.failed`` marks
@@ -264,7 +265,7 @@ def simulate_arms(population: Population, allocation: Allocation, t_visits: np.n
     for i, arm in enumerate(allocation.arms):
         mask = allocation.arm_index == i
         if mask.any():
-            for name, values in arm.subject_parameters(population.parameters).items():
+            for name, values in arm.subject_parameters(population.parameters, factors).items():
                 params[name] = np.where(mask, values, params[name])
     treated = Population(population.covariates, params, population.parameter_set)
     doses = [arm.model_doses() for arm in allocation.protocols()]
@@ -272,15 +273,18 @@ def simulate_arms(population: Population, allocation: Allocation, t_visits: np.n
 
 
 def observe(scenario: Scenario, allocation: Allocation, symptoms: BaselineSymptoms, result: SimulationResult,
-            t_visits: np.ndarray, rngs: dict[str, np.random.Generator], obs) -> Observed:
-    """Scores (with HA relief), MRI and biomarkers, dropout and AEs of every subject."""
+            t_visits: np.ndarray, rngs: dict[str, np.random.Generator], obs,
+            factors: ParameterSet | None = None) -> Observed:
+    """Scores (with HA relief; each injection renews the placebo course), MRI and biomarkers,
+    dropout and AEs of every subject."""
+    factors = factors or product_parameters()
     sol, params = result.solution, result.population.parameters
     protocols = allocation.protocols()
     relief = relief_fraction(t_visits, [a.ha_injection_days() for a in protocols],
-                             product_parameters().value("ha_pain_relief_peak_fraction"),
-                             product_parameters().value("ha_peak_day"))
+                             factors.value("ha_pain_relief_peak_fraction"), factors.value("ha_peak_day"))
     drive = relieved_drive(sol["pain_drive_rel"], relief, obs.value("pain_drive_exponent"))
-    scores = observe_clinical(symptoms, drive, thickness_mm(sol, params), t_visits, rngs["endpoints"], obs)
+    scores = observe_clinical(symptoms, drive, thickness_mm(sol, params), t_visits, rngs["endpoints"], obs,
+                              injection_days=[list(a.injection_days) for a in protocols])
     scores.update(observe_imaging_and_biomarkers(sol, params, rngs["endpoints"], obs))
     n = len(protocols)
     dropout_day = rngs["dropout"].exponential(365.25 / scenario.dropout.rate_per_year, n) \
@@ -306,9 +310,8 @@ def conduct_trial(scenario: Scenario, progress: Callable[[str], None] | None = N
     say = progress or (lambda _msg: None)
     rngs = streams(scenario.seed)
     model = KneeModel()
-    parameter_set = ParameterSet.load(scenario.model.parameter_set)
+    parameter_set, obs, factors, draw = trial_parameters(scenario)
     validate_for_model(parameter_set, model.parameter_names)
-    obs = load_observation_parameters()
     arms = arm_protocols(scenario, parameter_set)
     t_visits = np.asarray(scenario.visit_days)
 
@@ -318,12 +321,37 @@ def conduct_trial(scenario: Scenario, progress: Callable[[str], None] | None = N
     allocation = randomise(scenario, enrolment, arms, rngs["randomisation"])
     say(f"simulating {scenario.design.n_total} subjects")
     solver = SOLVERS[scenario.model.solver](rtol=scenario.model.rtol)
-    result = simulate_arms(enrolment.population, allocation, t_visits, model, solver, scenario.model.on_solver_failure)
+    result = simulate_arms(enrolment.population, allocation, t_visits, model, solver, scenario.model.on_solver_failure,
+                           factors)
     say("observing endpoints")
-    seen = observe(scenario, allocation, enrolment.symptoms, result, t_visits, rngs, obs)
+    seen = observe(scenario, allocation, enrolment.symptoms, result, t_visits, rngs, obs, factors)
     say("safety review")
     decided = review(scenario, allocation.subjects, seen.adverse_events)
-    return _assemble(scenario, enrolment, allocation, seen, decided, t_visits, result.failed)
+    return replace(_assemble(scenario, enrolment, allocation, seen, decided, t_visits, result.failed),
+                   parameter_draw=draw)
+
+
+def trial_parameters(scenario: Scenario) -> tuple[ParameterSet, ParameterSet, ParameterSet, dict]:
+    """(model set, observation model, product factors, the posterior draw used) of one trial.
+
+    A calibrated set (``human_calibrated``) contributes one posterior draw per trial, from a
+    stream of its own, so replicates of ``oasim power`` (one seed each) carry parameter
+    uncertainty; the draw's observation and product parameters replace theirs.
+    """
+    parameter_set = ParameterSet.load(scenario.model.parameter_set)
+    obs, factors = load_observation_parameters(), product_parameters()
+    draw_rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 0x0A5C]))
+    parameter_set, other = parameter_set.posterior_draw(draw_rng)
+    note = "posterior draw of " + scenario.model.parameter_set
+    obs_over = {k: v for k, v in other.items() if k in obs}
+    factor_over = {k: v for k, v in other.items() if k not in obs}
+    if obs_over:
+        obs = obs.with_values(note, **obs_over)
+    if factor_over:
+        factors = factors.with_values(note, **factor_over)
+    draw = {} if parameter_set.posterior is None else {
+        **{k: parameter_set.value(k) for k in parameter_set.posterior.columns if k in parameter_set}, **other}
+    return parameter_set, obs, factors, draw
 
 
 def _assemble(scenario: Scenario, enrolment: Enrolment, allocation: Allocation, seen: Observed, decided: Review,

@@ -82,7 +82,8 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
             "method": "MCP-Mod", "dose_response_detected": bool(analysis.dose_response.dose_response_detected),
             "target_dose_in_lowest_dose_units": analysis.dose_response.target_dose},
         "notes": analysis.notes,
-        "provenance": provenance(scenario, parameter_set=scenario.model.parameter_set),
+        "provenance": provenance(scenario, parameter_set=scenario.model.parameter_set,
+                                 **({"posterior_draw": run.parameter_draw} if run.parameter_draw else {})),
     })
 
 
