@@ -44,3 +44,32 @@ def test_a_broken_posterior_is_a_named_error(tmp_path):
     toml.write_text('name = "x"\nbase = "human"\nposterior = "nope.parquet"\n')
     with pytest.raises(ParameterError, match="readable Parquet"):
         ParameterSet.load(toml)
+
+
+def test_each_trial_uses_one_posterior_draw_recorded_in_its_run(tmp_path):
+    """conduct.trial_parameters: one draw per trial seed, applied to the model, observation and
+    product parameters; a set without posterior draws nothing."""
+    import tomllib
+    from pathlib import Path
+
+    from oasim.scenario import Scenario
+    from oasim.trial.conduct import trial_parameters
+
+    draws = pd.DataFrame({"macrophage_memory_half_life_d": [40.0, 300.0],
+                          "pain_drive_exponent": [0.3, 0.9],
+                          "ha_pain_relief_peak_fraction": [0.01, 0.1]})
+    toml = _write(tmp_path, draws)
+    data = tomllib.loads((Path(__file__).parents[1] / "robustness" / "data" / "trial.toml").read_text("utf-8"))
+    data["model"]["parameter_set"] = str(toml)
+    seen = set()
+    for seed in range(1, 12):
+        data["seed"] = seed
+        pset, obs, factors, draw = trial_parameters(Scenario.from_dict(data))
+        k = draws.index[draws["macrophage_memory_half_life_d"] == pset.value("macrophage_memory_half_life_d")].item()
+        assert obs.value("pain_drive_exponent") == draws.loc[k, "pain_drive_exponent"]
+        assert factors.value("ha_pain_relief_peak_fraction") == draws.loc[k, "ha_pain_relief_peak_fraction"]
+        assert draw == draws.loc[k].to_dict()
+        seen.add(k)
+    assert seen == {0, 1}
+    data["model"]["parameter_set"] = "human"
+    assert trial_parameters(Scenario.from_dict(data))[3] == {}
