@@ -355,29 +355,32 @@ def _fingerprint(priors: Sequence[Prior], n_points: int, seed: int) -> str:
 def sample_posterior(emulator: Emulator, priors: Sequence[Prior], targets: Sequence[Target], seed: int,
                      n_walkers: int | None = None, n_steps: int = 3000, burn_fraction: float = 0.5,
                      n_draws: int = 2000) -> CalibrationResult:
-    """Ensemble MCMC (emcee) on the emulated posterior."""
+    """Ensemble MCMC (emcee) on the emulated posterior.
+
+    The walkers move in z = Φ⁻¹(u), where the prior is a standard normal: no hard walls at the
+    prior bounds (the stretch move stalls against them when the data push a parameter to an end
+    of its range). The chain is reported in u = Φ(z); the emulators are evaluated at u clipped to
+    the design's range.
+    """
     import emcee
 
     d = len(priors)
     n_walkers = n_walkers or max(4 * d, 16)
     rng = np.random.default_rng(seed)
 
-    def log_prob(u):
-        u = np.atleast_2d(u)
-        inside = np.all((u > 0) & (u < 1), axis=1)
-        out = np.full(len(u), -np.inf)
-        if inside.any():
-            m, v = emulator.predict(u[inside])
-            out[inside] = log_likelihood(targets, m, v, emulator.sd_mean)
-        return out
+    def log_prob(z):
+        z = np.atleast_2d(z)
+        u = np.clip(stats.norm.cdf(z), 1e-4, 1 - 1e-4)
+        m, v = emulator.predict(u)
+        return log_likelihood(targets, m, v, emulator.sd_mean) - 0.5 * (z * z).sum(axis=1)
 
     sampler = emcee.EnsembleSampler(n_walkers, d, log_prob, vectorize=True)
     # emcee draws from a legacy RandomState; seed it from this run's Generator
     sampler.random_state = np.random.RandomState(np.random.MT19937(int(rng.integers(2**32)))).get_state()
-    start = rng.uniform(0.25, 0.75, size=(n_walkers, d))
+    start = rng.normal(0.0, 0.5, size=(n_walkers, d))
     sampler.run_mcmc(start, n_steps, progress=False)
     burn = int(n_steps * burn_fraction)
-    chain = sampler.get_chain(discard=burn)  # (steps, walkers, d)
+    chain = stats.norm.cdf(sampler.get_chain(discard=burn))  # (steps, walkers, d) in u
     tau = sampler.get_autocorr_time(discard=burn, quiet=True)
     n_kept = chain.shape[0] * chain.shape[1]
     ess = n_kept / np.maximum(tau, 1.0)
