@@ -11,7 +11,8 @@ Two models, in one process run:
 * **proctor**: Proctor 2014 (BIOMD0000000504) imported with ``oasim.interop.sbml.load``, every
   kinetic parameter log-normal (cv 0.25), 14 days (seconds), 100 output times.
 
-Methods: (a) oasim ``NumbaRodasSolver`` (2 threads), (b) libRoadRunner CVODE, one loaded
+Methods: (a) oasim ``NumbaRodasSolver`` (Rodas4, 2 threads) and the tableau-driven
+``RosenbrockSolver`` variants (Rodas3, ROS3, Rodas4 with Hermite dense output; ``--methods``), (b) libRoadRunner CVODE, one loaded
 model reused, parameters and initial amounts set in one call each and ``reset()`` between
 subjects, in a loop and as a 2-process pool (one model per worker; worker start and model
 load excluded), (c) SciPy ``solve_ivp`` LSODA and BDF in a loop (the kernel's compiled RHS,
@@ -119,10 +120,27 @@ def subset(pr: Problem, n: int) -> Problem:
 # methods
 # ---------------------------------------------------------------------------------------------
 
-def run_oasim(pr: Problem, rtol: float, atol: float):
-    from oasim.solvers import NumbaRodasSolver
+# oasim methods: label -> (solver factory, (stages = solves per step, RHS per step)) for the floor
+OASIM_METHODS = {
+    "rodas4": ("(a) oasim numba Rodas4, 2 threads", (6, 6)),
+    "rodas3": ("(a) oasim Rosenbrock Rodas3, 2 threads", (4, 3 + 1)),  # + 1 RHS at the accepted point
+    "ros3": ("(a) oasim Rosenbrock ROS3, 2 threads", (3, 2 + 1)),
+    "rodas4-dense": ("(a) oasim Rosenbrock Rodas4 + Hermite output, 2 threads", (6, 6 + 1)),
+}
 
-    sol = NumbaRodasSolver(rtol=rtol, atol=atol).solve(pr.model, pr.y0, pr.params, pr.t_eval, pr.events)
+
+def _solver(method: str, rtol: float, atol: float):
+    from oasim.solvers import NumbaRodasSolver, RosenbrockSolver
+
+    if method == "rodas4":
+        return NumbaRodasSolver(rtol=rtol, atol=atol)
+    if method == "rodas4-dense":
+        return RosenbrockSolver(method="rodas4", rtol=rtol, atol=atol, dense=True)
+    return RosenbrockSolver(method=method, rtol=rtol, atol=atol, dense=False)
+
+
+def run_oasim(pr: Problem, rtol: float, atol: float, method: str = "rodas4"):
+    sol = _solver(method, rtol, atol).solve(pr.model, pr.y0, pr.params, pr.t_eval, pr.events)
     return sol.states, {"steps": float(sol.n_steps.mean()), "steps_max": int(sol.n_steps.max()),
                         "failed": int((~sol.ok).sum())}
 
@@ -326,6 +344,10 @@ def main(argv=None) -> int:
     parser.add_argument("--proctor-max-rr-n", type=int, default=1_000)
     parser.add_argument("--models", default="joint,proctor")
     parser.add_argument("--scipy-n", type=int, default=10)
+    parser.add_argument("--methods", default="rodas4,rodas3,ros3,rodas4-dense",
+                        help=f"oasim methods, from {', '.join(OASIM_METHODS)}")
+    parser.add_argument("--method-max-n", type=int, default=10_000,
+                        help="largest N for the oasim methods other than rodas4")
     args = parser.parse_args(argv)
     max_n = min(args.max_n, 1000) if args.quick else args.max_n
     max_rr = min(args.max_rr_n, 1000) if args.quick else args.max_rr_n
@@ -348,31 +370,36 @@ def main(argv=None) -> int:
         sizes = all_sizes if name == "joint" else [n for n in all_sizes if n <= args.proctor_max_n]
         max_rr = all_max_rr if name == "joint" else min(all_max_rr, args.proctor_max_rr_n)
         big = (joint_problem if name == "joint" else proctor_problem)(max(sizes))
-        configs = {"joint": [(1e-6, 1e-8), (1e-5, 1e-7)], "proctor": [(1e-6, 1e-8), (1e-5, 1e-7)]}[name]
-        rr_configs = [(1e-6, 1e-8), (1e-7, 1e-9)]
+        configs = [(1e-6, 1e-8), (1e-5, 1e-7), (1e-4, 1e-6)]
+        rr_configs = [(1e-5, 1e-7), (1e-6, 1e-8), (1e-7, 1e-9)]
+        methods = [m for m in args.methods.split(",") if m]
         # tight reference on the first N_ERR subjects (libRoadRunner, rtol 1e-12)
         small = subset(big, N_ERR)
         ref, ref_wall, _ = run_rr_loop(small, 1e-12, 1e-14)
         notes.append(f"{name}: reference libRoadRunner rtol 1e-12 on {N_ERR} subjects took {ref_wall:.1f} s")
         # warm-up / compile
         t0 = time.perf_counter()
-        run_oasim(subset(big, 2), 1e-6, 1e-8)
-        notes.append(f"{name}: oasim kernel load/compile {time.perf_counter() - t0:.1f} s")
+        for method in methods:
+            t0 = time.perf_counter()
+            run_oasim(subset(big, 2), 1e-6, 1e-8, method)
+            notes.append(f"{name}: oasim {method} kernel load/compile {time.perf_counter() - t0:.1f} s")
 
         def add(method, n, rtol, wall, mem, err, extra):
             rows.append(dict(model=name, method=method, n=n, rtol=rtol, wall=wall, us=wall / n * 1e6,
                              rate=n / wall, mem=mem, err=err, **extra))
 
-        steps_for_floor = None
-        for rtol, atol in configs:
-            for n in sizes:
-                pr = subset(big, n)
-                (states, info), wall, mem = timed(run_oasim, pr, rtol, atol)
-                err = max_rel_error(states[:N_ERR], ref)
-                add("(a) oasim numba Rodas4, 2 threads", n, rtol, wall, mem, err, info)
-                if rtol == 1e-6 and n == max(sizes):
-                    steps_for_floor = info["steps"]
-                print(f"  {name} oasim rtol={rtol:g} N={n}: {wall:.2f} s, err {err:.1e}", file=sys.stderr)
+        steps_for_floor = {}
+        for method in methods:
+            label = OASIM_METHODS[method][0]
+            for rtol, atol in configs:
+                for n in [m for m in sizes if method == "rodas4" or m <= args.method_max_n]:
+                    pr = subset(big, n)
+                    (states, info), wall, mem = timed(run_oasim, pr, rtol, atol, method)
+                    err = max_rel_error(states[:N_ERR], ref)
+                    add(label, n, rtol, wall, mem, err, info)
+                    if rtol == 1e-6:
+                        steps_for_floor[method] = (info["steps"], n)
+                    print(f"  {name} oasim {method} rtol={rtol:g} N={n}: {wall:.2f} s, err {err:.1e}", file=sys.stderr)
         for rtol, atol in rr_configs:
             rr = _RR(*_rr_setup(big, rtol, atol))
             for n in [s for s in sizes if s <= min(max_rr, 1000)]:
@@ -392,16 +419,19 @@ def main(argv=None) -> int:
                 max_rel_error(states, ref[:states.shape[0]]), info)
         # arithmetic floor
         fl = kernel_floor(big.model, big.y0[0] / big.scales, np.ascontiguousarray(big.params[0]))
-        per_step = fl["w_lu"] + 6 * fl["rhs"] + 6 * fl["solve"]
-        measured = [r for r in rows if r["model"] == name and r["method"].startswith("(a)") and r["rtol"] == 1e-6
-                    and r["n"] == max(sizes)][0]
-        floor_us = per_step * steps_for_floor / 1e3
-        notes.append(
-            f"{name} floor: RHS {fl['rhs']:.0f} ns, W+LU {fl['w_lu']:.0f} ns (W nnz {fl['nnz']}), solve "
-            f"{fl['solve']:.0f} ns -> {per_step:.0f} ns per Rodas4 step (1 W+LU, 6 RHS, 6 solves); "
-            f"{steps_for_floor:.0f} steps/subject at rtol 1e-6 -> floor {floor_us:.0f} µs core time = "
-            f"{floor_us / 2:.0f} µs/subject on 2 cores; measured {measured['us']:.0f} µs/subject = "
-            f"{measured['us'] / (floor_us / 2):.2f}x the floor")
+        for method in methods:
+            label, (n_solve, n_rhs) = OASIM_METHODS[method]
+            per_step = fl["w_lu"] + n_rhs * fl["rhs"] + n_solve * fl["solve"]
+            steps, n_at = steps_for_floor[method]
+            measured = [r for r in rows if r["model"] == name and r["method"] == label and r["rtol"] == 1e-6
+                        and r["n"] == n_at][0]
+            floor_us = per_step * steps / 1e3
+            notes.append(
+                f"{name} floor, {method}: RHS {fl['rhs']:.0f} ns, W+LU {fl['w_lu']:.0f} ns (W nnz {fl['nnz']}), solve "
+                f"{fl['solve']:.0f} ns -> {per_step:.0f} ns per step (1 W+LU, {n_rhs} RHS, {n_solve} solves); "
+                f"{steps:.0f} steps/subject at rtol 1e-6 -> floor {floor_us:.0f} µs core time = "
+                f"{floor_us / 2:.0f} µs/subject on 2 cores; measured {measured['us']:.0f} µs/subject (N={n_at:.0e}) = "
+                f"{measured['us'] / (floor_us / 2):.2f}x the floor")
 
     # ratios: oasim at the same (model, N, rtol) vs each other method
     print()
@@ -409,7 +439,8 @@ def main(argv=None) -> int:
           "peak mem (MB) | max rel err | steps/subject |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        same = [q for q in rows if q["model"] == r["model"] and q["method"].startswith("(a)") and q["rtol"] == r["rtol"]]
+        same = [q for q in rows if q["model"] == r["model"] and q["method"] == OASIM_METHODS["rodas4"][0]
+                and q["rtol"] == r["rtol"]]
         match = [q for q in same if q["n"] == r["n"]] or [q for q in same if q["n"] == min(all_sizes)]
         ratio = match[0]["rate"] / r["rate"] if match and not r["method"].startswith("(a)") else float("nan")
         steps = f"{r['steps']:.0f} (max {r['steps_max']})" if "steps" in r else (
@@ -428,13 +459,16 @@ def main(argv=None) -> int:
             continue
         n_cmp = max(r["n"] for r in pool)
         for p in [r for r in pool if r["n"] == n_cmp]:
-            # the fastest oasim row at N = n_cmp whose error is no larger than libRoadRunner's
-            cands = [o for o in ours if o["n"] == n_cmp and o["err"] <= p["err"]]
-            if cands:
+            # per oasim method: the fastest row whose error is no larger than libRoadRunner's
+            for label in dict.fromkeys(o["method"] for o in ours):
+                cands = [o for o in ours if o["method"] == label and o["err"] <= p["err"]]
+                if not cands:
+                    continue
                 best = max(cands, key=lambda o: o["rate"])
-                print(f"- target {name}, N={n_cmp:.0e}: libRoadRunner pool rtol {p['rtol']:g} (err {p['err']:.1e}, "
-                      f"{p['rate']:.0f}/s) vs oasim rtol {best['rtol']:g} (err {best['err']:.1e}, {best['rate']:.0f}/s): "
-                      f"{best['rate'] / p['rate']:.1f}x at equal or better accuracy")
+                print(f"- target {name}, {label.split(', ')[0][4:]}: libRoadRunner pool rtol {p['rtol']:g} N={n_cmp:.0e} "
+                      f"(err {p['err']:.1e}, {p['rate']:.0f}/s) vs oasim rtol {best['rtol']:g} N={best['n']:.0e} "
+                      f"(err {best['err']:.1e}, {best['rate']:.0f}/s): {best['rate'] / p['rate']:.1f}x at equal or "
+                      f"better accuracy")
         big_rows = [o for o in ours if o["n"] == 100_000 and name == "joint"]
         for o in big_rows:
             print(f"- target 1e5 joint subjects x 2 years within 60 s: rtol {o['rtol']:g}: {o['wall']:.1f} s")

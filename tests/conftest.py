@@ -11,7 +11,6 @@ from oasim.model import KneeModel
 from oasim.parameters import ParameterSet
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 
 
 @pytest.fixture(scope="session")

@@ -93,3 +93,18 @@ class DataError(OasimError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class AdamError(OasimError):
+    """A standard (ADaM/SDTM) dataset lacks what an analysis needs or contradicts itself.
+
+    Names the dataset, the variable, the offending value and what is there or allowed, e.g.
+    ``ADQS.TRTP = 'PLACEBO': control arm not among the arms; have ['Placebo', 'Xanomeline']``.
+    """
+
+    def __init__(self, dataset: str, variable: str, value: object, allowed: str):
+        self.dataset = dataset
+        self.variable = variable
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{dataset}.{variable} = {value!r}: {allowed}")

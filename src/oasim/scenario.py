@@ -6,8 +6,6 @@ every problem with its field path, the value given and what is allowed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, Optional
@@ -32,6 +30,8 @@ class ModelSpec(_Strict):
     parameter_set: str = "human"
     solver: Literal["numba", "scipy"] = "numba"
     rtol: float = Field(1e-6, gt=0, le=1e-3)
+    # "drop": subjects the solver fails on leave the trial and are counted (summary solver_failures)
+    on_solver_failure: Literal["raise", "drop"] = "raise"
 
     @field_validator("parameter_set")
     @classmethod
@@ -47,7 +47,7 @@ class ModelSpec(_Strict):
 
 
 class InclusionSpec(_Strict):
-    kl_grades: tuple[Literal[2, 3, 4], ...] = (2, 3)
+    kl_grades: tuple[Literal[1, 2, 3, 4], ...] = (2, 3)
     age_min_y: float = Field(40.0, ge=18, le=100)
     age_max_y: float = Field(80.0, ge=18, le=100)
     bmi_max_kg_per_m2: float = Field(40.0, ge=15, le=70)
@@ -78,8 +78,12 @@ class PopulationSpec(_Strict):
 
 
 class ProductSpec(_Strict):
+    """The investigational product of an ascending-dose design (parallel arms name their own)."""
+
     name: str = "hUC-MSC-Exos"
     product: Literal["exosome", "msc"] = "exosome"
+    cell_source: Literal["umbilical_cord", "bone_marrow", "adipose"] = "umbilical_cord"
+    co_injection: Literal["none", "hyaluronic_acid"] = "none"
     particles_per_ug: Optional[float] = Field(None, gt=1e6, lt=1e14)
     lot: Optional[str] = None
     reference: str = ""
@@ -115,6 +119,38 @@ class CohortSpec(_Strict):
         return self
 
 
+class ArmSpec(_Strict):
+    """One arm of a parallel-group design: product, dose, schedule and its fixed size."""
+
+    name: str = Field(min_length=1, max_length=60)
+    product: Literal["saline", "hyaluronic_acid", "msc", "exosome"]
+    product_name: str = ""
+    cell_source: Literal["umbilical_cord", "bone_marrow", "adipose", "none"] = "none"
+    dose: float = Field(0.0, ge=0)
+    unit: Literal["particles", "ug", "cells", "none"] = "none"
+    co_injection: Literal["none", "hyaluronic_acid"] = "none"
+    injection_days: Optional[tuple[float, ...]] = None  # default: schedule.injection_days
+    n: int = Field(ge=1, le=5000)
+    control: bool = False  # the comparator (labelled Placebo in TRT01P; EX gives its product)
+
+    @model_validator(mode="after")
+    def _product_fits(self):
+        units = {"saline": ("none",), "hyaluronic_acid": ("none",), "msc": ("cells",), "exosome": ("particles", "ug")}
+        if self.unit not in units[self.product]:
+            raise ValueError(f"unit '{self.unit}' does not fit product '{self.product}' (allowed {units[self.product]})")
+        if self.product in ("msc", "exosome") and self.dose <= 0:
+            raise ValueError(f"a {self.product} arm needs dose > 0")
+        if self.product == "msc" and self.cell_source == "none":
+            raise ValueError("an msc arm needs cell_source umbilical_cord, bone_marrow or adipose")
+        if self.unit in DOSE_MAX and self.dose > DOSE_MAX[self.unit]:
+            raise ValueError(f"dose {self.dose:g} {self.unit} exceeds the plausible ceiling "
+                             f"{DOSE_MAX[self.unit]:.3g} {self.unit} (oasim.protocol.DOSE_MAX)")
+        days = self.injection_days
+        if days is not None and (not days or days[0] != 0 or any(b <= a for a, b in zip(days, days[1:]))):
+            raise ValueError(f"injection_days must start at 0 and increase strictly, got {list(days)}")
+        return self
+
+
 class SafetyReviewSpec(_Strict):
     rule: Literal["dlt_count", "escalation_design"] = "dlt_count"
     max_dlt_per_cohort: int = Field(1, ge=0)
@@ -124,15 +160,35 @@ class SafetyReviewSpec(_Strict):
 
 
 class DesignSpec(_Strict):
-    cohorts: tuple[CohortSpec, ...] = Field(min_length=1)
+    """Ascending-dose ``cohorts`` (with a ``placebo`` control) or parallel-group ``arms``: one of the two."""
+
+    cohorts: tuple[CohortSpec, ...] = ()
+    arms: tuple[ArmSpec, ...] = ()
+    placebo: Literal["saline", "hyaluronic_acid"] = "saline"
     block_size: Optional[int] = Field(None, ge=2)
     sentinel: bool = True
     sentinel_days: float = Field(7.0, ge=0, le=90)
     blinding: Literal["double", "open"] = "double"
     safety_review: SafetyReviewSpec = SafetyReviewSpec()
 
+    @property
+    def n_total(self) -> int:
+        return sum(c.n_active + c.n_placebo for c in self.cohorts) + sum(a.n for a in self.arms)
+
     @model_validator(mode="after")
     def _ascending(self):
+        if bool(self.cohorts) == bool(self.arms):
+            raise ValueError("give either cohorts (ascending-dose design) or arms (parallel groups), not both or neither")
+        if sum(a.control for a in self.arms) > 1:
+            raise ValueError("at most one arm may be the control")
+        if len({a.name for a in self.arms}) < len(self.arms):
+            raise ValueError("arm names must be unique")
+        if self.arms and self.block_size:
+            sizes = [a.n for a in self.arms]
+            blocks = sum(sizes) // self.block_size
+            if sum(sizes) % self.block_size or any(n % blocks for n in sizes):
+                raise ValueError(f"block_size {self.block_size} must divide the trial size {sum(sizes)} "
+                                 f"into blocks that keep the allocation ratio {sizes}")
         doses = [c.dose for c in self.cohorts]
         if any(b < a for a, b in zip(doses, doses[1:])):
             raise ValueError(f"cohort doses must be non-decreasing (ascending-dose design), got {doses}")
@@ -239,6 +295,9 @@ class Scenario(_Strict):
             if ppu is not None and c.dose * ppu > DOSE_MAX["particles"]:
                 raise ValueError(f"design.cohorts[{i}]: {c.dose:g} ug x {ppu:g} "
                                  f"particles/ug exceeds the ceiling {DOSE_MAX['particles']:.3g} particles")
+        for i, a in enumerate(self.design.arms):
+            if a.unit == "ug" and self.product.particles_per_ug is None and self.product.lot is None:
+                raise ValueError(f"design.arms[{i}]: µg doses need product.particles_per_ug or product.lot")
         return self
 
     @property
@@ -247,7 +306,9 @@ class Scenario(_Strict):
 
     def digest(self) -> str:
         """SHA-256 of the validated content (provenance in outputs)."""
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+        from .provenance import digest
+
+        return digest(self)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Scenario":

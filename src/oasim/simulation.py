@@ -94,7 +94,7 @@ def baseline_state(model: KneeModel, population: Population) -> np.ndarray:
     y0 = np.column_stack([np.broadcast_to(np.asarray(y[name], float), (n,)) for name in model.state_names])
     kl = population.covariates["kl_grade"].to_numpy()
     matrix = np.ones(n)
-    for grade in (2, 3, 4):
+    for grade in (1, 2, 3, 4):  # KL 1 only where the trial layer adds its stratum
         key = f"baseline_matrix_kl{grade}_rel"
         if key in p:
             matrix[kl == grade] = p[key][kl == grade]

@@ -7,20 +7,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-REFERENCE_DIR = Path("/work/shared/data/reference")
+# The data sets themselves (SAS/R inputs, provenance in tests/data/README.md).
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
+# The SAS/R reference numbers computed on them.
 DATA_DIR = Path(__file__).parent / "data"
 
 
-def read_reference(name: str) -> pd.DataFrame:
+def read_reference(name: str, **read_csv_options) -> pd.DataFrame:
     """Read a reference-number CSV from ``tests/analysis/data`` (``#`` lines are provenance)."""
-    return pd.read_csv(DATA_DIR / name, comment="#", keep_default_na=False)
+    return pd.read_csv(DATA_DIR / name, comment="#", keep_default_na=False, **read_csv_options)
 
 
 def _reference_csv(name: str) -> Path:
-    path = REFERENCE_DIR / name
-    if not path.exists():
-        pytest.skip(f"reference data {path} not available")
-    return path
+    """A shipped reference data set; a missing file is a failure (FileNotFoundError), never a skip."""
+    return REFERENCE_DIR / name
 
 
 @pytest.fixture(scope="session")

@@ -100,4 +100,4 @@ def test_kenward_roger_at_own_optimum(fev_data, row):
     assert mine["estimate"] == pytest.approx(row["estimate"], rel=1e-4)
     assert mine["se"] == pytest.approx(row["se"], rel=1e-4)
     assert mine["df"] == pytest.approx(row["df"], abs=0.05)  # SAS stops 1e-6..3e-4 above the optimum
-    assert res.fit_seconds < 10
+    # fit time: see benchmarks/mmrm.py (no timed assertions in tests)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 import statsmodels.formula.api as smf
 
 from oasim.analysis import mcid_responder, omeract_oarsi_responder, responders
@@ -78,7 +79,18 @@ def test_rates_risk_difference_and_adjusted_odds_ratio():
     rd = res.rates.loc["MSC", "rate"] - res.rates.loc["Placebo", "rate"]
     assert res.comparisons.loc["MSC", "risk_difference"] == pytest.approx(rd)
     lo, hi = res.comparisons.loc["MSC", ["rd_ci_lower", "rd_ci_upper"]]
-    assert lo < rd < hi
+    # Newcombe (1998) method 10, by hand: Wilson limits of each rate, combined in quadrature
+    z = stats.norm.ppf(0.975)
+
+    def wilson(k, n):
+        p = k / n
+        centre, half = p + z**2 / (2 * n), z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+        return p, (centre - half) / (1 + z**2 / n), (centre + half) / (1 + z**2 / n)
+
+    p1, l1, u1 = wilson(y[df["TRT01P"] == "MSC"].sum(), (df["TRT01P"] == "MSC").sum())
+    p0, l0, u0 = wilson(y[df["TRT01P"] == "Placebo"].sum(), (df["TRT01P"] == "Placebo").sum())
+    assert lo == pytest.approx(rd - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2), abs=1e-10)
+    assert hi == pytest.approx(rd + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2), abs=1e-10)
     direct = smf.logit("y ~ C(TRT01P, Treatment('Placebo')) + BASE", df.assign(y=y)).fit(disp=False)
     name = "C(TRT01P, Treatment('Placebo'))[T.MSC]"
     assert res.comparisons.loc["MSC", "odds_ratio"] == pytest.approx(np.exp(direct.params[name]), rel=1e-8)

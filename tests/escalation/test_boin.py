@@ -1,7 +1,6 @@
 """BOIN against the published boundaries and decision tables.
 
-Oracle: Liu & Yuan (2015) and R package BOIN ``get.boundary``; tables recomputed and
-cross-checked in ../shared/research/software-anchors.md section 2.1.
+Oracle: Liu & Yuan (2015) and R package BOIN ``get.boundary`` (published tables, copied below).
 """
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 from oasim.errors import FieldError
 from oasim.trial.escalation import Boin, Outcomes, StopAtN, TrialState, boin_boundaries
 
-# software-anchors.md section 2.1, n = 1..30 ("NA" -> -1)
+# R package BOIN get.boundary tables (Liu & Yuan 2015), n = 1..30 ("NA" -> -1)
 TABLES = {
     0.25: (
         "0 0 0 0 0 1 1 1 1 1 2 2 2 2 2 3 3 3 3 3 4 4 4 4 4 5 5 5 5 5",

@@ -20,6 +20,8 @@ from oasim.trial.escalation import (
     simulate_trials,
 )
 
+from .test_operating_characteristics import TRUTH, three_plus_three_closed_form
+
 runner = CliRunner()
 ARGS = ["escalate", "--design", "boin", "--target", "0.3", "--truth", "0.05,0.1,0.2,0.3,0.5",
         "--cohort-size", "3", "--max-n", "30", "--trials", "2000", "--seed", "1"]  # fmt: skip
@@ -34,17 +36,60 @@ def test_cli_json_matches_library_call():
     assert payload["n_trials"] == 2000 and payload["seed"] == 1
 
 
+def _table_rows(text: str) -> dict[str, list[str]]:
+    """Cells of the rich table printed by ``oasim escalate``, keyed by the first cell (dose)."""
+    rows = [[c.strip() for c in line.strip("│").split("│")] for line in text.splitlines() if line.startswith("│")]
+    return {row[0]: row[1:] for row in rows}
+
+
 def test_cli_table_and_exact():
-    result = runner.invoke(app, ARGS[:-4] + ["--exact"])
+    # The printed --exact table of the 3+3 equals Storer's closed form, rounded as printed.
+    result = runner.invoke(app, ["escalate", "--design", "3+3", "--truth", ",".join(map(str, TRUTH)), "--exact"])
     assert result.exit_code == 0, result.output
-    assert "exact" in result.output and "% early stop" in result.output
+    assert "exact" in result.output
+    select, no_mtd, mean_n, mean_dlt = three_plus_three_closed_form(TRUTH)
+    rows = _table_rows(result.output)
+    for dose in range(1, 6):
+        true_p, pct, n, dlt = rows[str(dose)]
+        assert float(true_p) == TRUTH[dose - 1]
+        assert pct == f"{100 * select[dose - 1]:.1f}"
+        assert n == f"{mean_n[dose - 1]:.2f}" and dlt == f"{mean_dlt[dose - 1]:.2f}"
+    assert rows["none"][1] == f"{100 * no_mtd:.1f}"
+    assert rows["total"][2] == f"{mean_n.sum():.2f}"
+    assert f"% early stop (no MTD) {100 * no_mtd:.1f}" in result.output
+
+
+def test_cli_exact_json_for_three_plus_three_equals_closed_form():
+    result = runner.invoke(app, ["escalate", "--design", "3+3", "--truth", ",".join(map(str, TRUTH)), "--exact", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    select, no_mtd, mean_n, mean_dlt = three_plus_three_closed_form(TRUTH)
+    np.testing.assert_allclose(payload["pct_selected"], 100 * select, atol=1e-10)
+    assert payload["pct_no_dose"] == pytest.approx(100 * no_mtd, abs=1e-10)
+    np.testing.assert_allclose(payload["mean_n"], mean_n, atol=1e-10)
+    np.testing.assert_allclose(payload["mean_dlt"], mean_dlt, atol=1e-10)
 
 
 @pytest.mark.parametrize("design", ["crm", "3+3"])
 def test_cli_other_designs(design):
-    result = runner.invoke(app, ["escalate", "--design", design, "--truth", "0.05,0.1,0.2,0.3,0.5", "--trials", "200", "--json"])
+    # Simulated selection by the CLI within 4.5 Monte Carlo SE of the exact selection: Storer's
+    # closed form for the 3+3, full enumeration of every trial path for the CRM.
+    n_trials, max_n = 2000, 30 if design == "3+3" else 18  # 3+3: the cap of 30 never binds (closed form)
+    result = runner.invoke(app, ["escalate", "--design", design, "--truth", ",".join(map(str, TRUTH)),
+                                 "--trials", str(n_trials), "--max-n", str(max_n), "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert sum(json.loads(result.output)["pct_selected"]) <= 100.0 + 1e-9
+    payload = json.loads(result.output)
+    if design == "3+3":
+        select, no_mtd, _, _ = three_plus_three_closed_form(TRUTH)
+    else:
+        spec = {"design": "crm", "num_doses": 5, "target": 0.3, "cohort_size": 3, "max_n": max_n}
+        exact = enumerate_trials(design_from_spec(spec), TRUTH)
+        select, no_mtd = exact.prob_select, exact.prob_no_dose
+    probs = np.append(select, no_mtd)
+    observed = np.append(payload["pct_selected"], payload["pct_no_dose"]) / 100
+    se = np.sqrt(np.maximum(probs * (1 - probs), 1e-4) / n_trials)
+    assert np.all(np.abs(observed - probs) < 4.5 * se), (observed, probs)
+    assert payload["n_trials"] == n_trials and payload["seed"] == 1
 
 
 def test_cli_boundaries_prints_r_style_table():

@@ -1,7 +1,6 @@
 """Operating characteristics: exact enumeration vs Monte Carlo vs the 3+3 closed form.
 
-3+3 oracle: Storer (1989) / Reiner et al. (1999) formulas as written out in
-../shared/research/software-anchors.md section 2.2.
+3+3 oracle: the closed-form formulas of Storer (1989) / Reiner et al. (1999), written out below.
 """
 
 import numpy as np

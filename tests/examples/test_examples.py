@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
 from typer.testing import CliRunner
 
 from oasim.cli import app
@@ -39,6 +44,22 @@ def _experiment_examples():
     return sorted(p for p in EXAMPLES.glob("*.toml") if tomllib.loads(p.read_text()).get("kind", "trial") != "trial")
 
 
+def _reanalyse(data: pd.DataFrame, stats_table: pd.DataFrame, time: str, scale) -> None:
+    """The written comparisons recomputed from the written raw table: differences of group means
+    (pandas) and one-way ANOVA p (statsmodels OLS F test; oasim uses scipy f_oneway), on the
+    scale the tests use: ``scale(readout)`` is np.log2, np.log or None (the tables do not say)."""
+    for (when, readout), rows in stats_table.groupby([time, "readout"]):
+        raw = data[(data[time] == when) & (data["readout"] == readout)]
+        if scale(readout) is not None:
+            raw = raw.assign(value=scale(readout)(raw["value"]))
+        means = raw.groupby("group")["value"].mean()
+        for row in rows.itertuples():
+            assert row.mean_difference == pytest.approx(means[row.group] - means[row.reference], abs=1e-9)
+        if raw.groupby("group")["value"].var().sum() > 0:
+            anova = smf.ols("value ~ C(group)", raw).fit().f_pvalue
+            assert rows["anova_p"].iloc[0] == pytest.approx(anova, rel=1e-6, abs=1e-300)
+
+
 def test_every_preclinical_example_runs_through_oasim_run(tmp_path):
     examples = _experiment_examples()
     assert {p.name for p in examples} >= {"invitro_il1b_exosome.toml", "mouse_dmm_exosome.toml"}
@@ -48,6 +69,27 @@ def test_every_preclinical_example_runs_through_oasim_run(tmp_path):
         assert result.exit_code == 0, (path, result.output)
         assert (out / "report.html").exists() and (out / "summary.json").exists()
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial folders left
+        summary = json.loads((out / "summary.json").read_text())
+        if (out / "assay_data.parquet").exists():
+            wells = pd.read_parquet(out / "assay_data.parquet")
+            # qPCR fold changes on log2 (the report says "log2 fold / %"), viability linear
+            _reanalyse(wells, pd.read_parquet(out / "assay_stats.parquet"), "hour",
+                       lambda r: None if r.endswith("_pct") else np.log2)
+            by_group = wells.groupby(["hour", "readout", "group"])["value"]
+            for row in summary["results"]["assay_means"]:
+                key = (row["hour"], row["readout"], row["group"])
+                assert row["mean"] == pytest.approx(by_group.mean()[key], rel=1e-12)
+                assert row["sd"] == pytest.approx(by_group.std()[key], rel=1e-12) and row["n"] == by_group.size()[key]
+        if (out / "mouse_data.parquet").exists():
+            # histology scores linear; cytokines and the M1/M2 ratio on the natural log scale
+            _reanalyse(pd.read_parquet(out / "mouse_data.parquet"), pd.read_parquet(out / "mouse_stats.parquet"), "week",
+                       lambda r: None if r in ("oarsi", "synovitis") else np.log)
+        if "translation_particles" in summary["results"]:
+            # hand-computed: 15 mL / 0.002 mL of synovial fluid; 13000 mm2 / 10 mm2 of cartilage
+            dose = tomllib.loads(path.read_text())["translation"]["dose_particles"]
+            doses = summary["results"]["translation_particles"]
+            assert doses["sf_volume"] == pytest.approx(dose * 7500.0, rel=1e-12)
+            assert doses["cartilage_area"] == pytest.approx(dose * 1300.0, rel=1e-12)
 
 
 def test_invalid_experiment_is_refused_with_the_field_named(tmp_path):

@@ -34,8 +34,10 @@ def _expected(result, group, readout="oarsi"):
 def test_untreated_dmm_oarsi_rises_monotonically_mild_at_4_and_moderate_severe_at_8_weeks(dmm):
     oarsi = _expected(dmm, "vehicle")
     assert np.all(np.diff(oarsi.to_numpy()) > 0)
-    assert 1.0 <= oarsi[4.0] <= 2.5   # mild-moderate
-    assert 3.0 <= oarsi[8.0] <= 4.5   # moderate-severe
+    # the research note's (recalled, unverified) week ranges, no wider: model 0.64, 2.02, 3.40
+    assert 0.5 <= oarsi[2.0] <= 1.0
+    assert 1.5 <= oarsi[4.0] <= 2.5   # mild-moderate
+    assert 3.0 <= oarsi[8.0] <= 4.0   # moderate-severe
     assert _expected(dmm, "sham").max() < 0.5
 
 
@@ -65,8 +67,11 @@ def explant():
 
 def test_explant_day14_release_within_5_points_of_proctor(explant):
     e = explant.expected.set_index(["group", "day"])
-    assert abs(e.loc[("IL-1+OSM+activator", 14.0), "gag_released_pct"] - 87.0) <= 5.0
-    assert abs(e.loc[("IL-1+OSM+activator", 14.0), "collagen_released_pct"] - 10.0) <= 5.0
+    # deterministic expected values (model 87.79 and 10.76): the matrix turnover scale is calibrated
+    # to Proctor's 87 %, so 1 point; collagen is not calibrated, Proctor's "about 10 %" is read to
+    # about 1 point (assumed: reading precision of the published value)
+    assert abs(e.loc[("IL-1+OSM+activator", 14.0), "gag_released_pct"] - 87.0) <= 1.0
+    assert abs(e.loc[("IL-1+OSM+activator", 14.0), "collagen_released_pct"] - 10.0) <= 1.0
     assert e.loc[("IL-1+OSM", 14.0), "collagen_released_pct"] < 0.5  # needs the activator
     assert e.loc[("control", 14.0), "gag_released_pct"] < 20.0
     assert e.loc[("IL-1+OSM+activator", 28.0), "collagen_released_pct"] > e.loc[("IL-1+OSM+activator", 14.0), "collagen_released_pct"]

@@ -20,7 +20,8 @@ def joints():
 
 
 @pytest.mark.parametrize("dose", [1e7, 1e9, 3e10])
-def test_translation_rules_invert_each_other(joints, dose):
+def test_plumbing_translation_rules_invert_each_other(joints, dose):
+    """Plumbing: any ratio rule survives a round trip; the absolute values are checked below."""
     mouse, human = joints
     for rule in (by_sf_volume, by_cartilage_area):
         assert rule(rule(dose, mouse, human), human, mouse) == pytest.approx(dose, rel=1e-12)
@@ -33,6 +34,15 @@ def test_sf_volume_scaling_is_the_volume_ratio(joints):
     """Research note 2.7: 2 µL vs 15-25 mL SF is about 1e4-fold."""
     mouse, human = joints
     assert by_sf_volume(1e9, mouse, human) == pytest.approx(1e9 * 15.0 / 0.002)
+
+
+def test_cartilage_area_scaling_is_the_area_ratio(joints):
+    """Hand-computed: 13000 mm2 (Eckstein 2001: 102-163 cm2 of articular surface in 27 healthy male
+    knees, about 130 cm2) over the assumed 10 mm2 of a mouse knee: 1300-fold."""
+    mouse, human = joints
+    assert 10_200.0 <= human.cartilage_area_mm2 <= 16_300.0  # inside Eckstein's published range
+    assert by_cartilage_area(1e9, mouse, human) == pytest.approx(1.3e12, rel=1e-12)
+    assert by_cartilage_area(1.3e12, human, mouse) == pytest.approx(1e9, rel=1e-12)
 
 
 def test_analytic_bound_exosome_pk_matches_the_model_solver():

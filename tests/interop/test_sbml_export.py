@@ -137,7 +137,7 @@ def test_cli_export_sbml_writes_a_valid_file(tmp_path):
     m = doc.getModel()
     assert m.getParameter("joint_damage_drive").getValue() > 0
     assert m.getSpecies("aggrecan_rel").getInitialAmount() < 1.0
-    bad = CliRunner().invoke(app, ["export-sbml", "--out", str(out), "--dose", "exosome:3e11"])
+    bad = CliRunner().invoke(app, ["export-sbml", "--out", str(out), "--force", "--dose", "exosome:3e11"])
     assert bad.exit_code == 2 and "dose" in bad.output
 
 

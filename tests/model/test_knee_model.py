@@ -25,7 +25,7 @@ def test_model_has_the_issue_states_in_their_units(model):
         assert units[name] == "cells"
     for name in ("exosome_free_particles", "exosome_bound_particles"):
         assert units[name] == "particles"
-    assert len(model.states) == 25
+    assert len(model.states) == 31
 
 
 def test_healthy_state_is_a_steady_state_for_any_subject(model, human, rng):

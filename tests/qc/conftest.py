@@ -8,15 +8,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-# CI runs in a fresh clone with a copy of shared/ beside it: <repo>/../shared
-SHARED_FCS = REPO.parent / "shared" / "data" / "fcs"
+# Real instrument FCS files shipped with the tests (provenance in tests/data/README.md).
+REAL_FCS = REPO / "tests" / "data" / "fcs"
 
 
 @pytest.fixture
-def shared_fcs() -> Path:
-    if not SHARED_FCS.is_dir():
-        pytest.skip(f"real FCS files not found at {SHARED_FCS} (shared/ is expected beside the repo)")
-    return SHARED_FCS
+def real_fcs() -> Path:
+    """The shipped FCS folder; a missing file fails the reading test, never skips it."""
+    return REAL_FCS
 
 
 @pytest.fixture

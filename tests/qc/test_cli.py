@@ -57,7 +57,7 @@ def test_bad_input_exits_2_and_keeps_previous_output(demo_lot, tmp_path):
     lot = tmp_path / "broken"
     write_demo_lot(lot, "EXO-BROKEN", seed=1)
     (lot / "nta.csv").write_text("size_nm,concentration_particles_per_ml\n-10,5\n50,1\n")
-    result = _invoke(lot, "--out", out)
+    result = _invoke(lot, "--out", out, "--force")
     assert result.exit_code == 2
     assert "nta.csv: sizes must be > 0 nm" in result.output
     assert (out / "report.html").read_bytes() == before

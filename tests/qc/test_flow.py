@@ -9,7 +9,7 @@ from oasim.errors import DataError
 from oasim.qc import MarkerSpec, evaluate_identity, measure_markers, read_fcs
 from oasim.qc.synthetic import POSITIVE_TUBE, write_tube
 
-# From shared/data/fcs/README.md (the files' headers).
+# From tests/data/README.md (the files' headers).
 REAL_FILES = {
     "G11.fcs": ("3.1", 5785, ["Time", "FSC-A", "SSC-A", "BL1-A", "YL2-A", "VL1-A", "FSC-H",
                               "SSC-H", "VL1-H", "FSC-W", "SSC-W", "VL1-W"]),
@@ -20,9 +20,9 @@ REAL_FILES = {
 
 
 @pytest.mark.parametrize("name", sorted(REAL_FILES))
-def test_real_fcs_files_read_with_header_counts_and_channels(shared_fcs, name):
+def test_real_fcs_files_read_with_header_counts_and_channels(real_fcs, name):
     version, n_events, channels = REAL_FILES[name]
-    fcs = read_fcs(shared_fcs / name)
+    fcs = read_fcs(real_fcs / name)
     assert fcs.version == version
     assert fcs.event_count == n_events
     assert list(fcs.channels) == channels
@@ -30,10 +30,10 @@ def test_real_fcs_files_read_with_header_counts_and_channels(shared_fcs, name):
     assert fcs.compensated  # both files carry a $SPILLOVER keyword
 
 
-def test_real_fcs_compensation_matches_inverse_spillover(shared_fcs):
+def test_real_fcs_compensation_matches_inverse_spillover(real_fcs):
     # B01 has off-diagonal spill; compensated = raw @ inv(S) on the 8 spillover channels.
-    comp = read_fcs(shared_fcs / "B01_KC-A-W-91-US.fcs")
-    raw = read_fcs(shared_fcs / "B01_KC-A-W-91-US.fcs", compensate=False)
+    comp = read_fcs(real_fcs / "B01_KC-A-W-91-US.fcs")
+    raw = read_fcs(real_fcs / "B01_KC-A-W-91-US.fcs", compensate=False)
     parts = comp.spillover.split(",")
     n = int(parts[0])
     names = parts[1 : 1 + n]

@@ -98,9 +98,9 @@ def test_a_truncated_power_chunk_is_a_data_error_naming_it(tmp_path):
     from oasim.errors import DataError
     from oasim.trial.power import simulate_power
 
-    chunk = tmp_path / "chunk_000000_000002.parquet"
+    chunk = tmp_path / "chunk_0000000_0000002.parquet"
     chunk.write_bytes(b"PAR1\x00\x00truncated")
-    with pytest.raises(DataError, match="chunk_000000_000002"):
+    with pytest.raises(DataError, match="chunk_0000000_0000002"):
         simulate_power(Scenario.from_dict(trial_dict()), 2, 2, tmp_path)
     assert chunk.exists()  # not deleted: the user decides
 

@@ -55,8 +55,10 @@ def test_exosome_pools_follow_the_closed_form(model, human):
 
 
 def test_msc_pools_decay_exponentially_without_inflammatory_retention(model, human):
-    """With the retention gain θ = 0 both MSC pools are independent first-order decays."""
-    pop = _population(human.with_values(msc_retention_inflammation_gain=0.0), 10, 3, kl=0)
+    """With the retention gain θ = 0 and no flare-driven clearance both MSC pools are independent
+    first-order decays."""
+    pop = _population(human.with_values(msc_retention_inflammation_gain=0.0, flare_msc_clearance_gain=0.0),
+                      10, 3, kl=0)
     t = np.array([0.0, 10.0, 30.0, 182.0])
     cells = 1e7
     sol = simulate(pop, t, [[Dose("msc", cells, "cells", 0.0)]] * 10, model=model,

@@ -56,7 +56,46 @@ def test_ancova_and_paired_tests_equal_statsmodels_and_scipy():
 
 
 def test_mmrm_runs_on_the_trial_tables():
-    res = analyse(hand_built_dataset(effect=6.0, n_per_arm=20), "WOMAC_TOTAL", 2)
-    assert res.mmrm is not None
-    c = res.mmrm.contrasts
-    assert len(c) >= 2 and (c["estimate"] < 0).all()
+    # Known answer: with complete data, unstructured covariance and every term by visit, the
+    # MMRM contrast at a visit is that visit's ANCOVA (OLS) contrast, with its SE and df = n - 3
+    ds = hand_built_dataset(effect=6.0, n_per_arm=20)
+    res = analyse(ds, "WOMAC_TOTAL", 2)
+    c = res.mmrm.contrasts.set_index("visit")
+    assert list(c.index) == ["MONTH 3", "MONTH 6"]
+    adqs = ds["ADQS"]
+    term = "C(TRT01P, Treatment('Placebo'))[T.1e+11 particles]"
+    for visitn, visit in ((1, "MONTH 3"), (2, "MONTH 6")):
+        ols = smf.ols("CHG ~ C(TRT01P, Treatment('Placebo')) + BASE", adqs[adqs["AVISITN"] == visitn]).fit()
+        assert c.loc[visit, "estimate"] == pytest.approx(ols.params[term], abs=1e-6)
+        assert c.loc[visit, "se"] == pytest.approx(ols.bse[term], rel=1e-5)  # REML optimum to ~1e-6
+        assert c.loc[visit, "df"] == pytest.approx(ols.df_resid, abs=1e-3)
+        assert c.loc[visit, "p_value"] == pytest.approx(ols.pvalues[term], rel=1e-4)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda ds: ds["ADSL"].assign(TRT01P=ds["ADSL"]["TRT01P"].replace("Placebo", "PLACEBO")),
+     r"ADSL\.TRT01P = 'Placebo'.*have \['PLACEBO'"),
+    (lambda ds: ds["ADSL"].iloc[1:], r"ADQS\.USUBJID = \['S-000'\].*absent from ADSL"),
+])
+def test_real_data_adsl_problems_are_named_errors(change, match):
+    """Issue 11 item 5: a control arm spelled 'PLACEBO' or subjects absent from ADSL stop the analysis."""
+    from oasim.errors import AdamError
+
+    ds = hand_built_dataset()
+    bad = TrialDataset("HAND", {**ds.tables, "ADSL": change(ds)}, blinded=False)
+    with pytest.raises(AdamError, match=match):
+        analyse(bad, "WOMAC_TOTAL", 2, fit_mmrm=False)
+
+
+def test_duplicated_records_and_wrong_chg_are_named_errors():
+    from oasim.errors import AdamError
+
+    ds = hand_built_dataset()
+    adqs = ds["ADQS"]
+    doubled = TrialDataset("HAND", {**ds.tables, "ADQS": pd.concat([adqs, adqs.iloc[[4]]])}, blinded=False)
+    with pytest.raises(AdamError, match=r"USUBJID/PARAMCD/AVISITN = \('S-001', 'WOMAC_TOTAL', 1\)"):
+        analyse(doubled, "WOMAC_TOTAL", 2, fit_mmrm=False)
+    wrong = adqs.copy()
+    wrong.loc[wrong.index[2], "CHG"] += 2.0
+    with pytest.raises(AdamError, match=r"ADQS\.CHG = .*CHG must equal AVAL - BASE"):
+        analyse(TrialDataset("HAND", {**ds.tables, "ADQS": wrong}, blinded=False), "WOMAC_TOTAL", 2, fit_mmrm=False)

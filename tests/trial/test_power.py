@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import tomllib
 
 import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.stats.proportion import proportion_confint
 from typer.testing import CliRunner
 
 from oasim.cli import app
@@ -48,11 +50,29 @@ def test_power_counts_only_significant_benefit():
     assert table.loc[first, "power"] == 1.0 and (table.drop(index=first)["power"] == 0.0).all()
 
 
-def test_power_cli_json():
-    result = CliRunner().invoke(app, ["power", str(EXAMPLE), "--trials", "3", "--json"])
+def test_power_cli_json(tmp_path):
+    # The CLI's per-arm table recomputed by hand from the replicate rows it wrote (--out), the
+    # Clopper-Pearson interval from statsmodels, the sizes from the --n-active override.
+    result = CliRunner().invoke(app, ["power", str(EXAMPLE), "--trials", "3", "--chunk-size", "2", "--n-active", "2",
+                                      "--out", str(tmp_path), "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["trials"] == 3 and len(data["arms"]) == 3
+    scenario = tomllib.loads(EXAMPLE.read_text())
+    assert data["trials"] == 3 and data["alpha"] == scenario["analysis"]["alpha"]
+    replicates = pd.concat([pd.read_parquet(p) for p in sorted(tmp_path.glob("chunk_*.parquet"))])
+    assert sorted(replicates["replicate"].unique()) == [0, 1, 2]
+    assert (replicates["n_active"] == 2).all()  # one cohort per arm, each overridden to 2 (block size 4 divides 2 + 2)
+    arms = pd.DataFrame(data["arms"]).set_index("arm")
+    assert len(arms) == len(scenario["design"]["cohorts"])
+    sign = benefit_sign(data["endpoint"])
+    for arm, rows in replicates.groupby("arm"):
+        hits = int(((rows["p_value"] < data["alpha"]) & (sign * rows["estimate"] > 0)).sum())
+        low, high = proportion_confint(hits, len(rows), alpha=0.05, method="beta")
+        assert arms.loc[arm, "replicates"] == 3 and arms.loc[arm, "power"] == pytest.approx(hits / 3)
+        assert arms.loc[arm, "power_ci_low"] == pytest.approx(low, abs=1e-10)
+        assert arms.loc[arm, "power_ci_high"] == pytest.approx(high, abs=1e-10)
+        assert arms.loc[arm, "mean_difference"] == pytest.approx(rows["estimate"].mean(), rel=1e-12)
+        assert arms.loc[arm, "sd_difference"] == pytest.approx(rows["estimate"].std(ddof=1), rel=1e-12)
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -109,6 +110,65 @@ def test_outputs_and_real_data_round_trip(tmp_path):
     assert "Placebo" in set(ds["ADSL"]["TRT01P"])
     report = (out / "report.html").read_text()
     assert report.count("<img") >= 4 and "Placebo" in report
+    _check_standard_outputs(out, summary, tmp_path)
+
+
+def _check_standard_outputs(out, summary, tmp_path):
+    """ADaM conformance of the written tables, the report's structure, the ARD, and the exports."""
+    import re
+
+    import pyreadstat
+
+    from oasim.adam.export import read_dataset_json, validate_dataset_json
+
+    ds = TrialDataset.read(out / "datasets")
+    adsl, adqs, adae = ds["ADSL"], ds["ADQS"], ds["ADAE"]
+    assert {"TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "SAFFL", "ITTFL", "EFFFL", "COMPLFL", "DCSREAS", "AGE",
+            "AGEGR1", "SEX", "BMIBL", "KLGRADE"} <= set(adsl.columns)
+    assert {"TRTP", "TRTPN", "TRTA", "PARAMCD", "PARAMN", "AVISIT", "AVISITN", "ADY", "ABLFL", "BASE", "CHG", "PCHG",
+            "ANL01FL", "DTYPE", "ASEQ"} <= set(adqs.columns)
+    assert {"AEBODSYS", "AEDECOD", "ASTDY", "ATOXGR", "TRTEMFL", "AESER", "AREL"} <= set(adae.columns)
+    assert adqs["PARAMCD"].str.len().max() <= 8 and pd.api.types.is_integer_dtype(adqs["ADY"])
+    assert (adqs["ADY"] != 0).all() and (adqs.loc[adqs["ABLFL"] == "Y", "ADY"] == 1).all()  # Day 1 = first dose
+    assert not adqs.duplicated(["USUBJID", "ASEQ"]).any()
+    assert (adsl.groupby("TRT01P")["TRT01PN"].nunique() == 1).all() and adsl.loc[adsl["TRT01P"] == "Placebo",
+                                                                                  "TRT01PN"].eq(0).all()
+    doses = adsl.groupby("TRT01PN")["TRTDOSE"].first()
+    assert doses.is_monotonic_increasing  # numeric codes sort arms by dose
+    assert summary["mmrm"]["contrasts"] and summary["mmrm"]["df_method"] == "kenward-roger"
+    ard = pd.read_parquet(out / "ard.parquet")
+    assert {"ANCOVA DIFF", "MMRM DIFF", "DESCRIPTIVE", "AE OVERVIEW", "TREND"} <= set(ard["ANALYSIS"])
+    report = (out / "report.html").read_text()
+    headings = re.findall(r"<h2 id=\"s\d+\">(\d+)\. ", report)
+    assert headings == [str(k) for k in range(1, len(headings) + 1)] and len(headings) >= 10
+    for text in ("CONSORT flow diagram", "Demographic and baseline characteristics", "Forest plot", "MMRM",
+                 "MCP-Mod", "Overview of treatment-emergent adverse events", "system organ class",
+                 "Dose-limiting toxicities", "Direction of benefit", "1×10¹¹ particles"):
+        assert text in report, text
+    assert report.index("1×10¹¹ particles") < report.index("3×10¹¹ particles")  # dose order, not text order
+    for raw in ("n_dlt", "ci_lower", "failures_by_reason", "Target dose nan", "<pre>"):
+        assert raw not in report, raw
+    # one analysis path: `oasim analyse` on the written tables gives the run's own ANCOVA
+    visit = f"MONTH {summary['primary_visit_month']:g}"
+    result = CliRunner().invoke(app, ["analyse", str(out / "datasets"), "--paramcd", "WOMTOT", "--visit", visit,
+                                      "--population", "ITTFL", "--where", "ANL01FL=Y", "--json"])
+    assert result.exit_code == 0, result.output
+    pairs = {p["arm"]: p for p in json.loads(result.output)["pairwise"]}
+    for arm in summary["arms"]:
+        anc = arm["ancova_vs_placebo"].get(summary["primary_endpoint"])
+        if anc:
+            assert pairs[arm["arm"]]["estimate"] == pytest.approx(anc["estimate"], rel=1e-8)
+            assert pairs[arm["arm"]]["p_value"] == pytest.approx(anc["p_value"], rel=1e-6)
+    for fmt in ("xpt", "dataset-json"):
+        result = CliRunner().invoke(app, ["export", str(out), "--format", fmt])
+        assert result.exit_code == 0, result.output
+    back, meta = pyreadstat.read_xport(str(out / "export-xpt" / "adqs.xpt"))
+    assert len(back) == len(adqs) and meta.column_names_to_labels["CHG"] == "Change from Baseline"
+    np.testing.assert_allclose(back["CHG"].to_numpy(float), adqs["CHG"].to_numpy(float), equal_nan=True)
+    for path in (out / "export-dataset-json").glob("*.json"):
+        validate_dataset_json(json.loads(path.read_text()))
+    again, _labels = read_dataset_json(out / "export-dataset-json" / "adsl.json")
+    assert again["TRT01P"].tolist() == adsl["TRT01P"].tolist()
 
 
 def test_an_interrupted_run_leaves_no_folder(tmp_path, monkeypatch):
@@ -170,7 +230,10 @@ def test_escalation_design_rule_drives_the_safety_review(monkeypatch):
     monkeypatch.setattr("oasim.trial.conduct.load_observation_parameters", lambda: forced)
     run = conduct_trial(Scenario.from_dict(data))
     assert [d["cohort"] for d in run.cohort_decisions] == [1]
-    assert run.cohort_decisions[0]["decision"] in ("de-escalate", "stop", "stay")
+    # 8/8 DLTs at the lowest dose exceed BOIN's elimination boundary (5 of 8 at target 0.3, Liu &
+    # Yuan 2015): the lowest dose is eliminated, and then the trial stops
+    assert run.cohort_decisions[0]["n_dlt"] == 8
+    assert run.cohort_decisions[0]["decision"] == "stop"
     calm = Scenario.from_dict({**data, "design": {**data["design"], "safety_review": {
         **data["design"]["safety_review"], "dlt_min_grade": 5}}})
     monkeypatch.undo()
@@ -189,12 +252,11 @@ def test_a_qc_lot_sets_particles_per_ug_and_potency(tmp_path):
     text = text.replace('dose = 1.0e11\nunit = "particles"', 'dose = 10.0\nunit = "ug"')
     text = text.replace('dose = 3.0e11\nunit = "particles"', 'dose = 30.0\nunit = "ug"')
     text = text.replace('dose = 1.0e12\nunit = "particles"', 'dose = 100.0\nunit = "ug"')
-    path = examples / "_lot_test_scenario.toml"
+    # the lot is named relative to the scenario file: both go into tmp_path, never into examples/
+    shutil.copytree(examples / "lot_demo_failing", tmp_path / "lot_demo_failing")
+    path = tmp_path / "lot_test_scenario.toml"
     path.write_text(text)
-    try:
-        sc = Scenario.from_toml(path)
-    finally:
-        path.unlink()
+    sc = Scenario.from_toml(path)
     lot = load_lot_attributes(examples / "lot_demo_failing")
     ppu, potency = product_attributes(sc, ParameterSet.load("human"))
     assert ppu == pytest.approx(lot.particles_per_ug) and potency == pytest.approx(lot.potency_relative)

@@ -23,13 +23,18 @@ def register(app: typer.Typer) -> None:
         n_placebo: Optional[int] = typer.Option(None, "--n-placebo", min=0, help="override placebo subjects per cohort"),
         out: Optional[Path] = typer.Option(None, "--out", help="folder for per-chunk results; a rerun resumes"),
         chunk_size: int = typer.Option(10, "--chunk-size", min=1),
+        workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256,
+                                              help="run on a local Dask cluster with N worker processes"),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler", help="run on a Dask cluster: tcp://HOST:PORT"),
         as_json: bool = typer.Option(False, "--json"),
     ):
         """Simulate the whole trial TRIALS times and report power per active arm (ANCOVA of the
         primary endpoint at the primary visit vs pooled placebo) and P(escalation stopped early)."""
+        from ..distributed import Engine
         from ..trial.power import simulate_power
 
         try:
+            engine = Engine.from_options(workers=workers, scheduler=scheduler)
             sc = Scenario.from_toml(scenario)
             if n_active is not None or n_placebo is not None:
                 data = sc.model_dump()
@@ -40,7 +45,7 @@ def register(app: typer.Typer) -> None:
             with Progress(BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as bar:
                 task = bar.add_task("trials", total=trials)
                 result = simulate_power(sc, trials, chunk_size, out,
-                                        lambda done, total: bar.update(task, completed=done))
+                                        lambda done, total: bar.update(task, completed=done), engine)
         except ScenarioError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)

@@ -26,16 +26,20 @@ def qc(
         ..., help="Lot folder: lot.toml, flow/, trilineage.csv, nta.csv, bca.csv, western.csv."
     ),
     out: Path = typer.Option(
-        None, "--out", help="Output folder (default: results/qc/LOT_ID); replaced atomically."
+        None, "--out", help="Output folder (default: results/qc/LOT_ID); written atomically."
     ),
+    force: bool = typer.Option(False, "--force", help="replace an earlier non-empty oasim output folder"),
 ) -> None:
     """Run the lot QC and write the release report (see ``HELP``)."""
+    from oasim.io import check_output_dir
     from oasim.qc.release import run_qc, write_release
 
     try:
+        if out is not None:
+            check_output_dir(out, force)
         result = run_qc(lot_folder)
         out_dir = out if out is not None else Path("results") / "qc" / result.lot.lot_id
-        report = write_release(result, out_dir)
+        report = write_release(result, out_dir, force)
     except OasimError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -10,25 +10,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..errors import FieldError, OasimError, ScenarioError
-from ..scenario import Scenario, read_toml
-
-
-def _load(path: Path):
-    """(kind, validated scenario or the raw dict of an experiment) or raise ScenarioError."""
-    from ..experiments import EXPERIMENT_KINDS, validate_scenario
-
-    data = read_toml(path)
-    kind = data.get("kind", "trial")
-    if not isinstance(kind, str):
-        raise ScenarioError(str(path), [FieldError("kind", kind, "a string naming the scenario kind", str(path))])
-    if kind == "trial":
-        return kind, Scenario.from_file_data(data, path)
-    if kind in EXPERIMENT_KINDS:
-        validate_scenario(data, str(path))
-        return kind, data
-    raise ScenarioError(str(path), [FieldError("kind", kind, f"one of {['trial', *sorted(EXPERIMENT_KINDS)]}",
-                                               str(path))])
+from ..api import load_scenario, run as run_scenario
+from ..errors import OasimError, ScenarioError
+from ..io import check_output_dir, default_out_dir
 
 
 def _report_errors(exc: ScenarioError) -> None:
@@ -43,7 +27,7 @@ def register(app: typer.Typer) -> None:
     def validate(scenario: Path = typer.Argument(..., help="scenario TOML file")):
         """Check a scenario file; list every error with field, value and what is allowed (exit 2)."""
         try:
-            kind, _ = _load(scenario)
+            kind = load_scenario(scenario).kind
         except ScenarioError as exc:
             _report_errors(exc)
             raise typer.Exit(2)
@@ -53,23 +37,19 @@ def register(app: typer.Typer) -> None:
     def run(
         scenario: Path = typer.Argument(..., help="scenario TOML file"),
         out: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<name>-<time>)"),
-        force: bool = typer.Option(False, "--force", help="replace an existing non-empty --out folder"),
+        force: bool = typer.Option(False, "--force", help="replace an earlier non-empty oasim output folder"),
     ):
         """Run a scenario (trial or preclinical experiment) and write datasets, summary and report."""
         try:
-            kind, spec = _load(scenario)
+            spec = load_scenario(scenario)
         except ScenarioError as exc:
             _report_errors(exc)
             raise typer.Exit(2)
-        name = spec.name if kind == "trial" else str(spec.get("name", scenario.stem))
-        if out is None:
-            from ..trial.run import default_out_dir
-
-            out = default_out_dir(name)
-        if out.exists() and any(out.iterdir()):
-            if not force:
-                typer.echo(f"error: {out} exists and is not empty; use --force to replace it", err=True)
-                raise typer.Exit(2)
+        try:
+            out = check_output_dir(default_out_dir(spec.name) if out is None else out, force)
+        except OasimError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
         console = Console(width=150)
         try:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -79,62 +59,22 @@ def register(app: typer.Typer) -> None:
                 def say(msg: str) -> None:
                     bar.update(task, description=msg)
 
-                if kind == "trial":
-                    from ..trial.run import run_trial
-
-                    summary = run_trial(spec, out, say)
-                else:
-                    summary = _run_experiment_atomically(spec, out, str(scenario), say)
+                result = run_scenario(scenario, out, force, say)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
-        if kind == "trial":
-            _print_trial_summary(console, summary)
+        if result.kind == "trial":
+            _print_summary(console, result.summary())
         console.print(f"results written to [bold]{out}[/]")
         typer.echo(str(out))
 
 
-def _run_experiment_atomically(data: dict, out: Path, source: str, say) -> dict:
-    """Run a preclinical experiment into a temporary folder, then rename it into place."""
-    import shutil
-    import tempfile
-
-    from ..experiments import run_experiment
-    from ..trial.run import replace_dir
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial.", dir=out.parent))
-    try:
-        say(f"running {data.get('kind')} experiment")
-        result = run_experiment(data, tmp, source)
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return result.summary
-
-
-def _f(x, digits: int = 2) -> str:
-    """A number for the console table; '–' where a statistic is undefined (None, e.g. a CI of n = 1)."""
-    return "–" if x is None else f"{x:.{digits}f}"
-
-
-def _print_trial_summary(console: Console, summary: dict) -> None:
-    code = summary["primary_endpoint"]
-    month = summary["primary_visit_month"]
-    visit = f"MONTH {month:g}"
-    table = Table(title=f"{summary['scenario']}: change in {code} at month {month:g} (mean [95% CI])")
-    for col in ("arm", "n rand", "n compl", "change", "vs placebo (ANCOVA)", "AEs (related, ≥G3)"):
+def _print_summary(console: Console, summary) -> None:
+    table = Table(title=summary.title)
+    for col in summary.header:
         table.add_column(col)
-    for a in summary["arms"]:
-        c = a["change_from_baseline"].get(code, {}).get(visit)
-        change = f"{_f(c['mean'])} [{_f(c['ci95'][0])}, {_f(c['ci95'][1])}] (n={c['n']})" if c and c["mean"] is not None else "–"
-        anc = a["ancova_vs_placebo"].get(code)
-        diff = f"{_f(anc['estimate'])} [{_f(anc['ci95'][0])}, {_f(anc['ci95'][1])}] p={_f(anc['p_value'], 3)}" if anc else "–"
-        ae = a["adverse_events"]
-        table.add_row(a["arm"], str(a["n_randomised"]), str(a["n_completed"]), change, diff,
-                      f"{ae['events']} ({ae['related_events']}, {ae['grade3_or_more']})")
+    for row in summary.rows:
+        table.add_row(*row)
     console.print(table)
-    s = summary["screening"]
-    console.print(f"screened {s['screened']}, screen failures {s['screen_failures']}; cohorts: "
-                  + ", ".join(f"{d['cohort']}: {d['decision']} ({d['n_dlt']} DLT)" for d in summary["cohort_decisions"]))
+    for note in summary.notes:
+        console.print(note)

@@ -14,6 +14,7 @@ def register(app: typer.Typer) -> None:
     @app.command("export-sbml")
     def export_sbml_cmd(
         out: Path = typer.Option(..., "--out", help="output .xml file (written atomically)"),
+        force: bool = typer.Option(False, "--force", help="replace an existing --out file"),
         parameter_set: str = typer.Option("human", "--parameter-set", help="set name or .toml path"),
         dose: List[str] = typer.Option([], "--dose", help="product:amount:unit@day, repeatable; becomes an SBML event"),
         kl: Optional[int] = typer.Option(None, "--kl", help="typical subject of this KL grade (2-4): its damage "
@@ -24,11 +25,13 @@ def register(app: typer.Typer) -> None:
         import numpy as np
 
         from ..interop.sbml import export_sbml
+        from ..io import check_output_file
         from ..model import KneeModel
         from ..parameters import ParameterSet
         from ..protocol import Dose
 
         try:
+            check_output_file(out, force)
             ps = ParameterSet.load(parameter_set)
             doses = tuple(Dose.parse(d) for d in dose)
             model = KneeModel()
@@ -43,7 +46,8 @@ def register(app: typer.Typer) -> None:
                 pop.parameters["bmi_kg_per_m2"] = pop.parameters["bmi_reference_kg_per_m2"].copy()
                 subject = {k: float(v[0]) for k, v in pop.parameters.items()}
                 initial = dict(zip(model.state_names, baseline_state(model, pop)[0]))
-            path = export_sbml(out, ps, model=model, subject=subject, initial_state=initial, doses=doses)
+            path = export_sbml(out, ps, model=model, subject=subject, initial_state=initial, doses=doses,
+                               force=force)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)

@@ -17,9 +17,6 @@ in the same layout loads with :meth:`TrialDataset.read` and goes through the sam
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,10 +24,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..io import atomic_output_dir
 
 SDTM = ("DM", "EX", "QS", "MO", "LB", "AE")
 ADAM = ("ADSL", "ADQS", "ADAE")
 ARM_COLUMNS = ("TRT01P", "TRT01A", "TRTDOSE", "TRTDOSU", "ARM", "ACTARM")
+RANDOMISATION_KEYS = ("USUBJID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "TRTDOSE", "TRTDOSU")
 
 
 @dataclass(frozen=True)
@@ -46,36 +45,48 @@ class TrialDataset:
         return self.tables[name]
 
     def unblind(self, randomisation: pd.DataFrame | None = None) -> "TrialDataset":
-        """Join the randomisation list (USUBJID, TRT01P, TRT01A, TRTDOSE, TRTDOSU) to every table."""
+        """Join the randomisation list to every table.
+
+        ADSL and DM get TRT01P/TRT01PN/TRT01A/TRT01AN and the dose (TRTDOSE, TRTDOSU); the BDS
+        and ADAE also get the record-level TRTP/TRTPN/TRTA/TRTAN (one treatment period).
+        """
         rand = randomisation if randomisation is not None else self.randomisation
         if rand is None:
             raise DataError("randomisation", "no randomisation list to unblind with")
         if not self.blinded:
             return self
+        rand = rand.copy()
+        if "TRT01PN" not in rand.columns:  # lists written before the numeric codes existed
+            from .tables import _dose_ranks
+
+            rand["TRT01PN"] = _dose_ranks(rand)
+            rand["TRT01AN"] = rand["TRT01PN"]
         tables = dict(self.tables)
-        keys = rand[["USUBJID", "TRT01P", "TRT01A", "TRTDOSE", "TRTDOSU"]]
+        keys = rand[list(RANDOMISATION_KEYS)]
         for name in ("DM", "ADSL", "ADQS", "ADAE"):
             tables[name] = tables[name].merge(keys, on="USUBJID", how="left")
+        for name in ("ADQS", "ADAE"):
+            t = tables[name]
+            tables[name] = t.assign(TRTP=t["TRT01P"], TRTPN=t["TRT01PN"], TRTA=t["TRT01A"], TRTAN=t["TRT01AN"])
         ex = tables["EX"].drop(columns=["EXTRT"]).merge(keys, on="USUBJID", how="left")
         ex["EXTRT"] = ex["TRT01A"]
         ex["EXDOSE"] = ex["TRTDOSE"]
         ex["EXDOSU"] = ex["TRTDOSU"]
-        tables["EX"] = ex.drop(columns=["TRT01P", "TRT01A", "TRTDOSE", "TRTDOSU"])
-        return replace(self, tables=tables, blinded=False)
+        tables["EX"] = ex.drop(columns=[c for c in RANDOMISATION_KEYS if c != "USUBJID"])
+        return replace(self, tables=tables, blinded=False, randomisation=rand)
 
-    def write(self, folder: str | Path) -> Path:
+    def write(self, folder: str | Path, force: bool = False) -> Path:
         """Write every table as Parquet plus one DuckDB file ``trial.duckdb`` holding them all.
 
         Written into a temporary sibling folder and renamed into place, so a failure leaves
-        nothing half-written. The randomisation list goes to ``randomisation.parquet`` only
-        for unblinded datasets.
+        nothing half-written; a non-empty ``folder`` is replaced only with ``force`` and only
+        if oasim wrote it (:func:`oasim.io.atomic_output_dir`). The randomisation list goes
+        to ``randomisation.parquet`` only for unblinded datasets.
         """
         import duckdb
 
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with atomic_output_dir(folder, force) as tmp:
             for name, df in self.tables.items():
                 df.to_parquet(tmp / f"{name}.parquet", index=False)
             if not self.blinded and self.randomisation is not None:
@@ -88,12 +99,6 @@ class TrialDataset:
                     con.unregister("_df")
             finally:
                 con.close()
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return folder
 
     @classmethod

@@ -1,11 +1,22 @@
 """Patient-reported outcomes: WOMAC (Likert 3.1), VAS pain and KOOS.
 
 Each subject has a baseline symptom level per instrument (correlated through one latent
-severity; Kuah 2018 baseline tables). Follow-up scores move with
-* the model's nociceptive drive relative to baseline (``pain_drive_rel``), raised to an exponent;
+severity; Kuah 2018 baseline tables). The latent severity at enrolment is a stable trait plus a
+transient excursion (flare-type variability: 23-32 % of people report significant pain variation
+in any 6 months, Parry 2017); screening on pain selects high excursions, which then fade with
+``rtm_half_life_days``: regression to the mean, present in every arm without any injection
+(Englund 2025: untreated trial-eligible OAI participants improved 2.5 WOMAC function points at
+1 year). The model moves symptoms through
+* the disease state: the baseline level scales with the subject's model nociceptive drive at
+  baseline relative to a typical KL 2-3 knee (``baseline_drive_exponent``), so KL grade and an
+  inflammatory phenotype raise baseline symptoms; follow-up scores move with the drive relative
+  to baseline (``pain_drive_rel``: synovitis, PGE2, flare, sensitisation), raised to an exponent;
 * cartilage loss, weakly (Bacon 2020: +0.32 WOMAC pain points per 0.1 mm lost);
-* a placebo (IA injection) response of the size pooled for saline arms (Previtali 2020),
-  building over weeks and fading by 12 months (Previtali 2025), the same in every arm;
+* a placebo (IA injection) response of the size pooled for saline arms (Previtali 2020), larger
+  in subjects with more baseline pain (placebo effect sizes rise with baseline pain, Bannuru
+  2015), building over weeks and fading by 12 months (Previtali 2025), and renewed by each
+  injection (``injection_days``; renewal is not quantified in the literature: a repeat injection
+  restores ``placebo_renewal_fraction`` of the full response);
 * measurement noise; scores are rounded and clipped to each instrument's range.
 
 Patient global assessment (PGA, 0–100 mm) follows the pain-VAS course (assumed).
@@ -24,7 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 WOMAC_RANGES = {"WOMAC_PAIN": 20, "WOMAC_STIFF": 8, "WOMAC_FUNC": 68}
-REFERENCES = ("Kuah2018", "Bacon2020", "Previtali2020", "Previtali2025", "Bellamy1988", "Roos1998")
+REFERENCES = ("Kuah2018", "Bacon2020", "Previtali2020", "Previtali2025", "Bellamy1988", "Roos1998",
+              "Englund2025", "Bannuru2015", "Parry2017")
 
 
 @dataclass(frozen=True)
@@ -36,15 +48,24 @@ class BaselineSymptoms:
     womac_function: np.ndarray
     vas_pain_mm: np.ndarray
     placebo_magnitude: np.ndarray  # subject's relative placebo response (mean 1)
+    transient_latent: np.ndarray | None = None  # enrolment excursion of the latent severity (SD 1)
 
     def subset(self, index) -> "BaselineSymptoms":
-        return BaselineSymptoms(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+        return BaselineSymptoms(*(None if getattr(self, f) is None else getattr(self, f)[index]
+                                  for f in self.__dataclass_fields__))
 
 
 def sample_baseline_symptoms(n: int, rng: np.random.Generator, obs) -> BaselineSymptoms:
-    """Correlated baseline WOMAC subscales and VAS (one latent severity), clipped to range."""
+    """Correlated baseline WOMAC subscales and VAS (one latent severity), clipped to range.
+
+    The latent severity is ``sqrt(1 - φ)·trait + sqrt(φ)·transient`` with φ =
+    ``symptom_transient_variance_fraction``; the transient part fades after enrolment (see
+    :func:`regression_to_mean`), so subjects screened on high pain improve without treatment.
+    """
     rho = obs.value("symptom_correlation")
-    latent = rng.normal(size=n)
+    phi = obs.value("symptom_transient_variance_fraction")
+    trait, transient = rng.normal(size=n), rng.normal(size=n)
+    latent = np.sqrt(1.0 - phi) * trait + np.sqrt(phi) * transient
 
     def draw(name, upper):
         z = np.sqrt(rho) * latent + np.sqrt(1.0 - rho) * rng.normal(size=n)
@@ -55,14 +76,37 @@ def sample_baseline_symptoms(n: int, rng: np.random.Generator, obs) -> BaselineS
     omega = np.sqrt(np.log1p(cv ** 2))
     placebo = np.exp(rng.normal(-0.5 * omega ** 2, omega, n))  # mean 1
     return BaselineSymptoms(draw("womac_pain", 20), draw("womac_stiffness", 8),
-                            draw("womac_function", 68), draw("vas_pain", 100), placebo)
+                            draw("womac_function", 68), draw("vas_pain", 100), placebo, transient)
 
 
-def placebo_shape(t_days: np.ndarray, obs) -> np.ndarray:
-    """Fraction of the plateau placebo response at ``t_days`` after the first injection."""
+def placebo_shape(t_days: np.ndarray, obs, injection_days=None) -> np.ndarray:
+    """Fraction of the plateau placebo response at ``t_days``.
+
+    ``injection_days`` (default: one injection at day 0) are the days of the subject's
+    injections; each one renews the response to ``placebo_renewal_fraction`` of the full course
+    started at that day, and the largest course counts (the response does not add up).
+    """
+    t = np.asarray(t_days, float)
+
+    def course(since):
+        since = np.maximum(since, 0.0)
+        build = 1.0 - np.exp(-since / obs.value("placebo_onset_days"))
+        return np.where(since > 0, build / (1.0 + (since / obs.value("placebo_half_decline_days")) ** 3), 0.0)
+
+    days = [0.0] if injection_days is None else sorted(float(d) for d in injection_days)
+    if not days:
+        return np.zeros_like(t)
+    renewal = obs.value("placebo_renewal_fraction")
+    shape = course(t - days[0])
+    for day in days[1:]:
+        shape = np.maximum(shape, renewal * course(t - day))
+    return shape
+
+
+def regression_to_mean(t_days: np.ndarray, obs) -> np.ndarray:
+    """Fraction of the enrolment excursion that has faded at ``t_days`` after baseline."""
     t = np.maximum(np.asarray(t_days, float), 0.0)
-    build = 1.0 - np.exp(-t / obs.value("placebo_onset_days"))
-    return build / (1.0 + (t / obs.value("placebo_half_decline_days")) ** 3)
+    return 1.0 - 0.5 ** (t / obs.value("rtm_half_life_days"))
 
 
 def _score(true_value, noise_sd, upper, rng, decimals=0):
@@ -70,8 +114,16 @@ def _score(true_value, noise_sd, upper, rng, decimals=0):
     return np.clip(np.round(noisy, decimals), 0.0, upper)
 
 
+def baseline_disease_factor(baseline_drive_rel: np.ndarray, obs) -> np.ndarray:
+    """How the disease state at baseline scales a subject's symptom level (KL grade, inflammation):
+    (baseline drive / reference drive) ** ``baseline_drive_exponent``; same shape as the input."""
+    drive = np.asarray(baseline_drive_rel, float)
+    return (drive / obs.value("pain_drive_reference_rel")) ** obs.value("baseline_drive_exponent")
+
+
 def observe_clinical(baseline: BaselineSymptoms, pain_drive_rel: np.ndarray, thickness_mm: np.ndarray,
-                     t_days: np.ndarray, rng: np.random.Generator, obs) -> dict[str, np.ndarray]:
+                     t_days: np.ndarray, rng: np.random.Generator, obs, *,
+                     injection_days=None) -> dict[str, np.ndarray]:
     """Observed PRO scores, each (n_subjects, n_visits).
 
     Parameters
@@ -79,22 +131,43 @@ def observe_clinical(baseline: BaselineSymptoms, pain_drive_rel: np.ndarray, thi
     pain_drive_rel : (n, n_visits) model nociceptive drive; column 0 is baseline
     thickness_mm : (n, n_visits) true cartilage thickness
     t_days : (n_visits,) days since the first injection
+    injection_days : days of the (active or saline) injections, one list for every subject or
+        one list per subject; default one injection at day 0. Each injection renews the
+        placebo response.
     """
-    ratio = pain_drive_rel / pain_drive_rel[:, :1]
+    drive0 = pain_drive_rel[:, :1]
+    ratio = pain_drive_rel / drive0
     pain_factor = ratio ** obs.value("pain_drive_exponent")
     function_factor = ratio ** obs.value("function_drive_exponent")
+    disease = baseline_disease_factor(drive0, obs)
     loss_0p1mm = (thickness_mm[:, :1] - thickness_mm) / 0.1
-    shape = placebo_shape(t_days, obs)[None, :] * baseline.placebo_magnitude[:, None]
+    n = pain_drive_rel.shape[0]
+    t = np.asarray(t_days, float)
+    if injection_days is None or len(injection_days) == 0 or np.ndim(injection_days[0]) == 0:
+        course = np.broadcast_to(placebo_shape(t, obs, injection_days), (n, len(t)))
+    else:
+        course = np.array([placebo_shape(t, obs, days) for days in injection_days])
+    # subjects with more baseline pain respond more to placebo (Bannuru 2015); mean 1 at the
+    # population baseline mean
+    severity = np.clip(baseline.womac_pain / obs.value("womac_pain_baseline_mean"), 0.0, None)
+    shape = course * (baseline.placebo_magnitude * severity)[:, None]
+    # regression to the mean: the enrolment excursion of the latent severity fades
+    transient = (np.zeros(n) if baseline.transient_latent is None else baseline.transient_latent)
+    rtm_z = (np.sqrt(obs.value("symptom_correlation") * obs.value("symptom_transient_variance_fraction"))
+             * transient[:, None] * regression_to_mean(t, obs)[None, :])
     # Bacon 2020 gives the structure coupling for WOMAC pain (0-20); the other instruments get the
     # same rise relative to their range (x 8/20 stiffness, x 68/20 function, x 100/20 VAS)
     structure = obs.value("womac_pain_per_0p1mm_loss") * loss_0p1mm
 
-    pain = baseline.womac_pain[:, None] * pain_factor + structure - obs.value("placebo_womac_pain") * shape
-    stiff = (baseline.womac_stiffness[:, None] * pain_factor
-             + structure * 8 / 20 - obs.value("placebo_womac_stiffness") * shape)
-    func = (baseline.womac_function[:, None] * function_factor
-            + structure * 68 / 20 - obs.value("placebo_womac_function") * shape)
-    vas = baseline.vas_pain_mm[:, None] * pain_factor + structure * 5 - obs.value("placebo_vas_pain") * shape
+    def level(name, base, factor, scale):
+        """Symptom course of one instrument: disease × drive, structure, placebo, RTM."""
+        return ((base[:, None] * disease - obs.value(f"{name}_baseline_sd") * rtm_z) * factor
+                + structure * scale - obs.value(f"placebo_{name}") * shape)
+
+    pain = level("womac_pain", baseline.womac_pain, pain_factor, 1.0)
+    stiff = level("womac_stiffness", baseline.womac_stiffness, pain_factor, 8 / 20)
+    func = level("womac_function", baseline.womac_function, function_factor, 68 / 20)
+    vas = level("vas_pain", baseline.vas_pain_mm, pain_factor, 5.0)
     out = {
         "WOMAC_PAIN": _score(pain, obs.value("womac_pain_noise_sd"), 20, rng),
         "WOMAC_STIFF": _score(stiff, obs.value("womac_stiffness_noise_sd"), 8, rng),

@@ -27,8 +27,8 @@ import numpy as np
 from ..model import matrix as matrix_module
 from ..model.signals import compute_signals
 from ..solvers.solution import Solution
+from ..units import DAYS_PER_YEAR, rate_from_half_life
 
-LN2 = 0.6931471805599453
 CATABOLIC_GENES = ("MMP13", "ADAMTS5", "IL6", "NOS2")
 MATRIX_GENES = ("COL2A1", "ACAN")
 GENES = ("MMP13", "ADAMTS5", "COL2A1", "ACAN", "IL6", "NOS2")
@@ -55,7 +55,7 @@ def transcription_rel(gene: str, solution: Solution, params, readouts) -> np.nda
 def mrna_rel(gene: str, solution: Solution, params, readouts) -> np.ndarray:
     """Relative mRNA of ``gene`` (n_subjects, n_times), starting at steady state (= 1)."""
     drive = transcription_rel(gene, solution, params, readouts)
-    k = LN2 * 24.0 / readouts[f"{gene.lower()}_mrna_half_life_h"]
+    k = rate_from_half_life(readouts[f"{gene.lower()}_mrna_half_life_h"], "h")
     t = solution.t_days
     m = np.empty_like(drive)
     m[:, 0] = 1.0
@@ -86,9 +86,9 @@ def degradation_released(solution: Solution, params) -> tuple[np.ndarray, np.nda
     """
     s, p, g = namespaces(solution, params)
     agg_flux, col_flux = matrix_module.degradation_fluxes_rel(s, g)
-    days = 365.25 * p.matrix_turnover_scale
-    k_agg = LN2 / (p.aggrecan_half_life_y * days)
-    k_col = LN2 / (p.collagen_half_life_y * days)
+    days = DAYS_PER_YEAR * p.matrix_turnover_scale
+    k_agg = rate_from_half_life(p.aggrecan_half_life_y * days, "d")
+    k_col = rate_from_half_life(p.collagen_half_life_y * days, "d")
     out = []
     for flux, k, content in ((agg_flux, k_agg, s.aggrecan_rel), (col_flux, k_col, s.collagen_ii_rel)):
         rate = k * flux

@@ -5,16 +5,15 @@ The caller (``oasim run``) creates ``out_dir`` as a temporary folder and renames
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..protocol import Dose
+from ..provenance import provenance as make_provenance
 from . import report
 from .explant import ExplantDesign, ExplantGroup, run_explant
 from .invitro import AssayDesign, run_il1b_assay, run_toxicity
@@ -36,16 +35,6 @@ class ExperimentRun:
 
     def to_frame(self) -> pd.DataFrame:
         return next(iter(self.results.values())).to_frame()
-
-
-def _provenance(scenario, source: str) -> dict:
-    digest = hashlib.sha256(json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
-    try:
-        version = metadata.version("oasim")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return {"kind": scenario.kind, "name": scenario.name, "source": source, "seed": scenario.seed,
-            "scenario_sha256": digest, "system": scenario.system, "oasim_version": version}
 
 
 def _invitro(sc, rng):
@@ -151,7 +140,7 @@ def run_experiment(data: dict, out_dir: Path, source: str = "<scenario>") -> Exp
     for name, frame in _tables(results).items():
         frame.to_parquet(out_dir / f"{name}.parquet", index=False)
         files.append(f"{name}.parquet")
-    provenance = _provenance(scenario, source)
+    provenance = make_provenance(scenario, source=source, system=scenario.system)
     summary = {**provenance, "results": _key_numbers(results)}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float), encoding="utf-8")
     report.write_html(out_dir / "report.html", f"{scenario.kind}: {scenario.name}", _figures(scenario.kind, results),

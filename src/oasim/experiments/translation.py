@@ -25,9 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from ..units import rate_from_half_life
 from .systems import System
-
-LN2 = 0.6931471805599453
 
 
 @dataclass(frozen=True)
@@ -52,8 +51,8 @@ class JointScale:
 
     def bound_particles(self, dose: float, dose_days, t_days) -> np.ndarray:
         """Tissue-bound exosomes B(t) after equal injections of ``dose`` at ``dose_days``."""
-        kf = LN2 * 24.0 / self.free_half_life_h + self.uptake_per_day
-        kb = LN2 / self.bound_half_life_d
+        kf = rate_from_half_life(self.free_half_life_h, "h") + self.uptake_per_day
+        kb = rate_from_half_life(self.bound_half_life_d, "d")
         t = np.asarray(t_days, float)
         total = np.zeros_like(t)
         for t0 in np.atleast_1d(dose_days):

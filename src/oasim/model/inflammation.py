@@ -11,7 +11,9 @@ MSC secretion is given in pg per 10^6 cells per day and converted to pM/day with
 fluid volume and molecular weight: pM = (pg/mL) / (MW in kDa).
 
 References: Baker2017, Westacott1990, Richette2008, Owen1994, Proctor2014, Nemeth2009, Choi2011.
-Not modelled: IL-17, IFN-γ and T-cell cytokines; NGF (pain uses PGE2 and synovitis).
+T cells enter through their cytokines' effects (tcells.py): Treg-derived IL-10 adds to the M2
+source with weight ``treg_il10_weight``. IL-17 and IFN-γ are not states (their effects are
+carried by the Th17 and Th1 abundances). Not modelled: NGF.
 """
 
 from __future__ import annotations
@@ -76,8 +78,9 @@ def derivatives(s, p, g):
                         w1 * m1_rel + w2 * fls_rel + (1.0 - w1 - w2) * catabolic_chondrocytes)
     # PGE2 reprogrammes macrophages to secrete IL-10 (Nemeth 2009).
     wp = p.il10_pge2_dependent_fraction
+    wtr = p.treg_il10_weight
     il10 = mediator_rate(s.il10_pM, p.il10_healthy_pM, p.il10_half_life_h,
-                         m2_rel * ((1.0 - wp) + wp * g.pge2_rel))
+                         (1.0 - wtr) * m2_rel * ((1.0 - wp) + wp * g.pge2_rel) + wtr * s.treg_rel)
     wm = p.tgfb_from_macrophages_fraction
     tgfb = mediator_rate(s.tgfb_pM, p.tgfb_healthy_pM, p.tgfb_half_life_h,
                          wm * m2_rel + (1.0 - wm) * g.chondrocytes_rel)

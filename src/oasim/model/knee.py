@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Mapping
 
-from . import chondrocytes, enzymes, inflammation, macrophages, matrix, pain, synoviocytes, therapy
+from ..odemodel import OdeModel
+from . import (chondrocytes, enzymes, inflammation, macrophages, matrix, pain, reactogenicity, synoviocytes,
+               tcells, therapy)
 from .signals import compute_signals
 from .states import State
 
-MODULES = (inflammation, macrophages, synoviocytes, chondrocytes, enzymes, matrix, therapy, pain)
+MODULES = (inflammation, macrophages, synoviocytes, chondrocytes, enzymes, matrix, therapy, pain, tcells,
+           reactogenicity)
 
 
 class _RecordingNamespace:
@@ -34,14 +37,14 @@ class _RecordingNamespace:
 
 
 @dataclass(frozen=True)
-class KneeModel:
-    """The knee-joint model v1: states, parameter names and the right-hand side.
+class KneeModel(OdeModel):
+    """The knee-joint model (v2: with T cells, macrophage memory, flare and sensitisation).
 
     Examples
     --------
     >>> model = KneeModel()
     >>> len(model.states)
-    25
+    31
     >>> model.state_index["il1b_pM"]
     0
     """
@@ -112,7 +115,8 @@ def healthy_state(model: KneeModel, p) -> dict:
     """The healthy joint's steady state by state name (each production is normalised to it).
 
     ``p`` is a mapping or namespace of parameter values (floats or arrays over subjects).
-    Therapy pools are empty; the pain drive and DAMPs are at their healthy value 1.
+    Therapy pools, macrophage memory and the injection flare are empty; the pain drive,
+    sensitisation, T-cell subsets and DAMPs are at their healthy value 1.
     """
     if isinstance(p, Mapping):
         p = SimpleNamespace(**dict(p))
@@ -121,6 +125,7 @@ def healthy_state(model: KneeModel, p) -> dict:
         "il10_pM": p.il10_healthy_pM, "tgfb_pM": p.tgfb_healthy_pM, "pge2_pM": p.pge2_healthy_pM,
         "il1ra_pM": p.il1ra_healthy_pM, "tsg6_pM": p.tsg6_healthy_pM,
         "m1_cells": p.m1_healthy_cells, "m2_cells": inflammation.m2_healthy_cells(p),
+        "macrophage_memory_fraction": 0.0,
         "fls_activated_fraction": p.fls_activated_healthy_fraction,
         "chondrocytes_per_mm3": p.chondrocytes_healthy_per_mm3,
         "catabolic_fraction": p.catabolic_healthy_fraction,
@@ -129,6 +134,7 @@ def healthy_state(model: KneeModel, p) -> dict:
         "aggrecan_rel": 1.0, "collagen_ii_rel": 1.0, "damps_rel": 1.0,
         "msc_fast_cells": 0.0, "msc_persistent_cells": 0.0,
         "exosome_free_particles": 0.0, "exosome_bound_particles": 0.0, "pain_drive_rel": 1.0,
+        "sensitisation_rel": 1.0, "th1_rel": 1.0, "th17_rel": 1.0, "treg_rel": 1.0, "flare_fraction": 0.0,
     }
     missing = set(model.state_names) - set(values)
     if missing:

@@ -1,32 +1,52 @@
-"""Pain drive: an effect compartment that follows PGE2 and synovitis with a delay.
+"""Pain: peripheral nociceptive drive × a slowly integrating sensitisation gain.
 
-The pain drive is relative to the healthy joint (1 = no excess nociceptive drive). PGE2
-sensitises nociceptors; synovitis (M1 macrophages, activated FLS) tracks pain in knee OA.
-The endpoint models map this drive onto WOMAC pain and VAS.
+``pain_drive_rel`` (1 = the healthy joint) is the perceived nociceptive drive the endpoint
+models map onto WOMAC and VAS. Its target is
 
-References: Orita2011 (TNF-α correlates with WOMAC), Baker2017.
-Not modelled: NGF, central sensitisation, bone-marrow lesions.
+    peripheral × sensitisation_rel ** sensitisation_pain_exponent
+
+* peripheral drive: PGE2 sensitises nociceptors and synovitis (M1 macrophages, activated FLS)
+  tracks pain (synovitis OR 9.2 for knee pain, Baker 2010); the injection flare (effusion) adds
+  to it, × (1 + ``flare_pain_gain`` · flare);
+* sensitisation (peripheral and central; lower pressure-pain thresholds in knee OA, Moss 2016)
+  follows the peripheral drive with a half-life of months: an intra-articular anaesthetic raises
+  thresholds for ≥ 2 weeks (Pain Res Treat 2014) and sensitisation falls over 12 months after
+  effective treatment (research note 8). A transient anti-inflammatory pulse therefore lowers
+  pain for months, and a flare raises it for months.
+
+References: Orita2011, Baker2010, Hill2007, Moss2016.
+Not modelled: NGF, bone-marrow lesions.
 """
 
 from __future__ import annotations
 
 from .states import State
 
-STATES = (State("pain_drive_rel", "relative_to_healthy", "nociceptive drive (effect compartment)", 1.0),)
-REFERENCES = ("Orita2011",)
+STATES = (
+    State("pain_drive_rel", "relative_to_healthy", "perceived nociceptive drive (effect compartment)", 1.0),
+    State("sensitisation_rel", "relative_to_healthy", "nociceptive sensitisation (slow integrator)", 1.0),
+)
+REFERENCES = ("Orita2011", "Baker2010", "Hill2007", "Moss2016")
 
 LN2 = 0.6931471805599453
 
 
-def pain_target_rel(s, p, g):
-    """Instantaneous nociceptive drive relative to health."""
+def peripheral_drive_rel(s, p, g):
+    """Peripheral nociceptive drive relative to health (PGE2, synovitis, injection flare)."""
     wp = p.pain_pge2_weight
     synovitis_rel = 0.5 * (s.m1_cells / p.m1_healthy_cells
                            + s.fls_activated_fraction / p.fls_activated_healthy_fraction)
-    return wp * g.pge2_rel + (1.0 - wp) * synovitis_rel
+    return (wp * g.pge2_rel + (1.0 - wp) * synovitis_rel) * (1.0 + p.flare_pain_gain * s.flare_fraction)
+
+
+def pain_target_rel(s, p, g):
+    """Instantaneous perceived drive relative to health."""
+    return peripheral_drive_rel(s, p, g) * s.sensitisation_rel ** p.sensitisation_pain_exponent
 
 
 def derivatives(s, p, g):
-    """Rate of change of the pain drive [1/day]."""
+    """Rates of change of the pain drive and of sensitisation [1/day]."""
     k = LN2 / p.pain_equilibration_half_life_d
-    return {"pain_drive_rel": k * (pain_target_rel(s, p, g) - s.pain_drive_rel)}
+    k_sens = LN2 / p.sensitisation_half_life_d
+    return {"pain_drive_rel": k * (pain_target_rel(s, p, g) - s.pain_drive_rel),
+            "sensitisation_rel": k_sens * (peripheral_drive_rel(s, p, g) - s.sensitisation_rel)}

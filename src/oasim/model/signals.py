@@ -36,6 +36,8 @@ class Signals:
     exosome_effect: object  # tissue-bound exosome Emax effect in [0, 1)
     msc_licensing: object  # MSC licensing by IL-1β + TNF-α in [0, 1)
     msc_total_cells: object  # viable MSCs in the joint [cells]
+    msc_contact: object  # contact of viable MSCs with joint T cells, in [0, 1)
+    msc_efferocytosis: object  # uptake of dying MSCs by macrophages, in [0, 1)
     mmp13_activity_rel: object  # TIMP-free active MMP-13 / healthy
     adamts5_activity_rel: object  # TIMP-free ADAMTS-5 / healthy
     collagen_exposure_rel: object  # collagen accessible to collagenase / healthy (aggrecan shield)
@@ -44,6 +46,21 @@ class Signals:
 def il1_receptor_occupancy(il1b_pM, il1ra_pM, kd_il1b_pM, ki_il1ra_pM):
     """Fraction of IL-1R1 bound by IL-1β with IL-1Ra as a competitive antagonist."""
     return il1b_pM / (il1b_pM + kd_il1b_pM * (1.0 + il1ra_pM / ki_il1ra_pM))
+
+
+def msc_fast_loss_rate_per_day(s, p):
+    """Loss rate of the fast MSC pool [1/day]: t½, longer retention in inflamed joints (Li 2016),
+    faster clearance during an injection flare (see therapy.py)."""
+    theta = p.msc_retention_inflammation_gain
+    retention = (1.0 + theta * s.damps_rel) / (1.0 + theta)
+    return (0.6931471805599453 / p.msc_fast_half_life_d / retention
+            * (1.0 + p.flare_msc_clearance_gain * s.flare_fraction))
+
+
+def msc_loss_cells_per_day(s, p):
+    """Viable MSCs lost per day from both pools [cells/day]."""
+    return (msc_fast_loss_rate_per_day(s, p) * s.msc_fast_cells
+            + 0.6931471805599453 / p.msc_persistent_half_life_d * s.msc_persistent_cells)
 
 
 def compute_signals(s, p) -> Signals:
@@ -82,6 +99,12 @@ def compute_signals(s, p) -> Signals:
         ),
         msc_licensing=saturating(il1b_total_pM + s.tnf_pM, p.k_half_msc_licensing_pM),
         msc_total_cells=s.msc_fast_cells + s.msc_persistent_cells,
+        # ratio-dependent MSC action on immune cells (half-effect between 1:10 and 1:100 MSC:T,
+        # research note 1d): an occupancy in the number of viable MSCs
+        msc_contact=saturating(s.msc_fast_cells + s.msc_persistent_cells, p.k_half_msc_contact_cells),
+        # macrophages are educated by engulfing dying MSCs (de Witte 2018): the loss flux of the
+        # two viable pools [cells/day] (therapy.py) through a half-saturating uptake
+        msc_efferocytosis=saturating(msc_loss_cells_per_day(s, p), p.k_half_msc_efferocytosis_cells_per_day),
         mmp13_activity_rel=mmp13_free / mmp13_free_healthy,
         adamts5_activity_rel=adamts5_free / adamts5_free_healthy,
         collagen_exposure_rel=exposure,

@@ -5,7 +5,9 @@ pool (t½ ≈ 1 y); the rest is lost at injection. Fractions and half-lives are 
 2013 (≈15 % of human AD-MSCs detectable in the mouse knee at 1 month, ≈1.5 % engrafted at
 ≥6 months). Retention is longer in inflamed joints (Li 2016: ≈10 weeks in OA vs ≈4 weeks in
 normal rat knees): the fast-pool loss rate is divided by (1 + θ·DAMPs) / (1 + θ), which is 1
-in the healthy joint and grows with the fragment load.
+in the healthy joint and grows with the fragment load. The injection flare (reactogenicity.py)
+speeds fast-pool clearance by (1 + ``flare_msc_clearance_gain`` · flare): phagocytes recruited by
+a large dose clear the injected cells (de Witte 2018).
 Licensed MSCs secrete IL-1Ra, PGE2 and TSG-6 (see inflammation.py) and exosomes.
 
 Exosomes: free in synovial fluid (lymphatic clearance, uptake into tissue) and tissue-bound /
@@ -18,6 +20,7 @@ References: Toupet2013, Li2016, Evans2014, Partain2020, Webber2013.
 
 from __future__ import annotations
 
+from .signals import msc_fast_loss_rate_per_day
 from .states import State
 
 STATES = (
@@ -33,10 +36,7 @@ LN2 = 0.6931471805599453
 
 def derivatives(s, p, g):
     """Rates of change of the therapy pools [cells/day, particles/day]."""
-    k_fast = LN2 / p.msc_fast_half_life_d
-    theta = p.msc_retention_inflammation_gain
-    retention = (1.0 + theta * s.damps_rel) / (1.0 + theta)
-    k_fast_eff = k_fast / retention
+    k_fast_eff = msc_fast_loss_rate_per_day(s, p)
     k_persist = LN2 / p.msc_persistent_half_life_d
     k_clear = LN2 * 24.0 / p.exosome_free_half_life_h
     k_uptake = p.k_exosome_uptake_per_day

@@ -4,10 +4,15 @@ A set is a TOML file in ``sets/`` (or any path) with a ``[parameters]`` table wh
 ``name = { value, unit, source [, cv] }``. ``source`` is a key in ``references.bib``,
 ``"derived: <keys>: <arithmetic>"``, ``"calibrated: <targets>"`` or ``"assumed: <reason>"``.
 ``cv`` is the coefficient of variation of a log-normal population distribution.
+``prior = { dist, low, high, why }`` marks a parameter that calibration must pin down: ``dist``
+is ``"uniform"`` or ``"loguniform"`` on [low, high] (which contains the value) and ``why`` says
+what the parameter decides and why the literature does not fix it. ``ParameterSet.calibrated``
+lists them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -21,6 +26,7 @@ import numpy as np
 from ..errors import ParameterError
 
 SOURCE_KINDS = ("derived:", "calibrated:", "assumed:")
+PRIOR_DISTRIBUTIONS = ("uniform", "loguniform")
 _BIB_KEY = re.compile(r"@\w+\{([^,]+),")
 _FRACTION_SUFFIXES = ("_fraction", "_weight", "_share")
 
@@ -32,6 +38,44 @@ def bibliography_keys() -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class Prior:
+    """Calibration prior of a parameter: a (log-)uniform range and why calibration needs it."""
+
+    dist: str
+    low: float
+    high: float
+    why: str
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` draws from the prior."""
+        if self.dist == "loguniform":
+            return np.exp(rng.uniform(np.log(self.low), np.log(self.high), n))
+        return rng.uniform(self.low, self.high, n)
+
+
+def _check_prior(name: str, prior: object, value: float, origin: str) -> Prior:
+    field_ = f"{name}.prior"
+    if not isinstance(prior, Mapping):
+        raise ParameterError(field_, prior, "a table {dist, low, high, why}", origin)
+    keys = {"dist", "low", "high", "why"}
+    if set(prior) != keys:
+        raise ParameterError(field_, sorted(prior), "exactly the keys dist, low, high, why", origin)
+    dist, low, high, why = prior["dist"], prior["low"], prior["high"], prior["why"]
+    if dist not in PRIOR_DISTRIBUTIONS:
+        raise ParameterError(f"{field_}.dist", dist, " or ".join(PRIOR_DISTRIBUTIONS), origin)
+    for key, x in (("low", low), ("high", high)):
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not np.isfinite(x):
+            raise ParameterError(f"{field_}.{key}", x, "a finite number", origin)
+    if not low < high or not low <= value <= high:
+        raise ParameterError(f"{field_}", (low, high), f"low < high with low <= value ({value}) <= high", origin)
+    if dist == "loguniform" and low <= 0:
+        raise ParameterError(f"{field_}.low", low, "> 0 for a loguniform prior", origin)
+    if not isinstance(why, str) or len(why.strip()) < 10:
+        raise ParameterError(f"{field_}.why", why, "a sentence saying why calibration must pin it down", origin)
+    return Prior(dist, float(low), float(high), why.strip())
+
+
+@dataclass(frozen=True)
 class Parameter:
     """One named number with its unit, source and population variability."""
 
@@ -40,6 +84,7 @@ class Parameter:
     unit: str
     source: str
     cv: float | None = None
+    prior: Prior | None = None
 
     @property
     def source_kind(self) -> str:
@@ -53,10 +98,10 @@ class Parameter:
 def _check_entry(name: str, entry: object, origin: str) -> Parameter:
     if not isinstance(entry, Mapping):
         raise ParameterError(name, entry, "a table {value, unit, source[, cv]}", origin)
-    unknown = set(entry) - {"value", "unit", "source", "cv"}
+    unknown = set(entry) - {"value", "unit", "source", "cv", "prior"}
     if unknown:
         raise ParameterError(f"{name}.{sorted(unknown)[0]}", entry[sorted(unknown)[0]],
-                             "only the keys value, unit, source, cv", origin)
+                             "only the keys value, unit, source, cv, prior", origin)
     for key in ("value", "unit", "source"):
         if key not in entry:
             raise ParameterError(f"{name}.{key}", None, f"a {key} is required", origin)
@@ -81,7 +126,9 @@ def _check_entry(name: str, entry: object, origin: str) -> Parameter:
     cv = entry.get("cv")
     if cv is not None and (not isinstance(cv, (int, float)) or not 0 < cv <= 3):
         raise ParameterError(f"{name}.cv", cv, "a coefficient of variation in (0, 3]", origin)
-    return Parameter(name, float(value), unit.strip(), source.strip(), None if cv is None else float(cv))
+    prior = entry.get("prior")
+    prior = None if prior is None else _check_prior(name, prior, float(value), origin)
+    return Parameter(name, float(value), unit.strip(), source.strip(), None if cv is None else float(cv), prior)
 
 
 @dataclass(frozen=True)
@@ -101,6 +148,9 @@ class ParameterSet:
     origin: str = ""
     system: str = ""
     _frozen_keys: tuple = field(default=(), repr=False)
+    #: posterior draws of calibrated parameters (columns: parameter names of this set, of the
+    #: observation model or of the product factors), or None for a set without calibration
+    posterior: object = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> "ParameterSet":
@@ -121,12 +171,73 @@ class ParameterSet:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ParameterError("file", origin, f"valid TOML ({exc})", origin) from exc
+        if "base" in data:
+            return cls._load_calibrated(data, origin, path)
         table = data.get("parameters")
         if not isinstance(table, Mapping) or not table:
             raise ParameterError("parameters", table, "a non-empty [parameters] table", origin)
         params = {name: _check_entry(name, entry, origin) for name, entry in table.items()}
         return cls(data.get("name", path.stem), params, data.get("description", ""), origin,
                    data.get("system", ""))
+
+    @classmethod
+    def _load_calibrated(cls, data: Mapping, origin: str, path: Path) -> "ParameterSet":
+        """A set made of a ``base`` set plus ``posterior`` draws (a Parquet file beside the TOML).
+
+        The set's own values of the calibrated parameters are the posterior medians; population
+        runs draw one posterior sample per replicate (:meth:`posterior_draw`).
+        """
+        import pandas as pd
+
+        base = cls.load(data["base"])
+        name = data.get("posterior")
+        if not isinstance(name, str) or not name.endswith(".parquet"):
+            raise ParameterError("posterior", name, "the file name of the posterior draws (.parquet)", origin)
+        if origin.startswith("oasim/"):
+            draws_path = resources.files("oasim.parameters").joinpath("sets", name)
+        else:
+            draws_path = path.parent / name
+        try:
+            with resources.as_file(draws_path) if origin.startswith("oasim/") else contextlib.nullcontext(draws_path) as f:
+                draws = pd.read_parquet(f)
+        except (OSError, ValueError) as exc:
+            raise ParameterError("posterior", str(draws_path), f"a readable Parquet file of posterior draws ({exc})",
+                                 origin) from None
+        if len(draws) < 2 or not np.all(np.isfinite(draws.to_numpy(float))):
+            raise ParameterError("posterior", str(draws_path), "at least 2 draws, all finite", origin)
+        params = dict(base.parameters)
+        note = f"calibrated: posterior median of {len(draws)} draws ({name}, oasim calibrate)"
+        for column in draws.columns:
+            if column in params:
+                old = params[column]
+                params[column] = replace(old, value=float(draws[column].median()), source=note)
+        return cls(data.get("name", path.stem), params, data.get("description", base.description), origin,
+                   base.system, posterior=draws)
+
+    @property
+    def n_draws(self) -> int:
+        """Number of posterior draws (0 for a set without calibration)."""
+        return 0 if self.posterior is None else len(self.posterior)
+
+    def posterior_draw(self, rng: np.random.Generator) -> tuple["ParameterSet", dict[str, float]]:
+        """One posterior draw: (this set with its calibrated values replaced by the draw, the
+        draw's values of parameters that live elsewhere — observation model, product factors).
+
+        A set without posterior returns itself and no overrides.
+        """
+        if self.posterior is None:
+            return self, {}
+        row = self.posterior.iloc[int(rng.integers(len(self.posterior)))]
+        own = {k: float(v) for k, v in row.items() if k in self.parameters}
+        other = {k: float(v) for k, v in row.items() if k not in self.parameters}
+        params = dict(self.parameters)
+        for k, v in own.items():
+            params[k] = replace(params[k], value=v, source="calibrated: one posterior draw (oasim calibrate)")
+        return replace(self, parameters=params), other
+
+    def posterior_medians(self) -> dict[str, float]:
+        """Posterior medians of every calibrated parameter (empty without posterior)."""
+        return {} if self.posterior is None else {k: float(v) for k, v in self.posterior.median().items()}
 
     def __getitem__(self, name: str) -> Parameter:
         try:
@@ -154,7 +265,7 @@ class ParameterSet:
             entry = {"value": value, "unit": old.unit, "source": f"assumed: {origin_note}"}
             if old.cv is not None:
                 entry["cv"] = old.cv
-            params[name] = _check_entry(name, entry, "with_values")
+            params[name] = replace(_check_entry(name, entry, "with_values"), prior=old.prior)
         return replace(self, parameters=params)
 
     def check_model(self, names: Iterable[str]) -> None:
@@ -168,6 +279,11 @@ class ParameterSet:
     def vector(self, names: Iterable[str]) -> np.ndarray:
         """Values in the order of ``names``."""
         return np.array([self.value(n) for n in names], dtype=float)
+
+    @property
+    def calibrated(self) -> dict[str, Prior]:
+        """The parameters calibration must pin down (those with a ``prior``), by name."""
+        return {p.name: p.prior for p in self if p.prior is not None}
 
     @cached_property
     def citations(self) -> tuple[str, ...]:
@@ -185,7 +301,8 @@ class ParameterSet:
 
         return pd.DataFrame([
             {"name": p.name, "value": p.value, "unit": p.unit, "cv": p.cv,
-             "kind": p.source_kind, "source": p.source}
+             "kind": p.source_kind, "source": p.source,
+             "prior": None if p.prior is None else f"{p.prior.dist}[{p.prior.low:g}, {p.prior.high:g}]"}
             for p in self
         ])
 

@@ -1,12 +1,7 @@
-"""File helpers for lot QC: reading CSV tables with named errors, writing outputs atomically."""
+"""File helpers for lot QC: reading CSV tables with named errors (outputs: :mod:`oasim.io`)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -34,28 +29,3 @@ def read_csv_table(path: str | Path, required: tuple[str, ...], what: str) -> pd
     if missing:
         raise DataError(path, f"missing column(s) {missing}; columns are {list(frame.columns)}")
     return frame
-
-
-@contextlib.contextmanager
-def atomic_directory(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``target``; on success it replaces ``target``.
-
-    The folder is renamed into place only after the ``with`` block finishes without error,
-    so ``target`` never holds half-written results. On error the temporary folder is
-    removed and an existing ``target`` is left untouched.
-    """
-    target = Path(target).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.rename(target, old / target.name)
-    os.rename(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from oasim.errors import DataError
+from oasim.extras import require
 from oasim.qc.criteria import CONTROL_PERCENTILE
 
 GATING_METHODS = ("control_p99", "gatingml")
@@ -100,7 +101,7 @@ def read_fcs(path: str | Path, compensate: bool = True) -> FcsData:
         names channels the file lacks, or an event value is non-finite or outside the channel's
         range (see :func:`_check_event_values`).
     """
-    import flowkit as fk  # imported here: flowkit takes ~1 s to import
+    fk = require("flowkit", "reading FCS files")  # imported here: flowkit takes ~1 s to import
 
     path = Path(path)
     if not path.is_file():
@@ -211,7 +212,7 @@ def positive_percent(stained: np.ndarray, threshold: float) -> float:
 
 
 def _gatingml_percent(fcs: FcsData, gates_path: Path, gate_id: str) -> tuple[float, float]:
-    import flowkit as fk
+    fk = require("flowkit", "Gating-ML gates")
 
     try:
         strategy = fk.parse_gating_xml(str(gates_path))

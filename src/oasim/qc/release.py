@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from oasim.qc import criteria as c
-from oasim.qc.files import atomic_directory
+from oasim.io import atomic_output_dir
 from oasim.qc.flow import measure_markers
 from oasim.qc.isct import IdentityResult, evaluate_identity
 from oasim.qc.lot import LotAttributes, LotSpec, read_lot
@@ -181,11 +181,12 @@ def tables(result: ReleaseResult) -> dict[str, pd.DataFrame]:
     return {k: v.assign(lot_id=lot_id) for k, v in named.items()}
 
 
-def write_release(result: ReleaseResult, out_dir: str | Path) -> Path:
+def write_release(result: ReleaseResult, out_dir: str | Path, force: bool = False) -> Path:
     """Write tables, figures and ``report.html`` for a lot into ``out_dir``, atomically.
 
     Everything is written into a temporary folder beside ``out_dir`` that is renamed into
-    place at the end; a failure leaves any earlier ``out_dir`` as it was.
+    place at the end; a failure leaves any earlier ``out_dir`` as it was. A non-empty
+    ``out_dir`` is replaced only with ``force`` and only if oasim wrote it (:mod:`oasim.io`).
 
     Returns
     -------
@@ -195,7 +196,7 @@ def write_release(result: ReleaseResult, out_dir: str | Path) -> Path:
     from oasim.qc.report import render_report
 
     out_dir = Path(out_dir)
-    with atomic_directory(out_dir) as tmp:
+    with atomic_output_dir(out_dir, force) as tmp:
         (tmp / "tables").mkdir()
         for name, frame in tables(result).items():
             frame.to_parquet(tmp / "tables" / f"{name}.parquet", index=False)

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from oasim.extras import require
+
 #: Fluorochrome detectors and a plausible spillover matrix (row: dye, column: detector).
 DETECTORS = ("FITC-A", "PE-A", "PerCP-Cy5-5-A", "APC-A", "BV421-A")
 SPILLOVER = np.array([
@@ -60,7 +62,7 @@ def write_tube(
     spillover : bool, default True
         Mix channels through :data:`SPILLOVER` and store it as ``$SPILLOVER``.
     """
-    import flowio
+    flowio = require("flowio", "writing FCS files")
 
     detectors = [d for d in DETECTORS if d in fractions]
     idx = [DETECTORS.index(d) for d in detectors]

@@ -27,6 +27,8 @@ from scipy import stats
 
 from ..analysis import (ancova, mcid_responder, mcp_mod, mmrm, omeract_oarsi_responder, prepost, responders,
                         safety_table)
+from ..adam.engine import check_control, check_in_adsl, check_records
+from ..data.tables import paramcd_of
 from ..errors import DataError, OasimError
 
 PLACEBO = "Placebo"
@@ -91,15 +93,38 @@ def change_from_baseline(adqs: pd.DataFrame, arm: str = "TRT01P", alpha: float =
     return pd.DataFrame(rows)
 
 
+def _with_scenario_codes(adqs: pd.DataFrame, names) -> pd.DataFrame:
+    """ADQS records of the endpoints ``names`` with PARAMCD replaced by those names.
+
+    A name is looked up as a PARAMCD first (real or hand-built data may use any code), then
+    through the scenario's endpoint → PARAMCD table (``WOMAC_TOTAL`` → ``WOMTOT``).
+    """
+    present = set(adqs["PARAMCD"])
+    code_of = {name: name if name in present else paramcd_of(name) for name in names}
+    back = {code: name for name, code in code_of.items()}
+    rows = adqs[adqs["PARAMCD"].isin(back)]
+    return rows.assign(PARAMCD=rows["PARAMCD"].map(back))
+
+
 def analyse(dataset, primary_endpoint: str, primary_visitnum: int, endpoints=(), alpha: float = 0.05,
             fit_mmrm: bool = True) -> TrialAnalysis:
-    """Analyse an unblinded dataset."""
+    """Analyse an unblinded dataset.
+
+    Endpoints are named as in the scenario (``WOMAC_TOTAL``) or by PARAMCD (``WOMTOT``); results
+    are keyed by the names given. The records are checked first (one per subject, parameter and
+    visit; every subject in ADSL; CHG = AVAL − BASE; a "Placebo" arm): a failure is an
+    :class:`~oasim.errors.AdamError`.
+    """
     if dataset.blinded:
         raise DataError("dataset", "is blinded: call dataset.unblind() first (an explicit unblinding step)")
-    adqs, adsl, adae = dataset["ADQS"], dataset["ADSL"], dataset["ADAE"]
+    adsl, adae = dataset["ADSL"], dataset["ADAE"]
     notes: list[str] = []
     codes = list(dict.fromkeys([primary_endpoint, *endpoints]))
-    change = change_from_baseline(adqs[adqs["PARAMCD"].isin(codes)], alpha=alpha)
+    check_in_adsl(dataset["ADQS"], adsl, "ADQS")
+    adqs = _with_scenario_codes(dataset["ADQS"], codes)
+    check_records(adqs, "ADQS")
+    check_control(adsl["TRT01P"], PLACEBO, "ADSL", "TRT01P")
+    change = change_from_baseline(adqs, alpha=alpha)
 
     prim = adqs[(adqs["PARAMCD"] == primary_endpoint) & (adqs["AVISITN"] == primary_visitnum)].dropna(subset=["CHG"])
     at_visit = adqs[adqs["AVISITN"] == primary_visitnum]
@@ -129,7 +154,7 @@ def analyse(dataset, primary_endpoint: str, primary_visitnum: int, endpoints=(),
                       baseline="BASE", covariance="us", df_method="kenward-roger", control=PLACEBO, alpha=alpha)
         except OasimError as exc:
             notes.append(f"MMRM {primary_endpoint}: not fitted ({exc})")
-    resp = _responder_analyses(adqs, primary_visitnum, alpha, notes)
+    resp = _responder_analyses(dataset["ADQS"], primary_visitnum, alpha, notes)
     dr = None
     active_doses = sorted(set(adsl.loc[adsl["TRT01P"] != PLACEBO, "TRTDOSE"]))
     if len(active_doses) >= 2 and len(prim):
@@ -149,6 +174,7 @@ def analyse(dataset, primary_endpoint: str, primary_visitnum: int, endpoints=(),
 
 
 def _responder_analyses(adqs: pd.DataFrame, visitnum: int, alpha: float, notes: list) -> dict:
+    adqs = _with_scenario_codes(adqs, ["WOMAC_PAIN", "WOMAC_FUNC", "PGA_VAS", "VAS_PAIN"])
     wide = adqs[adqs["AVISITN"] == visitnum].pivot_table(index=["USUBJID", "TRT01P"], columns="PARAMCD",
                                                          values=["AVAL", "BASE"], aggfunc="first")
     needed = ["WOMAC_PAIN", "WOMAC_FUNC", "PGA_VAS", "VAS_PAIN"]

@@ -13,8 +13,6 @@ Replicates are computed in chunks; with an output folder each chunk is written a
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,6 +22,7 @@ import pandas as pd
 
 from ..analysis import ancova
 from ..data import from_trial_run
+from ..data.tables import paramcd_of
 from ..errors import FieldError, OasimError
 from ..scenario import Scenario
 from .analyse import PLACEBO, arm_order
@@ -48,7 +47,7 @@ def one_replicate(scenario: Scenario, k: int) -> list[dict]:
     sc = scenario.model_copy(update={"seed": replicate_seed(scenario.seed, k)})
     run = conduct_trial(sc)
     ds = from_trial_run(run).unblind()
-    code = sc.analysis.primary_endpoint
+    code = paramcd_of(sc.analysis.primary_endpoint)  # ADQS PARAMCD (<= 8 characters)
     visitn = list(sc.visits.months).index(sc.analysis.primary_visit_month)
     adqs = ds["ADQS"]
     rows = adqs[(adqs["PARAMCD"] == code) & (adqs["AVISITN"] == visitn)].dropna(subset=["CHG", "BASE"])
@@ -63,10 +62,11 @@ def one_replicate(scenario: Scenario, k: int) -> list[dict]:
     for arm in sorted(set(run.subjects.loc[run.subjects["active"], "arm"])):
         if arm in diffs.index:
             est, p = float(diffs.loc[arm, "estimate"]), float(diffs.loc[arm, "p_value"])
+            lo, hi = (float(diffs.loc[arm, c]) if c in diffs.columns else np.nan for c in ("ci_lower", "ci_upper"))
         else:
-            est, p = np.nan, np.nan
-        out.append({"replicate": k, "arm": arm, "estimate": est, "p_value": p,
-                    "n_active": int(((run.subjects["arm"] == arm)).sum()),
+            est, p, lo, hi = np.nan, np.nan, np.nan, np.nan
+        out.append({"replicate": k, "arm": arm, "estimate": est, "p_value": p, "ci_lower": lo, "ci_upper": hi,
+                    "n_active": int(((run.subjects["arm"] == arm)).sum()), "n_total": int(len(run.subjects)), "n_ae": int(len(run.adverse_events)),
                     "stopped_early": stopped, "n_dlt": int(sum(d["n_dlt"] for d in run.cohort_decisions))})
     return out
 
@@ -104,25 +104,26 @@ class PowerResult:
                 f"(benefit direction required)\n{self.to_frame().to_string(index=False)}")
 
 
-def _read_chunk(path: Path) -> pd.DataFrame:
-    """A chunk written by an earlier run; a damaged one is a DataError naming it (never deleted here)."""
-    from ..errors import DataError
-
-    try:
-        return pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several types for truncated or foreign files
-        raise DataError(path, f"not a readable power chunk ({type(exc).__name__}: {exc}); delete it to "
-                              "recompute those replicates") from None
+def replicate_chunk(scenario: Scenario, start: int, stop: int) -> pd.DataFrame:
+    """Rows of replicates ``start .. stop - 1`` (a pure function of its arguments: any worker)."""
+    return pd.DataFrame([row for k in range(start, stop) for row in one_replicate(scenario, k)])
 
 
 def simulate_power(scenario: Scenario, n_trials: int, chunk_size: int = 10, out_dir: Path | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> PowerResult:
-    """Run ``n_trials`` replicates of ``scenario`` (resumable when ``out_dir`` is given)."""
+                   progress: Callable[[int, int], None] | None = None, engine=None) -> PowerResult:
+    """Run ``n_trials`` replicates of ``scenario`` (resumable when ``out_dir`` is given).
+
+    ``engine``: an :class:`oasim.distributed.Engine` (local by default, or Dask); the replicates
+    and therefore the result are the same on every engine.
+    """
+    from functools import partial
+
+    from ..distributed import run_chunks
+
     if n_trials < 2:
         raise FieldError("trials", n_trials, ">= 2")
     if chunk_size < 1:
         raise FieldError("chunk_size", chunk_size, ">= 1")
-    frames = []
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -130,21 +131,5 @@ def simulate_power(scenario: Scenario, n_trials: int, chunk_size: int = 10, out_
         if stamp.exists() and stamp.read_text().strip() != scenario.digest():
             raise FieldError("out", str(out_dir), "a folder of the same scenario (digest differs: use a new folder)")
         stamp.write_text(scenario.digest())
-    starts = range(0, n_trials, chunk_size)
-    for i, start in enumerate(starts):
-        stop = min(n_trials, start + chunk_size)
-        path = out_dir / f"chunk_{start:06d}_{stop:06d}.parquet" if out_dir is not None else None
-        if path is not None and path.exists():
-            frames.append(_read_chunk(path))
-        else:
-            frame = pd.DataFrame([row for k in range(start, stop) for row in one_replicate(scenario, k)])
-            if path is not None:
-                fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".tmp")
-                os.close(fd)
-                frame.to_parquet(tmp, index=False)
-                os.replace(tmp, path)
-            frames.append(frame)
-        if progress is not None:
-            progress(stop, n_trials)
-    return PowerResult(pd.concat(frames, ignore_index=True), scenario.analysis.primary_endpoint,
-                       scenario.analysis.alpha, n_trials)
+    frame = run_chunks(partial(replicate_chunk, scenario), n_trials, chunk_size, out_dir, engine, progress)
+    return PowerResult(frame, scenario.analysis.primary_endpoint, scenario.analysis.alpha, n_trials)

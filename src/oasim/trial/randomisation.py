@@ -34,3 +34,18 @@ def permuted_blocks(n_active: int, n_placebo: int, block_size: int | None, rng: 
         order = list(rng.permutation(pair)) + rest
         sequence = sequence[order]
     return sequence
+
+
+def permuted_blocks_arms(sizes: list[int], block_size: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Randomised sequence of arm indices (0..len(sizes)-1) for a parallel-group trial.
+
+    Every block of ``block_size`` holds the arms in the ratio of ``sizes`` (fixed n per arm,
+    any allocation ratio); without a block size the whole trial is one permuted block.
+    """
+    total = sum(sizes)
+    size = block_size or total
+    blocks = total // size if total % size == 0 else 0
+    if not blocks or any(n % blocks for n in sizes):
+        raise FieldError("design.block_size", size, f"a divisor of the trial size {total} that keeps the ratio {sizes}")
+    block = np.repeat(np.arange(len(sizes)), [n // blocks for n in sizes])
+    return np.concatenate([rng.permutation(block) for _ in range(blocks)])

@@ -9,43 +9,38 @@ only when complete, so an interrupted run leaves no output folder.
 from __future__ import annotations
 
 import json
-import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
-from .. import __version__
+from ..adam.engine import json_safe
+from ..adam.report import write_ard
 from ..data import from_trial_run
+from ..data.tables import paramcd_of
+from ..io import atomic_output_dir
+from ..provenance import provenance
+from ..report.html import trial_adam_analysis
 from ..scenario import Scenario
 from .analyse import PLACEBO, analyse
 from .conduct import conduct_trial
 
 
 def _clean(x):
-    """JSON-safe values (NaN -> None, numpy -> Python)."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return None if not math.isfinite(float(x)) else round(float(x), 10)
-    return x
+    """JSON-safe values (NaN -> None, numpy -> Python, floats to 10 decimals)."""
+    return json_safe(x, digits=10)
 
 
 def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
     adsl = dataset["ADSL"]
     arms = []
+    protocols = {a.label: a for a in getattr(run, "arms", ())}
     for arm, g in adsl.groupby("TRT01P", sort=False):
         ch = analysis.change[analysis.change["arm"] == arm]
         ae = dataset["ADAE"][dataset["ADAE"]["USUBJID"].isin(g["USUBJID"])]
+        protocol = protocols.get(arm)
         entry = {
             "arm": arm, "dose": float(g["TRTDOSE"].iloc[0]), "dose_unit": str(g["TRTDOSU"].iloc[0]),
+            "product": protocol.exposure_product() if protocol else "",
+            "injection_days": list(protocol.injection_days) if protocol else [],
             "cohorts": sorted(int(c) for c in g["COHORT"].unique()),
             "n_randomised": int(len(g)), "n_completed": int((g["COMPLFL"] == "Y").sum()),
             "change_from_baseline": {
@@ -80,51 +75,58 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
         "scenario": scenario.name, "description": scenario.description,
         "primary_endpoint": scenario.analysis.primary_endpoint,
         "primary_visit_month": scenario.analysis.primary_visit_month,
+        "design": "ascending-dose cohorts" if scenario.design.cohorts else "parallel groups",
         "screening": run.screening, "cohort_decisions": run.cohort_decisions, "arms": arms,
+        "solver_failures": getattr(run, "solver_failures", 0),
         "dose_response": None if analysis.dose_response is None else {
             "method": "MCP-Mod", "dose_response_detected": bool(analysis.dose_response.dose_response_detected),
             "target_dose_in_lowest_dose_units": analysis.dose_response.target_dose},
         "notes": analysis.notes,
-        "provenance": {"seed": scenario.seed, "scenario_digest": scenario.digest(),
-                       "parameter_set": scenario.model.parameter_set, "oasim_version": __version__},
+        "provenance": provenance(scenario, parameter_set=scenario.model.parameter_set,
+                                 **({"posterior_draw": run.parameter_draw} if run.parameter_draw else {})),
     })
 
 
-def default_out_dir(name: str, root: Path = Path("results")) -> Path:
-    """A new folder ``results/<name>-<time>`` (suffixed -2, -3 ... if taken)."""
-    from datetime import datetime
+def _mmrm_summary(adam) -> dict | None:
+    if adam.mmrm is None:
+        return None
+    from ..adam.engine import mmrm_contrasts
 
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = root / f"{name}-{stamp}"
-    k = 1
-    while path.exists():
-        k += 1
-        path = root / f"{name}-{stamp}-{k}"
-    return path
+    return _clean({"endpoint": adam.paramcd, "covariance": adam.mmrm.covariance_structure,
+                   "df_method": adam.mmrm.df_method, "n_subjects": adam.mmrm.n_subjects,
+                   "contrasts": mmrm_contrasts(adam.mmrm, adam.control).to_dict("records")})
 
 
-def replace_dir(tmp: Path, out_dir: Path) -> None:
-    """Move a finished temporary folder into place; an old ``out_dir`` is removed only after."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def trial_ard(adam, analysis):
+    """Analysis-results table: the standard analysis of the primary endpoint plus the ANCOVA of
+    every endpoint at the primary visit and the responder analyses."""
+    import pandas as pd
+
+    rows = []
+    for code, res in analysis.ancova.items():
+        for arm, r in res.differences.iterrows():
+            for stat, col in (("estimate", "estimate"), ("se", "se"), ("ci_low", "ci_lower"), ("ci_high", "ci_upper"),
+                              ("p_value", "p_value")):
+                rows.append({"ANALYSIS": "ANCOVA DIFF PRIMARY VISIT", "PARAMCD": paramcd_of(code), "AVISIT": "",
+                             "ARM": str(arm), "REFARM": PLACEBO, "STAT": stat, "VALUE": float(r[col])})
+    for name, res in analysis.responders.items():
+        for arm, r in res.rates.iterrows():
+            for stat in ("n", "responders", "rate"):
+                rows.append({"ANALYSIS": f"RESPONDERS {name}", "PARAMCD": "", "AVISIT": "", "ARM": str(arm),
+                             "REFARM": "", "STAT": stat, "VALUE": float(r[stat])})
+    extra = pd.DataFrame(rows).assign(DATASET="ADQS")
+    return pd.concat([adam.ard(), extra], ignore_index=True)
 
 
-def run_trial(scenario: Scenario, out_dir: Path, progress: Callable[[str], None] | None = None) -> dict:
+def run_trial(scenario: Scenario, out_dir: Path, progress: Callable[[str], None] | None = None,
+              force: bool = False) -> dict:
     """Run ``scenario`` and write its outputs to ``out_dir``.
 
-    The caller decides whether an existing ``out_dir`` may be replaced (``--force``); it is
-    replaced only once the new outputs are complete.
+    A non-empty ``out_dir`` is replaced only with ``force``, only if oasim wrote it, and only
+    once the new outputs are complete (:func:`oasim.io.atomic_output_dir`).
     """
     say = progress or (lambda _m: None)
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial.", dir=out_dir.parent))
-    try:
+    with atomic_output_dir(out_dir, force) as tmp:
         run = conduct_trial(scenario, say)
         say("building datasets")
         blinded = from_trial_run(run)
@@ -133,17 +135,16 @@ def run_trial(scenario: Scenario, out_dir: Path, progress: Callable[[str], None]
         pv = list(scenario.visits.months).index(scenario.analysis.primary_visit_month)
         analysis = analyse(dataset, scenario.analysis.primary_endpoint, pv, scenario.analysis.endpoints,
                            scenario.analysis.alpha, scenario.analysis.mmrm)
+        adam = trial_adam_analysis(scenario, dataset, analysis)  # the same path as `oasim analyse`
         summary = build_summary(scenario, run, dataset, analysis)
+        summary["mmrm"] = _mmrm_summary(adam)
         say("writing outputs")
         dataset.write(tmp / "datasets")
+        write_ard(trial_ard(adam, analysis), tmp)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
         if scenario.output.figures:
             from ..report import write_trial_report
 
-            write_trial_report(tmp / "report.html", scenario, dataset, analysis, summary)
+            write_trial_report(tmp / "report.html", scenario, dataset, analysis, summary, adam)
         (tmp / "scenario.json").write_text(json.dumps(scenario.model_dump(mode="json"), indent=2))
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return summary

@@ -29,7 +29,6 @@ from .export import knee_document as knee_document
 from .export import dose_parameters as dose_parameters
 from .export import validation_errors as validation_errors
 from .export import document_to_string as document_to_string
-from .export import write_atomic as write_atomic
 from .export import export_sbml as export_sbml
 from .importer import SbmlModel as SbmlModel
 from .importer import load as load

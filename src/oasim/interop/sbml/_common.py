@@ -36,9 +36,9 @@ class UnsupportedSbmlError(SbmlError):
 
 
 def _libsbml():
-    import libsbml
+    from ...extras import require
 
-    return libsbml
+    return require("libsbml", "SBML export and import")
 
 
 # ---------------------------------------------------------------------------------------------

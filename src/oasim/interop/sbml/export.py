@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import os
 import re
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Mapping, Sequence
@@ -14,7 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import sympy
 
-
+from ...io import atomic_write_text
 from ._common import SBML_LEVEL, SBML_VERSION, SbmlError, TIME, _DAY, _libsbml, parse_unit
 from .mathml import _ast_from_sympy
 
@@ -337,30 +335,13 @@ def document_to_string(doc) -> str:
     return _libsbml().writeSBMLToString(doc)
 
 
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def export_sbml(path: str | Path, parameter_set="human", **kwargs) -> Path:
-    """Validate and write the knee model as SBML L3V2 (atomically); see :func:`knee_document`."""
+def export_sbml(path: str | Path, parameter_set="human", force: bool = False, **kwargs) -> Path:
+    """Validate and write the knee model as SBML L3V2 (atomically; an existing file only with
+    ``force``); see :func:`knee_document`."""
     doc = knee_document(parameter_set, **kwargs)
     errors = validation_errors(doc)
     if errors:
         raise SbmlError("the exported document fails libSBML validation:\n" + "\n".join(errors))
-    return write_atomic(path, document_to_string(doc))
+    return atomic_write_text(path, document_to_string(doc), force)
 
 

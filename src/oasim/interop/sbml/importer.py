@@ -13,7 +13,7 @@ import sympy
 
 from ...model.codegen import OdeSystem
 from ...model.states import State
-
+from ...odemodel import OdeModel
 from ._common import SbmlError, TIME, UnsupportedSbmlError, _libsbml
 from .mathml import _math_to_sympy
 
@@ -22,7 +22,7 @@ from .mathml import _math_to_sympy
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
-class SbmlModel:
+class SbmlModel(OdeModel):
     """An imported SBML model in the solver's model interface.
 
     ``states``, ``parameter_names`` and the generated kernel work like the knee model's:
@@ -117,7 +117,8 @@ class SbmlModel:
         if isinstance(p, Mapping):
             p = [p[n] for n in self.parameter_names]
         out = self._rhs_fn(*[y[i] for i in range(len(self.states))], *p)
-        shape = np.broadcast(*[np.asarray(y[i]) for i in range(len(self.states))]).shape
+        # broadcast_shapes has no limit on the number of arrays (np.broadcast takes at most 64)
+        shape = np.broadcast_shapes(*[np.shape(y[i]) for i in range(len(self.states))])
         return [np.broadcast_to(np.asarray(o, float), shape) if np.ndim(o) == 0 else o for o in out]
 
     def derivatives(self, y, p) -> dict:

@@ -33,8 +33,9 @@ class RoadRunnerReference:
 
     def __init__(self, sbml, rtol: float = 1e-8, atol: float = 1e-12, max_steps: int = 1_000_000,
                  atol_per_state: Mapping[str, float] | None = None):
-        import roadrunner
+        from ...extras import require
 
+        roadrunner = require("roadrunner", "the libRoadRunner reference solver")
         text = str(sbml)
         self.rr = roadrunner.RoadRunner(text if text.lstrip().startswith("<") else str(Path(text)))
         integ = self.rr.integrator

@@ -1,0 +1,399 @@
+"""Bayesian calibration of a few population-level parameters to published arm statistics.
+
+The simulator (a whole virtual trial per study) costs seconds per parameter vector, far too
+much for direct MCMC in a 30-minute budget on two cores. So the calibration follows the usual
+route for expensive simulators (Kennedy & O'Hagan 2001, J R Stat Soc B 63:425; the history
+matching/emulation practice of Andrianakis et al. 2015, PLoS Comput Biol 11:e1003968):
+
+1. a space-filling design (Latin hypercube, ``scipy.stats.qmc``) in the parameters'
+   prior-quantile space ``u ∈ (0, 1)^d``; the simulator runs once per design point, in
+   resumable chunks;
+2. one Gaussian-process emulator per target statistic (scikit-learn, Matérn 5/2 with automatic
+   relevance determination plus a white-noise term for the simulator's Monte-Carlo noise);
+3. affine-invariant ensemble MCMC (emcee; Foreman-Mackey et al. 2013, PASP 125:306) on the
+   emulated posterior, vectorised over walkers. Because the chain moves in prior-quantile
+   space the prior density is uniform there and the log posterior is the log likelihood.
+
+emcee was chosen over SMC-ABC (pyabc) because the arm statistics come with their own sampling
+error (n, SD/SE/IQR/CI), which gives an explicit likelihood; ABC would throw that away.
+
+The likelihood of each published statistic respects the arm's n and its spread:
+
+* mean / mean_change: ``observed ~ N(predicted, se_obs² + se_sim² + var_emulator)`` with
+  ``se_obs`` = SD/√n, SE, CI width/3.92 or, for a median with IQR,
+  1.2533·(IQR/1.349)/√n (the large-sample SE of a median of a normal sample);
+* proportion: binomial with k = round(p·n) events, at the emulated probability.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.linalg import solve_triangular
+
+from ..errors import FieldError, OasimError
+
+PRIOR_KINDS = ("lognormal", "normal", "uniform", "loguniform")
+_Z95 = 1.959963984540054
+
+
+class CalibrationError(OasimError):
+    """A calibration input (prior, target, design) is unusable."""
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Prior of one calibrated parameter.
+
+    ``low``/``high`` are the 2.5 % and 97.5 % quantiles of a log-normal or normal prior, or the
+    bounds of a uniform or log-uniform one, in the parameter's ``unit``. ``reason`` says why.
+    """
+
+    name: str
+    distribution: Literal["lognormal", "normal", "uniform", "loguniform"]
+    low: float
+    high: float
+    unit: str
+    reason: str
+
+    def __post_init__(self):
+        if self.distribution not in PRIOR_KINDS:
+            raise FieldError(f"{self.name}.distribution", self.distribution, f"one of {PRIOR_KINDS}")
+        if not (np.isfinite(self.low) and np.isfinite(self.high) and self.low < self.high):
+            raise FieldError(f"{self.name}.low/high", (self.low, self.high), "finite with low < high")
+        if self.distribution in ("lognormal", "loguniform") and self.low <= 0:
+            raise FieldError(f"{self.name}.low", self.low, f"> 0 for a {self.distribution} prior")
+        if len(self.reason.strip()) < 3:
+            raise FieldError(f"{self.name}.reason", self.reason, "a reason for the prior range")
+
+    @property
+    def frozen(self):
+        if self.distribution == "uniform":
+            return stats.uniform(self.low, self.high - self.low)
+        if self.distribution == "loguniform":
+            return stats.loguniform(self.low, self.high)
+        if self.distribution == "normal":
+            return stats.norm(0.5 * (self.low + self.high), (self.high - self.low) / (2 * _Z95))
+        mu = 0.5 * (np.log(self.low) + np.log(self.high))
+        return stats.lognorm(s=(np.log(self.high) - np.log(self.low)) / (2 * _Z95), scale=np.exp(mu))
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """Parameter values at prior quantiles ``u``."""
+        return self.frozen.ppf(u)
+
+    def to_unit(self, value: np.ndarray) -> np.ndarray:
+        return self.frozen.cdf(value)
+
+
+STATISTICS = ("mean", "median", "proportion", "mean_change")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One published statistic with the size of its sampling error."""
+
+    label: str
+    statistic: str
+    value: float
+    n: int
+    se: float | None = None  # standard error of ``value``; None for a proportion
+
+    def __post_init__(self):
+        if self.statistic not in STATISTICS:
+            raise FieldError(f"{self.label}.statistic", self.statistic, f"one of {STATISTICS}")
+        if self.n < 1:
+            raise FieldError(f"{self.label}.n", self.n, ">= 1")
+        if self.statistic == "proportion":
+            if not 0 <= self.value <= 1:
+                raise FieldError(f"{self.label}.value", self.value, "a proportion in [0, 1]")
+        elif self.se is not None and not (np.isfinite(self.se) and self.se > 0):
+            raise FieldError(f"{self.label}.se", self.se, "> 0, or None to use the simulated spread")
+
+
+def standard_error(statistic: str, n: int, spread_type: str, low: float | None, high: float | None) -> float | None:
+    """Standard error of a reported statistic from its reported spread (None if not given)."""
+    if spread_type == "sd":
+        return float(low) / np.sqrt(n)
+    if spread_type == "se":
+        return float(low)
+    if spread_type == "ci95":
+        return (float(high) - float(low)) / (2 * _Z95)
+    if spread_type == "iqr":
+        return 1.2533 * ((float(high) - float(low)) / 1.349) / np.sqrt(n)
+    if spread_type == "none":
+        return None
+    raise FieldError("spread_type", spread_type, "sd, se, ci95, iqr or none")
+
+
+#: simulator(theta (k, d) in parameter units, seeds (k,)) -> (mean (k, m), sd (k, m)) per target:
+#: the predicted statistic and the between-subject SD used when a target reports no spread.
+Simulator = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class Emulator:
+    """One Gaussian process per target, on prior-quantile inputs."""
+
+    models: list
+    sd_mean: np.ndarray  # mean simulated between-subject SD per target (for targets without spread)
+    holdout_r2: np.ndarray
+
+    @classmethod
+    def fit(cls, u: np.ndarray, y: np.ndarray, sd: np.ndarray, seed: int, holdout_fraction: float = 0.15,
+            restarts: int = 2) -> "Emulator":
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        rng = np.random.default_rng(seed)
+        k, d = u.shape
+        ok = np.all(np.isfinite(y), axis=1)
+        u, y, sd = u[ok], y[ok], sd[ok]
+        if len(u) < 2 * d + 2:
+            raise CalibrationError(f"only {len(u)} finite design points for {d} parameters: need >= {2 * d + 2}")
+        test = rng.random(len(u)) < holdout_fraction
+        models, r2 = [], []
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        for j in range(y.shape[1]):
+            kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(np.full(d, 0.5), (1e-2, 1e2), nu=2.5)
+                      + WhiteKernel(1e-2, (1e-8, 1.0)))
+            gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=restarts,
+                                          random_state=int(rng.integers(2**31)))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                gp.fit(u[~test], y[~test, j])
+            if test.sum() >= 3:
+                pred = gp.predict(u[test])
+                ss = np.sum((y[test, j] - y[test, j].mean()) ** 2)
+                r2.append(1 - np.sum((y[test, j] - pred) ** 2) / ss if ss > 0 else np.nan)
+            else:
+                r2.append(np.nan)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                gp.fit(u, y[:, j])  # refit on everything for the posterior
+            models.append(gp)
+        return cls(models, np.nanmean(sd, axis=0), np.asarray(r2))
+
+    def predict(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mean (k, m), variance (k, m)) of the emulated statistics at ``u`` (k, d).
+
+        The noise-free latent GP (the white-noise term is the simulator's Monte-Carlo error,
+        already in the likelihood as the trial's own sampling error), evaluated in closed form
+        from the fitted sklearn models: sklearn's ``predict`` costs ~1 ms of checks per call,
+        which dominated the MCMC.
+        """
+        u = np.atleast_2d(u)
+        if not hasattr(self, "_stacked"):
+            self._stacked = _StackedLatentMatern(self._fast)
+        return self._stacked(u)
+
+    @property
+    def _fast(self):
+        if not hasattr(self, "_fast_cache"):
+            self._fast_cache = [_LatentMatern(gp) for gp in self.models]
+        return self._fast_cache
+
+
+class _LatentMatern:
+    """Mean and variance of a fitted ``C * Matern(nu=2.5, ARD) + White`` GP without the white term."""
+
+    def __init__(self, gp):
+        kernel = gp.kernel_
+        self.amplitude = float(kernel.k1.k1.constant_value)
+        self.length = np.atleast_1d(kernel.k1.k2.length_scale).astype(float)
+        self.x = gp.X_train_ / self.length
+        self.alpha = gp.alpha_.ravel()
+        # inverse Cholesky factor of the training covariance (with noise), formed once
+        self.chol_inv = solve_triangular(gp.L_, np.eye(len(self.x)), lower=True)
+        self.y_mean = float(np.ravel(gp._y_train_mean)[0])
+        self.y_std = float(np.ravel(gp._y_train_std)[0])
+
+    def __call__(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = u / self.length
+        r = np.sqrt(np.maximum(((z[:, None, :] - self.x[None, :, :]) ** 2).sum(-1), 0.0))
+        k = self.amplitude * (1 + np.sqrt(5) * r + 5.0 / 3.0 * r * r) * np.exp(-np.sqrt(5) * r)
+        mean = k @ self.alpha
+        v = self.chol_inv @ k.T
+        var = np.maximum(self.amplitude - np.einsum("ij,ij->j", v, v), 0.0)
+        return mean * self.y_std + self.y_mean, var * self.y_std ** 2
+
+
+class _StackedLatentMatern:
+    """All targets' latent GPs at once (they share the design points; each has its own length
+    scales): one array expression instead of a Python loop over targets."""
+
+    def __init__(self, parts: Sequence[_LatentMatern]):
+        self.length = np.stack([p.length * np.ones(p.x.shape[1]) for p in parts])  # (m, d)
+        self.x = np.stack([p.x for p in parts])  # (m, n, d), already scaled by each length
+        self.alpha = np.stack([p.alpha for p in parts])  # (m, n)
+        self.chol_inv = np.stack([p.chol_inv for p in parts])  # (m, n, n)
+        self.amplitude = np.array([p.amplitude for p in parts])  # (m,)
+        self.y_mean = np.array([p.y_mean for p in parts])
+        self.y_std = np.array([p.y_std for p in parts])
+
+    def __call__(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = u[None, :, :] / self.length[:, None, :]  # (m, k, d)
+        sq = (z * z).sum(-1)[:, :, None] + (self.x * self.x).sum(-1)[:, None, :] \
+            - 2.0 * np.einsum("mkd,mnd->mkn", z, self.x)
+        r = np.sqrt(np.maximum(sq, 0.0))
+        k = self.amplitude[:, None, None] * (1 + np.sqrt(5) * r + 5.0 / 3.0 * r * r) * np.exp(-np.sqrt(5) * r)
+        mean = np.einsum("mkn,mn->km", k, self.alpha)
+        v = np.einsum("mij,mkj->mki", self.chol_inv, k)
+        var = np.maximum(self.amplitude[None, :] - np.einsum("mki,mki->km", v, v), 0.0)
+        return mean * self.y_std + self.y_mean, var * self.y_std ** 2
+
+
+def log_likelihood(targets: Sequence[Target], predicted: np.ndarray, variance: np.ndarray,
+                   sd_sim: np.ndarray) -> np.ndarray:
+    """Log likelihood (k,) of the published statistics at k predicted vectors (k, m)."""
+    prop = np.array([t.statistic == "proportion" for t in targets])
+    value = np.array([t.value for t in targets], float)
+    n = np.array([t.n for t in targets], float)
+    total = np.zeros(predicted.shape[0])
+    if (~prop).any():
+        se_obs = np.array([(t.se if t.se is not None else sd_sim[j] / np.sqrt(t.n)) if not prop[j] else 1.0
+                           for j, t in enumerate(targets)])
+        # the emulator's uncertainty adds to the trial's own sampling error
+        var = se_obs[~prop] ** 2 + variance[:, ~prop]
+        resid = value[~prop] - predicted[:, ~prop]
+        total += (-0.5 * (np.log(2 * np.pi * var) + resid ** 2 / var)).sum(axis=1)
+    if prop.any():
+        p = np.clip(predicted[:, prop], 1e-6, 1 - 1e-6)
+        k = np.round(value[prop] * n[prop])
+        total += stats.binom.logpmf(k, n[prop], p).sum(axis=1)
+    return total
+
+
+@dataclass
+class CalibrationResult:
+    priors: list[Prior]
+    targets: list[Target]
+    draws: pd.DataFrame  # posterior draws in parameter units
+    chain_u: np.ndarray = field(repr=False)  # (steps, walkers, d) in prior-quantile space
+    acceptance: float
+    autocorr_steps: np.ndarray
+    ess: np.ndarray
+    rhat: np.ndarray
+    emulator_r2: np.ndarray
+    design_points: int
+
+    def summary(self) -> pd.DataFrame:
+        rows = []
+        for i, p in enumerate(self.priors):
+            x = self.draws[p.name].to_numpy()
+            q = np.percentile(x, [5, 50, 95])
+            rows.append({"parameter": p.name, "unit": p.unit, "prior": f"{p.distribution} [{p.low:g}, {p.high:g}]",
+                         "mean": x.mean(), "sd": x.std(ddof=1), "q05": q[0], "median": q[1], "q95": q[2],
+                         "ess": self.ess[i], "rhat": self.rhat[i], "tau_steps": self.autocorr_steps[i]})
+        return pd.DataFrame(rows)
+
+
+def design(priors: Sequence[Prior], n_points: int, seed: int) -> np.ndarray:
+    """Latin-hypercube points in prior-quantile space, kept inside (0, 1)."""
+    from scipy.stats import qmc
+
+    sampler = qmc.LatinHypercube(len(priors), rng=np.random.default_rng(seed))
+    u = sampler.random(n_points)
+    return np.clip(u, 1e-4, 1 - 1e-4)
+
+
+def to_parameters(priors: Sequence[Prior], u: np.ndarray) -> np.ndarray:
+    return np.column_stack([p.from_unit(u[:, i]) for i, p in enumerate(priors)])
+
+
+def run_design(simulator: Simulator, priors: Sequence[Prior], n_points: int, seed: int,
+               work_dir: Path | None = None, chunk: int = 16,
+               progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Simulate every design point; finished chunks are kept in ``work_dir`` so a rerun resumes.
+
+    Returns (u (k, d), mean (k, m), sd (k, m)). Each chunk is written to a temporary file and
+    renamed, so a killed run never leaves a half-written chunk.
+    """
+    u = design(priors, n_points, seed)
+    theta = to_parameters(priors, u)
+    seeds = np.random.SeedSequence(seed).generate_state(n_points, dtype=np.uint64) % (2**63)
+    means, sds = [], []
+    fingerprint = _fingerprint(priors, n_points, seed)
+    if work_dir is not None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+    for start in range(0, n_points, chunk):
+        stop = min(start + chunk, n_points)
+        path = work_dir / f"design_{fingerprint}_{start:06d}.npz" if work_dir is not None else None
+        if path is not None and path.exists():
+            with np.load(path) as saved:
+                m, s = saved["mean"], saved["sd"]
+        else:
+            m, s = simulator(theta[start:stop], seeds[start:stop])
+            m, s = np.asarray(m, float), np.asarray(s, float)
+            if path is not None:
+                tmp = path.with_suffix(".tmp.npz")
+                np.savez(tmp, mean=m, sd=s)
+                os.replace(tmp, path)
+        means.append(m)
+        sds.append(s)
+        if progress is not None:
+            progress(stop, n_points)
+    return u, np.vstack(means), np.vstack(sds)
+
+
+def _fingerprint(priors: Sequence[Prior], n_points: int, seed: int) -> str:
+    import hashlib
+
+    text = json.dumps([[p.name, p.distribution, p.low, p.high] for p in priors] + [n_points, seed])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def sample_posterior(emulator: Emulator, priors: Sequence[Prior], targets: Sequence[Target], seed: int,
+                     n_walkers: int | None = None, n_steps: int = 3000, burn_fraction: float = 0.5,
+                     n_draws: int = 2000) -> CalibrationResult:
+    """Ensemble MCMC (emcee) on the emulated posterior.
+
+    The walkers move in z = Φ⁻¹(u), where the prior is a standard normal: no hard walls at the
+    prior bounds (the stretch move stalls against them when the data push a parameter to an end
+    of its range). The chain is reported in u = Φ(z); the emulators are evaluated at u clipped to
+    the design's range.
+    """
+    import emcee
+
+    d = len(priors)
+    n_walkers = n_walkers or max(4 * d, 16)
+    rng = np.random.default_rng(seed)
+
+    def log_prob(z):
+        z = np.atleast_2d(z)
+        u = np.clip(stats.norm.cdf(z), 1e-4, 1 - 1e-4)
+        m, v = emulator.predict(u)
+        return log_likelihood(targets, m, v, emulator.sd_mean) - 0.5 * (z * z).sum(axis=1)
+
+    sampler = emcee.EnsembleSampler(n_walkers, d, log_prob, vectorize=True)
+    # emcee draws from a legacy RandomState; seed it from this run's Generator
+    sampler.random_state = np.random.RandomState(np.random.MT19937(int(rng.integers(2**32)))).get_state()
+    start = rng.normal(0.0, 0.5, size=(n_walkers, d))
+    sampler.run_mcmc(start, n_steps, progress=False)
+    burn = int(n_steps * burn_fraction)
+    chain = stats.norm.cdf(sampler.get_chain(discard=burn))  # (steps, walkers, d) in u
+    tau = sampler.get_autocorr_time(discard=burn, quiet=True)
+    n_kept = chain.shape[0] * chain.shape[1]
+    ess = n_kept / np.maximum(tau, 1.0)
+    rhat = _split_rhat(chain)
+    flat = chain.reshape(-1, d)
+    pick = rng.choice(len(flat), size=min(n_draws, len(flat)), replace=False)
+    draws = pd.DataFrame(to_parameters(priors, flat[pick]), columns=[p.name for p in priors])
+    return CalibrationResult(list(priors), list(targets), draws, chain, float(np.mean(sampler.acceptance_fraction)),
+                             tau, ess, rhat, emulator.holdout_r2, 0)
+
+
+def _split_rhat(chain: np.ndarray) -> np.ndarray:
+    """Rank-normalised split R-hat (Vehtari et al. 2021) with walkers as chains, via ArviZ."""
+    import arviz as az
+
+    return np.array([float(az.rhat(np.ascontiguousarray(chain[:, :, i].T))) for i in range(chain.shape[2])])

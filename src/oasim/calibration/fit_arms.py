@@ -1,0 +1,185 @@
+"""Calibration to an arm table: priors from a file, targets from the table's rows, the
+arm-table replay (:func:`oasim.calibration.arms.simulate_arm_table`) as the simulator, and a
+leave-one-study-out predictive check on the fitted emulators.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FieldError
+from .arms import ArmTable, skip_reason
+from .bayes import Emulator, Prior, Simulator, Target, sample_posterior, standard_error
+
+
+def calibration_sets(parameter_set: str = "human") -> dict:
+    """The parameter sets a calibrated parameter may live in: model, observation model, products."""
+    from ..endpoints.parameters import load_observation_parameters
+    from ..parameters import ParameterSet
+    from ..trial.design import product_parameters
+
+    return {"model": ParameterSet.load(parameter_set), "observation": load_observation_parameters(),
+            "products": product_parameters()}
+
+
+def load_priors(path: str | Path | None = None, parameter_set: str = "human") -> list[Prior]:
+    """Priors of the calibrated parameters.
+
+    The file (``calibration/priors_human.toml`` by default) lists ``parameters = [names]``; each
+    name's prior is the ``prior`` of its own entry in the model set, the observation model or
+    the product factors, so a range is written once, next to the value and its source.
+    """
+    if path is None:
+        text = resources.files("oasim.calibration").joinpath("priors_human.toml").read_text("utf-8")
+        origin = "oasim/calibration/priors_human.toml"
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise FieldError("priors", str(path), "an existing TOML file")
+        text, origin = path.read_text("utf-8"), str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FieldError("priors", origin, f"valid TOML ({exc})") from exc
+    names = data.get("parameters")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise FieldError("parameters", names, "a non-empty list of parameter names", origin)
+    if len(set(names)) != len(names):
+        raise FieldError("parameters", names, "unique names", origin)
+    if len(names) > 12:
+        raise FieldError("parameters", len(names), "at most 12 calibrated parameters (identifiability from arm data)",
+                         origin)
+    sets = calibration_sets(parameter_set)
+    priors = []
+    for name in names:
+        owner = next((s for s in sets.values() if name in s), None)
+        if owner is None:
+            raise FieldError(f"parameters.{name}", name, "a parameter of the model, observation or product sets",
+                             origin)
+        entry = owner[name]
+        if entry.prior is None:
+            raise FieldError(f"parameters.{name}", name, f"a parameter with a prior in {owner.origin}", origin)
+        priors.append(Prior(name, entry.prior.dist, entry.prior.low, entry.prior.high, entry.unit, entry.prior.why))
+    return priors
+
+
+@dataclass(frozen=True)
+class ArmTargets:
+    """The scoreable rows of a table as calibration targets (``row_ids`` align with ``targets``)."""
+
+    targets: list[Target]
+    row_ids: list[int]
+    studies: list[str]
+    skipped: dict[int, str]
+
+
+def targets_from_table(table: ArmTable) -> ArmTargets:
+    targets, ids, studies, skipped = [], [], [], {}
+    for i, r in enumerate(table.rows, start=1):
+        reason = skip_reason(r)
+        if reason is None and r.month == 0:
+            reason = "month 0: conditions the arm's baseline, not scored"
+        if reason is not None:
+            skipped[i] = reason
+            continue
+        se = None if r.statistic == "proportion" else standard_error(
+            r.statistic, r.n, r.spread_type, r.spread_low, r.spread_high)
+        targets.append(Target(f"{r.study} | {r.arm} | {r.endpoint} | m{r.month:g}", r.statistic, r.value, r.n, se))
+        ids.append(i)
+        studies.append(r.study)
+    return ArmTargets(targets, ids, studies, skipped)
+
+
+def arm_table_simulator(table: ArmTable, priors: Sequence[Prior], row_ids: Sequence[int],
+                        parameter_set: str = "human", replicates: int = 4) -> Simulator:
+    """A :data:`~oasim.calibration.bayes.Simulator` replaying ``table`` at each parameter vector.
+
+    Returns per target row the mean of the simulated statistic over ``replicates`` whole-trial
+    replicates, and ``sd`` = the replicate SD × √n (a between-subject scale, as the likelihood
+    divides by √n for rows without a reported spread).
+    """
+    from .arms import simulate_arm_table
+
+    names = [p.name for p in priors]
+    n = np.array([table.rows[i - 1].n for i in row_ids], float)
+
+    def simulate(theta: np.ndarray, seeds: np.ndarray):
+        means, sds = [], []
+        for values, seed in zip(theta, seeds):
+            sim = simulate_arm_table(table, parameter_set, replicates, int(seed % (2**31)),
+                                     overrides=dict(zip(names, map(float, values))))
+            v = sim.values.reindex(row_ids).to_numpy(float)
+            means.append(v.mean(axis=1))
+            sds.append(v.std(axis=1, ddof=1) * np.sqrt(n) if replicates > 1 else np.full(len(row_ids), np.nan))
+        return np.array(means), np.array(sds)
+
+    return simulate
+
+
+def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target], columns: Sequence[int],
+                        seed: int, n_draws: int = 1000) -> pd.DataFrame:
+    """95 % posterior predictive interval of each target column's statistic in a new trial."""
+    rng = np.random.default_rng(seed)
+    flat = chain_u.reshape(-1, chain_u.shape[-1])
+    pick = rng.choice(len(flat), size=min(n_draws, len(flat)), replace=False)
+    m, v = emulator.predict(flat[pick])
+    rows = []
+    for j in columns:
+        t = targets[j]
+        if t.statistic == "proportion":
+            sim = rng.binomial(t.n, np.clip(m[:, j], 0, 1)) / t.n
+            from scipy.stats import binomtest
+
+            ci = binomtest(round(t.value * t.n), t.n).proportion_ci(0.95, method="exact")
+            own = ci.high - ci.low
+        else:
+            se = t.se if t.se is not None else emulator.sd_mean[j] / np.sqrt(t.n)
+            sim = m[:, j] + rng.normal(size=len(m)) * np.sqrt(v[:, j] + se ** 2)
+            own = 2 * 1.959963984540054 * se
+        lo, hi = np.percentile(sim, [2.5, 97.5])
+        inside = bool(lo <= t.value <= hi)
+        # interval score (Gneiting & Raftery 2007, eq. 43) at alpha = 0.05
+        score = (hi - lo) + 40.0 * max(lo - t.value, 0.0) + 40.0 * max(t.value - hi, 0.0)
+        rows.append({"target": t.label, "value": t.value, "pi_low": lo, "pi_high": hi, "inside": inside,
+                     "width_ratio": (hi - lo) / own if own > 0 else np.nan, "score": score})
+    return pd.DataFrame(rows)
+
+
+def leave_one_study_out(emulator: Emulator, priors: Sequence[Prior], arm_targets: ArmTargets, seed: int,
+                        mcmc_steps: int = 1500) -> pd.DataFrame:
+    """Refit the posterior without each study in turn and predict that study's rows.
+
+    The emulators were trained on simulator runs of the whole table, which use no published
+    value; only the likelihood changes, so each refit costs an MCMC run, not a design.
+    """
+    frames = []
+    targets = arm_targets.targets
+    for k, study in enumerate(dict.fromkeys(arm_targets.studies)):
+        held = [j for j, s in enumerate(arm_targets.studies) if s == study]
+        kept = [j for j, s in enumerate(arm_targets.studies) if s != study]
+        if not kept:
+            continue
+        sub = _SubEmulator(emulator, kept)
+        result = sample_posterior(sub, priors, [targets[j] for j in kept], seed + k, n_steps=mcmc_steps)
+        table = predictive_interval(emulator, result.chain_u, targets, held, seed + 1000 + k)
+        table.insert(0, "study", study)
+        table.insert(1, "row_id", [arm_targets.row_ids[j] for j in held])
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+class _SubEmulator(Emulator):
+    """The emulators of a subset of targets (same GPs, no refit)."""
+
+    def __init__(self, full: Emulator, columns: Sequence[int]):
+        self.models = [full.models[j] for j in columns]
+        self.sd_mean = full.sd_mean[list(columns)]
+        self.holdout_r2 = full.holdout_r2[list(columns)]
+        self._fast_cache = [full._fast[j] for j in columns]

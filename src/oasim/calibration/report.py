@@ -1,0 +1,156 @@
+"""Write a calibration: posterior draws, summary, diagnostics and an HTML report, atomically."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .bayes import CalibrationResult, Emulator, Prior, Simulator, Target, run_design, sample_posterior
+
+
+@dataclass(frozen=True)
+class CalibrationSettings:
+    design_points: int = 160
+    mcmc_steps: int = 3000
+    seed: int = 1
+    chunk: int = 8
+    gp_restarts: int = 2
+
+
+def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[Target], out: Path,
+              settings: CalibrationSettings = CalibrationSettings(), provenance: dict | None = None,
+              progress: Callable[[int, int], None] | None = None, force: bool = False,
+              extra: Callable[[Emulator, CalibrationResult, Path], None] | None = None) -> CalibrationResult:
+    """Design → emulator → MCMC → files in ``out`` (written whole or not at all).
+
+    Finished design chunks are kept in a hidden ``.<out>.calibrate-work`` folder beside ``out``
+    so that an interrupted calibration resumes where it stopped; it is removed on success.
+    """
+    from ..io import atomic_output_dir, check_output_dir
+
+    out = check_output_dir(out, force)  # refuse before hours of simulation, not after
+    work = out.parent / f".{out.name}.calibrate-work"
+    u, mean, sd = run_design(simulator, priors, settings.design_points, settings.seed, work, settings.chunk, progress)
+    emulator = Emulator.fit(u, mean, sd, settings.seed, restarts=settings.gp_restarts)
+    result = sample_posterior(emulator, priors, targets, settings.seed + 1, n_steps=settings.mcmc_steps)
+    result.design_points = int(np.sum(np.all(np.isfinite(mean), axis=1)))
+    with atomic_output_dir(out, force) as tmp:
+        result.draws.to_parquet(tmp / "posterior.parquet", index=False)
+        result.summary().to_csv(tmp / "posterior_summary.csv", index=False)
+        pd.DataFrame(np.column_stack([u, mean]), columns=[f"u_{p.name}" for p in priors]
+                     + [t.label for t in targets]).to_parquet(tmp / "design.parquet", index=False)
+        predictive = posterior_predictive(emulator, result)
+        predictive.to_csv(tmp / "posterior_predictive.csv", index=False)
+        (tmp / "diagnostics.json").write_text(json.dumps(diagnostics(result), indent=2))
+        (tmp / "provenance.json").write_text(json.dumps(provenance or {}, indent=2, default=str))
+        if extra is not None:  # e.g. the leave-one-study-out check, written inside the same atomic folder
+            extra(emulator, result, tmp)
+        (tmp / "report.html").write_text(html_report(result, predictive, mean, tmp), "utf-8")
+    shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def diagnostics(result: CalibrationResult) -> dict:
+    return {
+        "sampler": "emcee affine-invariant ensemble on Gaussian-process emulators",
+        "acceptance_fraction": result.acceptance,
+        "autocorrelation_steps": dict(zip([p.name for p in result.priors], map(float, result.autocorr_steps))),
+        "ess": dict(zip([p.name for p in result.priors], map(float, result.ess))),
+        "rhat": dict(zip([p.name for p in result.priors], map(float, result.rhat))),
+        "emulator_holdout_r2": dict(zip([t.label for t in result.targets], map(float, result.emulator_r2))),
+        "design_points": result.design_points,
+        "chain_shape_steps_walkers_parameters": list(result.chain_u.shape),
+    }
+
+
+def posterior_predictive(emulator: Emulator, result: CalibrationResult, n: int = 1000) -> pd.DataFrame:
+    """Per target: the published value and its 95 % CI, and the 95 % posterior predictive interval
+    of a new trial's statistic (emulator mean and variance plus the trial's sampling error)."""
+    chain = result.chain_u.reshape(-1, result.chain_u.shape[-1])
+    pick = np.random.default_rng(0).choice(len(chain), size=min(n, len(chain)), replace=False)
+    m, v = emulator.predict(chain[pick])
+    rng = np.random.default_rng(1)
+    rows = []
+    for j, t in enumerate(result.targets):
+        if t.statistic == "proportion":
+            p = np.clip(m[:, j], 0, 1)
+            sim = rng.binomial(t.n, p) / t.n
+            half = 1.96 * np.sqrt(t.value * (1 - t.value) / t.n)
+        else:
+            se = t.se if t.se is not None else emulator.sd_mean[j] / np.sqrt(t.n)
+            sim = m[:, j] + rng.normal(0, 1, len(m)) * np.sqrt(v[:, j] + se ** 2)
+            half = 1.96 * se
+        lo, hi = np.percentile(sim, [2.5, 97.5])
+        rows.append({"target": t.label, "statistic": t.statistic, "n": t.n, "value": t.value,
+                     "value_ci_low": t.value - half, "value_ci_high": t.value + half,
+                     "predicted_median": float(np.median(sim)), "pi_low": lo, "pi_high": hi,
+                     "inside": bool(lo <= t.value <= hi)})
+    return pd.DataFrame(rows)
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def html_report(result: CalibrationResult, predictive: pd.DataFrame, design_mean: np.ndarray,
+                folder: Path | None = None) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    d = len(result.priors)
+    fig, axes = plt.subplots(1, d, figsize=(3.2 * d, 2.6), squeeze=False)
+    for ax, p in zip(axes[0], result.priors):
+        lo, hi = p.from_unit(np.array([0.005, 0.995]))
+        grid = np.linspace(lo, hi, 300)
+        ax.plot(grid, p.frozen.pdf(grid), color="0.5", label="prior")
+        ax.hist(result.draws[p.name], bins=40, density=True, alpha=0.6, color="C0", label="posterior")
+        ax.set_title(p.name, fontsize=8)
+        ax.set_xlabel(p.unit, fontsize=8)
+    axes[0][0].legend(fontsize=7)
+    prior_posterior = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(predictive) + 1.2))
+    y = np.arange(len(predictive))
+    prior_lo, prior_hi = np.nanpercentile(design_mean, [2.5, 97.5], axis=0)
+    ax.hlines(y + 0.2, prior_lo, prior_hi, color="0.75", lw=3, label="prior predictive (design runs)")
+    ax.hlines(y, predictive["pi_low"], predictive["pi_high"], color="C0", lw=3, label="posterior predictive 95 %")
+    ax.errorbar(predictive["value"], y - 0.2, xerr=[predictive["value"] - predictive["value_ci_low"],
+                                                    predictive["value_ci_high"] - predictive["value"]],
+                fmt="o", color="k", ms=3, label="published value, 95 % CI")
+    ax.set_yticks(y, predictive["target"], fontsize=7)
+    ax.legend(fontsize=7, loc="best")
+    predictive_png = _png(fig)
+
+    fig, axes = plt.subplots(d, 1, figsize=(7, 1.1 * d), squeeze=False, sharex=True)
+    for i, p in enumerate(result.priors):
+        axes[i][0].plot(result.chain_u[:, :, i], lw=0.3, alpha=0.5)
+        axes[i][0].set_ylabel(p.name, fontsize=6, rotation=0, ha="right")
+    axes[-1][0].set_xlabel("step after burn-in (prior-quantile scale)")
+    traces = _png(fig)
+
+    loso = None
+    if folder is not None and (folder / "leave_one_study_out.csv").exists():
+        table = pd.read_csv(folder / "leave_one_study_out.csv")
+        loso = {"coverage": float(table["inside"].mean()), "mean_width_ratio": float(table["width_ratio"].mean()),
+                "rows": table.round(3).to_dict(orient="records")}
+    env = Environment(loader=PackageLoader("oasim.calibration", "templates"), autoescape=select_autoescape())
+    return env.get_template("calibration_report.html.j2").render(
+        summary=result.summary().round(4).to_dict(orient="records"), diag=diagnostics(result),
+        predictive=predictive.round(3).to_dict(orient="records"), coverage=float(predictive["inside"].mean()),
+        priors=result.priors, loso=loso, prior_posterior=prior_posterior, predictive_png=predictive_png, traces=traces)

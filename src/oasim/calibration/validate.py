@@ -1,0 +1,188 @@
+"""``oasim validate-against``: simulated predictive intervals of published arm statistics.
+
+For an arm table (:mod:`oasim.calibration.arms`) every study is replayed R times. Month-0 rows
+condition their arm and are reported under ``conditioning`` (with their simulated interval, as
+a check), not scored. Every later row gets
+
+* the simulated 95 % predictive interval of the reported statistic on the reported scale
+  (2.5 and 97.5 % quantiles over replicates) and whether the published value is ``inside``;
+* ``width_ratio``: interval width / width of the published statistic's own 95 % CI —
+  3.92·SD/√n for a mean with SD, 3.92·SE for SE, the interval for ci95,
+  3.92·1.2533·(IQR/1.349)/√n for a median with IQR, the Clopper–Pearson width for a
+  proportion; None when the row reports no spread;
+* the interval score of Gneiting & Raftery (2007, eq. 43) at α = 0.05:
+  (u − l) + (2/α)(l − x)·1{x < l} + (2/α)(x − u)·1{x > u}, on the reported scale.
+
+``coverage`` is the fraction of scored rows inside; ``mean_interval_width`` the mean
+``width_ratio`` over the scored rows that have one. Rows that cannot be simulated are listed
+under ``skipped`` with the reason; nothing is dropped silently.
+
+Replicates run in chunks; with an output folder each chunk is written atomically as
+``chunk_<start>_<stop>.parquet`` and a rerun skips chunks already written (as ``oasim power``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FieldError
+from ..parameters import ParameterSet
+from ..distributed import run_chunks
+from .arms import ArmRow, ArmTable, plan_studies, simulate_arm_table
+
+ALPHA = 0.05
+Z975 = 1.959963984540054
+MEDIAN_SE_FACTOR = 1.2533  # sqrt(pi / 2): SE of a normal sample median / SE of the mean
+IQR_PER_SD = 1.349
+
+
+def published_ci_width(row: ArmRow) -> float | None:
+    """Width of the published statistic's own 95 % CI (None if the row gives no spread)."""
+    if row.statistic == "proportion":
+        from ..analysis.safety import clopper_pearson
+
+        count = int(round(row.value * row.n))
+        lo, hi = clopper_pearson(np.array([count]), np.array([row.n]))
+        return float(hi[0] - lo[0])
+    if row.spread_type == "ci95":
+        return float(row.spread_high - row.spread_low)
+    if row.spread_type == "se":
+        return 2 * Z975 * row.spread_low
+    if row.spread_type == "sd":
+        sd = row.spread_low
+    elif row.spread_type == "iqr":
+        sd = (row.spread_high - row.spread_low) / IQR_PER_SD
+    else:
+        return None
+    factor = MEDIAN_SE_FACTOR if row.statistic == "median" else 1.0
+    return 2 * Z975 * factor * sd / math.sqrt(row.n)
+
+
+def interval_score(lower: float, upper: float, x: float, alpha: float = ALPHA) -> float:
+    """Gneiting & Raftery (2007) interval score of the central (1 − alpha) interval [lower, upper] at x."""
+    return (upper - lower) + (2 / alpha) * max(lower - x, 0.0) + (2 / alpha) * max(x - upper, 0.0)
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Per-row intervals, conditioning rows, skipped rows and the two summaries."""
+
+    rows: list[dict]
+    conditioning: list[dict]
+    skipped: list[dict]
+    replicates: int
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def coverage(self) -> float | None:
+        return float(np.mean([r["inside"] for r in self.rows])) if self.rows else None
+
+    @property
+    def mean_interval_width(self) -> float | None:
+        ratios = [r["width_ratio"] for r in self.rows if r["width_ratio"] is not None]
+        return float(np.mean(ratios)) if ratios else None
+
+    def to_dict(self) -> dict:
+        n_ratio = sum(r["width_ratio"] is not None for r in self.rows)
+        return {"rows": self.rows, "coverage": self.coverage, "mean_interval_width": self.mean_interval_width,
+                "skipped": self.skipped, "conditioning": self.conditioning,
+                "counts": {"scored": len(self.rows), "with_published_ci": n_ratio,
+                           "conditioning": len(self.conditioning), "skipped": len(self.skipped)},
+                "provenance": self.provenance}
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def summary(self) -> str:
+        d = self.to_dict()
+        cov = "n/a" if d["coverage"] is None else f"{d['coverage']:.3f}"
+        width = "n/a" if d["mean_interval_width"] is None else f"{d['mean_interval_width']:.3f}"
+        lines = [f"{len(self.rows)} scored rows, {self.replicates} replicates: coverage {cov}, mean width ratio "
+                 f"{width} ({d['counts']['with_published_ci']} rows with a published CI); "
+                 f"{len(self.conditioning)} conditioning rows; {len(self.skipped)} skipped"]
+        if self.rows:
+            lines.append(self.to_frame().to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        for s in self.skipped:
+            lines.append(f"skipped row {s['row']} ({s['study']} / {s['arm']} / {s['endpoint']}): {s['reason']}")
+        return "\n".join(lines)
+
+
+def score_rows(table: ArmTable, simulated: pd.DataFrame, skipped: Mapping[int, str], replicates: int,
+               provenance: dict | None = None) -> ValidationResult:
+    """Intervals and scores from simulated statistics (index row_id, one column per replicate)."""
+    rows, conditioning, skipped_out = [], [], []
+    for row_id, r in enumerate(table.rows, start=1):
+        head = {"row": row_id, "study": r.study, "arm": r.arm, "endpoint": r.endpoint, "month": r.month,
+                "statistic": r.statistic, "value": r.value}
+        if row_id in skipped:
+            skipped_out.append({**head, "reason": skipped[row_id]})
+            continue
+        sims = simulated.loc[row_id].to_numpy(float)
+        sims = sims[np.isfinite(sims)]
+        if sims.size < 2:
+            skipped_out.append({**head, "reason": "fewer than 2 finite simulated values"})
+            continue
+        lo, hi = (float(q) for q in np.quantile(sims, [ALPHA / 2, 1 - ALPHA / 2]))
+        inside = bool(lo <= r.value <= hi)
+        if r.month == 0:
+            conditioning.append({**head, "pi_low": lo, "pi_high": hi, "inside": inside})
+            continue
+        ci = published_ci_width(r)
+        rows.append({**head, "pi_low": lo, "pi_high": hi, "inside": inside,
+                     "width_ratio": None if not ci else (hi - lo) / ci,
+                     "score": interval_score(lo, hi, r.value)})
+    return ValidationResult(rows, conditioning, skipped_out, replicates, provenance or {})
+
+
+def validate_against(table: ArmTable, parameter_set: str = "human", replicates: int = 200, seed: int = 0,
+                     chunk_size: int = 25, out_dir: Path | None = None, overrides: Mapping[str, float] | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> ValidationResult:
+    """Replay ``table`` ``replicates`` times (resumable by chunk in ``out_dir``) and score it."""
+    if replicates < 2:
+        raise FieldError("replicates", replicates, ">= 2")
+    if chunk_size < 1:
+        raise FieldError("chunk_size", chunk_size, ">= 1")
+    pset = ParameterSet.load(parameter_set)
+    stamp_text = json.dumps({"table": table.digest(), "parameter_set": pset.name, "origin": pset.origin,
+                             "seed": seed, "chunk_size": chunk_size, "overrides": dict(overrides or {})},
+                            sort_keys=True)
+    digest = hashlib.sha256(stamp_text.encode()).hexdigest()[:16]
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stamp = out_dir / "validate_digest.txt"
+        if stamp.exists() and stamp.read_text().strip() != digest:
+            raise FieldError("out", str(out_dir), "a folder of the same table, parameter set, seed and chunk size "
+                                                  "(digest differs: use a new folder)")
+        stamp.write_text(digest)
+
+    def compute(start: int, stop: int) -> pd.DataFrame:
+        if pset.posterior is None:
+            sim = simulate_arm_table(table, pset, stop - start, seed, overrides, first_replicate=start)
+            return sim.values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value")
+        # a calibrated set: each replicate replays the table at its own posterior draw, so the
+        # interval carries parameter uncertainty as well as the sampling of subjects
+        frames = []
+        for k in range(start, stop):
+            drawn, other = pset.posterior_draw(np.random.default_rng(np.random.SeedSequence([seed, k, 7])))
+            sim = simulate_arm_table(table, drawn, 1, seed, {**other, **dict(overrides or {})}, first_replicate=k)
+            frames.append(sim.values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value"))
+        return pd.concat(frames, ignore_index=True)
+
+    long = run_chunks(compute, replicates, chunk_size, out_dir, None, progress)
+    _, skipped = plan_studies(table, pset.value("exosome_particles_per_ug"))
+    wide = long.pivot(index="row_id", columns="replicate", values="value") if len(long) else pd.DataFrame()
+    provenance = {"table": table.source, "table_digest": table.digest(), "parameter_set": pset.name, "seed": seed,
+                  "replicates": replicates, "chunk_size": chunk_size, "run_digest": digest}
+    from .. import __version__
+
+    provenance["oasim_version"] = __version__
+    return score_rows(table, wide, skipped, replicates, provenance)

@@ -1,0 +1,86 @@
+"""``oasim calibrate``: Bayesian calibration of population-level parameters to published arms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import OasimError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("calibrate")
+    def calibrate_cmd(
+        tables: Optional[List[Path]] = typer.Argument(None, help="arm table CSV(s); default: the bundled curated table"),
+        out: Path = typer.Option(Path("results/calibration"), "--out", help="output folder (written whole or not at all)"),
+        seed: int = typer.Option(1, "--seed"),
+        priors: Optional[Path] = typer.Option(None, "--priors", help="priors TOML (default: oasim/calibration/priors_human.toml)"),
+        parameter_set: str = typer.Option("human", "--parameter-set"),
+        design_points: int = typer.Option(96, "--design-points", min=8, max=5000,
+                                          help="simulator runs for the emulators (resumable in chunks)"),
+        replicates: int = typer.Option(4, "--replicates", min=1, max=200, help="whole-table replicates per design point"),
+        mcmc_steps: int = typer.Option(3000, "--mcmc-steps", min=200, max=200_000),
+        loso: bool = typer.Option(True, "--loso/--no-loso", help="leave-one-study-out predictive check"),
+        force: bool = typer.Option(False, "--force", help="replace an earlier oasim output folder"),
+        as_json: bool = typer.Option(False, "--json"),
+    ):
+        """Fit the parameters of the priors file to published arm statistics (GP emulators of the
+        arm-table replay + emcee); write posterior draws, diagnostics, predictive checks and a report."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+        from .. import __version__
+        from ..calibration.arms import arm_table_from_records, bundled_arm_table, read_arm_table
+        from ..calibration.fit_arms import (arm_table_simulator, leave_one_study_out, load_priors,
+                                            targets_from_table)
+        from ..calibration.report import CalibrationSettings, calibrate
+
+        try:
+            paths = list(tables or [bundled_arm_table()])
+            parts = [read_arm_table(p) for p in paths]
+            table = parts[0] if len(parts) == 1 else arm_table_from_records(
+                [r.model_dump() | {"injection_days": ";".join(f"{d:g}" for d in r.injection_days),
+                                   "kl_grades": f"{min(r.kl_grades)}-{max(r.kl_grades)}"}
+                 for part in parts for r in part.rows], " + ".join(map(str, paths)))
+            prior_list = load_priors(priors)
+            arm_targets = targets_from_table(table)
+            if not arm_targets.targets:
+                raise OasimError(f"{table.source}: no scoreable rows ({len(arm_targets.skipped)} skipped)")
+            simulator = arm_table_simulator(table, prior_list, arm_targets.row_ids, parameter_set, replicates)
+            settings = CalibrationSettings(design_points=design_points, mcmc_steps=mcmc_steps, seed=seed)
+
+            def extra(emulator, result, folder):
+                import pandas as pd
+
+                pd.DataFrame([{"row_id": k, "reason": v} for k, v in arm_targets.skipped.items()]).to_csv(
+                    folder / "skipped_rows.csv", index=False)
+                # the posterior as a parameter set: --parameter-set <out>/parameter_set.toml
+                (folder / "parameter_set.toml").write_text(
+                    f'name = "{parameter_set}_calibrated"\nbase = "{parameter_set}"\nposterior = "posterior.parquet"\n'
+                    f'description = "{parameter_set} set plus posterior draws of oasim calibrate (seed {seed})"\n')
+                if loso:
+                    leave_one_study_out(emulator, prior_list, arm_targets, seed + 7,
+                                        mcmc_steps=max(500, mcmc_steps // 2)).to_csv(
+                        folder / "leave_one_study_out.csv", index=False)
+
+            provenance = {"tables": [str(p) for p in paths], "table_digest": table.digest(), "seed": seed,
+                          "parameter_set": parameter_set, "design_points": design_points, "replicates": replicates,
+                          "oasim_version": __version__, "priors": [p.__dict__ for p in prior_list]}
+            with Progress(BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                          transient=True) as bar:
+                task = bar.add_task("design runs", total=design_points)
+                result = calibrate(simulator, prior_list, arm_targets.targets, out, settings, provenance,
+                                   lambda done, total: bar.update(task, completed=done), force, extra)
+        except OasimError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
+        summary = result.summary()
+        if as_json:
+            typer.echo(json.dumps({"out": str(out), "posterior": summary.to_dict(orient="records"),
+                                   "acceptance_fraction": result.acceptance, "targets": len(arm_targets.targets),
+                                   "skipped": len(arm_targets.skipped)}, indent=2, default=float))
+        else:
+            typer.echo(summary.to_string(index=False))
+            typer.echo(f"written to {out}")

@@ -1,0 +1,213 @@
+"""The CSR-style report of a simulated trial, as a :class:`~oasim.report.document.Document`.
+
+Sections: 1 design and conduct (cohorts and safety-review decisions, CONSORT flow, disposition);
+then the standard analysis of the primary endpoint from :func:`oasim.adam.analyse_adam` (Table 1,
+descriptive tables by visit, ANCOVA with forest plot, trend test, MMRM, spaghetti plot, safety
+overview and TEAEs by SOC/PT, the same sections a real trial's ``oasim analyse`` report has);
+then the trial's own: all endpoints at the primary visit, MCP-Mod dose-response, responders,
+DLT listing, notes. Arms are in dose order with readable labels (1×10¹¹ particles).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..adam.report import analysis_sections, labels_for, safety_sections
+from ..data.tables import HIGHER_IS_BETTER, PARAM_LABELS, benefit_text, paramcd_of
+from ..errors import FieldError
+from . import figures
+from .document import Document, Figure, Paragraph, Section, Table, readable_dose
+
+
+def design_section(scenario, dataset, summary: dict, lab: dict) -> Section:
+    adsl = dataset["ADSL"]
+    cohorts = pd.DataFrame(summary["cohort_decisions"])
+    rows = []
+    for c in cohorts.to_dict("records"):
+        dose = scenario.design.cohorts[c["cohort"] - 1]
+        rows.append([str(c["cohort"]), readable_dose(f"{dose.dose:.3g} {dose.unit}"), str(c["n_subjects"]),
+                     str(c["n_dlt"]), str(c["decision"])])
+    blocks = [Paragraph(scenario.description),
+              Table("Dose cohorts and safety-review decisions", ["Cohort", "Dose per injection", "Subjects", "DLTs",
+                                                                 "Decision"], rows,
+                    population="All randomised subjects of the enrolled cohorts",
+                    footnotes=[f"Rule: {scenario.design.safety_review.rule}; a DLT is a related AE of grade ≥ "
+                               f"{scenario.design.safety_review.dlt_min_grade} within "
+                               f"{scenario.design.safety_review.dlt_window_days:g} days of an injection."])]
+    arm_col = "TRT01P"
+    order = _arm_order(adsl)
+    flow = []
+    for arm in order:
+        g = adsl[adsl[arm_col] == arm]
+        reasons = g.loc[g["COMPLFL"] != "Y", "DCSREAS"].value_counts().to_dict()
+        flow.append({"label": lab[arm], "allocated": len(g), "discontinued": reasons,
+                     "analysed": int((g.get("EFFFL", pd.Series("Y", index=g.index)) == "Y").sum())})
+    s = summary["screening"]
+    blocks.append(Figure("CONSORT flow diagram", figures.consort(s["screened"], s["failures_by_reason"], flow),
+                         population="All screened candidates",
+                         footnotes=["A screen failure is counted under the first inclusion criterion it fails.",
+                                    "Analysed: efficacy population (EFFFL = Y: at least one post-baseline "
+                                    "efficacy record)."]))
+    disp = [[f["label"], str(f["allocated"]), str(f["allocated"] - sum(f["discontinued"].values())),
+             str(sum(f["discontinued"].values())), str(f["analysed"])] for f in flow]
+    blocks.append(Table("Subject disposition by arm", ["Arm", "Randomised", "Completed", "Discontinued", "Analysed"],
+                        disp, population="All randomised subjects (ITTFL = Y)"))
+    return Section("Study design and conduct", blocks)
+
+
+def _arm_order(adsl: pd.DataFrame) -> list[str]:
+    codes = adsl.groupby("TRT01P")["TRT01PN"].first() if "TRT01PN" in adsl else pd.Series(0, index=adsl["TRT01P"].unique())
+    return sorted(codes.index, key=lambda a: (codes[a], a))
+
+
+def endpoints_section(scenario, analysis, order: list[str], lab: dict) -> Section | None:
+    rows = []
+    for code, res in analysis.ancova.items():
+        d = res.differences
+        try:
+            pcode = paramcd_of(code)
+        except FieldError:  # a code the simulation does not write (real or hand-built data)
+            pcode = code
+        for arm in order:
+            if arm in d.index:
+                r = d.loc[arm]
+                rows.append({"Endpoint": PARAM_LABELS.get(code, code), "Arm": lab[arm], "n": res.n_subjects,
+                             "Difference": r["estimate"], "SE": r["se"], "95% CI low": r["ci_lower"],
+                             "95% CI high": r["ci_upper"], "p": r["p_value"],
+                             "Better": "higher" if pcode in HIGHER_IS_BETTER else "lower"})
+    if not rows:
+        return None
+    month = scenario.analysis.primary_visit_month
+    return Section(f"All endpoints at month {month:g}", [Table.from_frame(
+        f"ANCOVA of change from baseline at month {month:g}, each dose vs placebo", pd.DataFrame(rows),
+        population="Randomised subjects with baseline and the visit (observed data)", p_columns=("p",),
+        footnotes=["ANCOVA (OLS): CHG ~ arm + BASE; t-based 95% CIs; two-sided p, no multiplicity adjustment; "
+                   "n = subjects in the model (all arms).",
+                   "'Better' gives the direction of benefit of each endpoint."])])
+
+
+def dose_response_section(analysis, primary: str) -> Section | None:
+    dr = analysis.dose_response
+    if dr is None:
+        return None
+    from ..analysis.mcpmod import _full_model
+
+    curves = {}
+    for name, fit in dr.fits.iterrows():
+        func, _n = _full_model(fit["model"])
+        curves[name] = (lambda d, f=func, p=tuple(fit["parameters"]): f(np.asarray(d, float), *p))
+    shapes = {} if curves else _candidate_shapes(dr)
+    target = dr.target_dose
+    target_text = (f"Target dose: {target:.3g} × the lowest dose." if np.isfinite(target) else
+                   "Target dose: not estimated (no clinically relevant effect Δ is set for this endpoint).")
+    tests = dr.tests.reset_index(names="model")
+    blocks = [Figure(f"MCP-Mod: {PARAM_LABELS.get(primary, primary)} change vs dose with fitted candidate models",
+                     figures.dose_response(dr.arm_means, curves, "dose (multiples of the lowest dose)",
+                                           "change from baseline", shapes=shapes),
+                     population="Randomised subjects with the primary visit",
+                     footnotes=["Arm means with normal 95% CIs from the pooled residual SD; solid curves: "
+                                "significant candidate models fitted by least squares; dashed (only when no model "
+                                "is significant): the candidate shapes scaled to the placebo and top-dose means.",
+                                target_text]),
+              Table.from_frame("MCP-Mod multiple contrast test", tests, population="as above",
+                               p_columns=("p_adjusted",),
+                               rename={"model": "Candidate model", "p_adjusted": "Adjusted p",
+                                       "significant": "Significant"},
+                               footnotes=[f"One-sided, decreasing; critical value {dr.critical_value:.3f}; "
+                                          f"dose-response {'detected' if dr.dose_response_detected else 'not detected'}"
+                                          f" at α = {dr.alpha:g}."])]
+    return Section("Dose-response (MCP-Mod)", blocks)
+
+
+def _candidate_shapes(dr) -> dict:
+    """Candidate shapes (rows of the contrast table, named like ``emax(3.0,)``) scaled to run
+    from the placebo mean to the top-dose mean."""
+    import re
+
+    from ..analysis.mcpmod import model_shape
+
+    means = dr.arm_means["mean"]
+    d_max = float(means.index.max())
+    e0, span = float(means.iloc[0]), float(means.iloc[-1] - means.iloc[0])
+    shapes = {}
+    for name in dr.contrasts.index:
+        m = re.match(r"^(\w+)(?:\((.*)\))?$", str(name))
+        if not m:
+            continue
+        kind = m.group(1)
+        params = [float(v) for v in (m.group(2) or "").split(",") if v.strip()]
+        top = float(model_shape(kind, np.array([d_max]), params)[0])
+        if top == 0:
+            continue
+        shapes[name] = (lambda d, k=kind, p=params, t=top: e0 + span * model_shape(k, np.asarray(d, float), p) / t)
+    return shapes
+
+
+def responders_section(scenario, analysis, order: list[str], lab: dict) -> Section | None:
+    if not analysis.responders:
+        return None
+    blocks = []
+    for name, res in analysis.responders.items():
+        rates = res.rates.reindex([a for a in order if a in res.rates.index]).reset_index(names="arm")
+        rates["arm"] = rates["arm"].map(lambda a: lab.get(a, a))
+        comp = res.comparisons.reindex([a for a in order if a in res.comparisons.index]).reset_index(names="arm")
+        comp["arm"] = comp["arm"].map(lambda a: lab.get(a, a))
+        blocks.append(Table.from_frame(f"{name} responders at month {scenario.analysis.primary_visit_month:g}", rates,
+                                       population="Randomised subjects with the primary visit",
+                                       rename={"arm": "Arm", "responders": "Responders", "rate": "Rate",
+                                               "ci_lower": "95% CI low", "ci_upper": "95% CI high"},
+                                       footnotes=["Clopper-Pearson exact 95% CI of the rate."]))
+        blocks.append(Table.from_frame(f"{name} responders: each dose vs placebo", comp, population="as above",
+                                       rename={"arm": "Arm", "risk_difference": "Risk difference",
+                                               "rd_ci_lower": "RD 95% CI low", "rd_ci_upper": "RD 95% CI high",
+                                               "odds_ratio": "Odds ratio", "or_ci_lower": "OR 95% CI low",
+                                               "or_ci_upper": "OR 95% CI high", "p_value": "p"},
+                                       footnotes=["Risk difference with Newcombe hybrid-score CI; odds ratio and p "
+                                                  "from logistic regression with baseline; a higher response rate "
+                                                  "favours the arm."]))
+    return Section("Responders", blocks)
+
+
+def dlt_section(scenario, dataset, lab: dict) -> Section:
+    review = scenario.design.safety_review
+    ae = dataset["ADAE"]
+    after = (ae["ASTDY"] - ae["DOSEDY"]).astype("Float64")
+    dlt = ae[(ae["AREL"] == "RELATED") & (ae["ATOXGRN"] >= review.dlt_min_grade)
+             & after.between(0, review.dlt_window_days).fillna(False).to_numpy(bool)]
+    rows = [[r.USUBJID, str(r.COHORT), lab.get(r.TRT01A, r.TRT01A), r.AEDECOD, str(r.ATOXGRN), str(r.ASTDY),
+             str(r.ASTDY - r.DOSEDY)] for r in dlt.itertuples()]
+    if not rows:
+        return Section("Dose-limiting toxicities", [Paragraph("No dose-limiting toxicity occurred.")])
+    return Section("Dose-limiting toxicities", [Table(
+        "Listing of dose-limiting toxicities", ["Subject", "Cohort", "Arm", "Preferred term", "Grade", "Study day",
+                                               "Days after injection"], rows,
+        population="Safety population (SAFFL = Y)",
+        footnotes=[f"DLT: related AE of grade ≥ {review.dlt_min_grade} within {review.dlt_window_days:g} days "
+                   f"of an injection."])])
+
+
+def trial_document(scenario, dataset, analysis, summary: dict, adam) -> Document:
+    order = adam.arms
+    lab = labels_for(order)
+    primary = scenario.analysis.primary_endpoint
+    sections = [design_section(scenario, dataset, summary, lab)]
+    sections += analysis_sections(adam, benefit=benefit_text(adam.paramcd, adam.control), safety=False, notes=False)
+    for extra in (endpoints_section(scenario, analysis, order, lab), dose_response_section(analysis, primary),
+                  responders_section(scenario, analysis, order, lab)):
+        if extra is not None:
+            sections.append(extra)
+    sections += safety_sections(adam.ae_overview, adam.ae_by_term, lab)
+    sections.append(dlt_section(scenario, dataset, lab))
+    notes = [*adam.notes, *analysis.notes]
+    sections.append(Section("Analysis decisions and notes", [Paragraph(n) for n in notes]))
+    prov = summary["provenance"]
+    return Document(
+        title=f"{scenario.name}: simulated clinical study report",
+        subtitle=f"Primary endpoint {PARAM_LABELS.get(primary, primary)} at month "
+                 f"{scenario.analysis.primary_visit_month:g}; arms in dose order",
+        sections=sections,
+        provenance=[f"seed {prov['seed']} · scenario digest {prov['scenario_digest']} · parameter set "
+                    f"{prov['parameter_set']} · oasim {prov['oasim_version']}",
+                    "Tables: datasets/*.parquet (ADaM/SDTM), ard.parquet (analysis results), summary.json."],
+    )

@@ -1,0 +1,91 @@
+"""The arm table: schema, curated package data, malformed tables rejected by row and column."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from oasim.calibration.arms import (COLUMNS, ArmTableError, arm_table_from_records, bundled_arm_table,
+                                    read_arm_table, skip_reason)
+from oasim.cli import app
+from oasim.errors import DataError, OasimError
+
+DATA = Path(__file__).parent / "data"
+SMALL = DATA / "small_arms.csv"
+
+
+def _records(path=SMALL):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_the_bundled_calibration_table_has_exactly_the_columns_and_a_source_for_every_arm():
+    path = bundled_arm_table()
+    with open(path, newline="") as fh:
+        assert tuple(csv.reader(fh).__next__()) == COLUMNS
+    table = read_arm_table(path)
+    frame = table.frame()
+    sources = pd.read_csv(path.parent / "sources.csv")
+    arms = set(zip(frame["study"], frame["arm"]))
+    assert arms == set(zip(sources["study"], sources["arm"]))
+    assert sources["source"].str.len().min() > 10
+    # the published Gupta 2016 inverse dose-response at 12 months (VAS 20.6 at 25M, 46.6 at 150M)
+    vas12 = frame[(frame["study"] == "Gupta2016") & (frame["endpoint"] == "vas_pain") & (frame["month"] == 12)]
+    assert dict(zip(vas12["arm"], vas12["value"]))["cohort1_25M"] == pytest.approx(20.6)
+    assert dict(zip(vas12["arm"], vas12["value"]))["cohort2_150M"] == pytest.approx(46.6)
+
+
+@pytest.mark.parametrize("column, bad, row, match", [
+    ("product", "platelet_rich_plasma", 2, "product"),
+    ("n", "0", 3, "n"),
+    ("month", "-1", 1, "month"),
+    ("kl_grades", "0-5", 2, "kl_grades"),
+    ("injection_days", "30;0", 4, "injection_days"),
+    ("spread_low", "", 1, "spread_low"),   # sd declared but missing
+    ("value", "1.4", 5, "value"),          # a proportion above 1
+])
+def test_malformed_rows_are_rejected_naming_row_and_column(column, bad, row, match):
+    records = _records()
+    records[row - 1][column] = bad
+    with pytest.raises(ArmTableError) as info:
+        arm_table_from_records(records, "t.csv")
+    assert info.value.row == row and info.value.column == match
+    assert f"row {row}" in str(info.value) and isinstance(info.value, DataError)
+
+
+def test_one_design_per_arm_and_missing_or_extra_columns_are_rejected(tmp_path):
+    records = _records()
+    records[1]["dose"] = "5e7"  # row 2 belongs to the Saline arm of row 1 ... change its design
+    records[1]["product"] = "msc"
+    records[1]["cell_source"] = "adipose"
+    records[1]["dose_unit"] = "cells"
+    with pytest.raises(ArmTableError, match="row 2, column product"):
+        arm_table_from_records(records)
+    df = pd.read_csv(SMALL, dtype=str, keep_default_na=False)
+    df.drop(columns=["n"]).to_csv(tmp_path / "missing.csv", index=False)
+    with pytest.raises(ArmTableError, match="header, column n"):
+        read_arm_table(tmp_path / "missing.csv")
+    df.assign(source="x").to_csv(tmp_path / "extra.csv", index=False)
+    with pytest.raises(ArmTableError, match="header, column source"):
+        read_arm_table(tmp_path / "extra.csv")
+
+
+def test_cli_refuses_a_malformed_table_with_exit_code_2(tmp_path):
+    text = SMALL.read_text().replace("TinyRCT,HA,hyaluronic_acid", "TinyRCT,HA,honey", 1)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(text)
+    result = CliRunner().invoke(app, ["validate-against", str(bad), "--replicates", "2"])
+    assert result.exit_code == 2
+    assert "row 4, column product" in result.output and "honey" in result.output
+
+
+def test_rows_that_cannot_be_simulated_say_why():
+    table = read_arm_table(SMALL)
+    reasons = {i + 1: skip_reason(r) for i, r in enumerate(table.rows)}
+    assert reasons[10] == "dose of the exosome arm not reported"
+    assert all(reasons[i] is None for i in range(1, 10))

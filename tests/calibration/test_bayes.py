@@ -1,0 +1,145 @@
+"""The calibration engine (design -> GP emulator -> emcee) on simulators with a known answer."""
+
+import numpy as np
+import pytest
+
+from oasim.calibration.bayes import (Emulator, Prior, Target, log_likelihood, run_design, sample_posterior,
+                                     standard_error)
+from oasim.errors import FieldError
+
+PRIORS = [Prior("potency", "lognormal", 0.2, 5.0, "1", "test: two decades around 1"),
+          Prior("placebo_points", "uniform", 0.0, 10.0, "points", "test: bounded range")]
+DOSES = np.array([0.0, 1.0, 3.0, 10.0])
+
+
+def toy_arm_means(theta: np.ndarray) -> np.ndarray:
+    """Arm mean change = -(placebo + 8 * potency * dose / (dose + 2)): a saturating dose-response."""
+    potency, placebo = theta[:, :1], theta[:, 1:2]
+    return -(placebo + 8.0 * potency * DOSES / (DOSES + 2.0))
+
+
+def toy_simulator(theta, seeds):
+    return toy_arm_means(theta), np.full((len(theta), len(DOSES)), 6.0)
+
+
+def test_standard_errors_follow_the_reported_spread():
+    assert standard_error("mean", 25, "sd", 10.0, None) == pytest.approx(2.0)
+    assert standard_error("mean", 25, "se", 2.0, None) == pytest.approx(2.0)
+    assert standard_error("mean", 25, "ci95", -3.92, 3.92) == pytest.approx(2.0, rel=1e-4)
+    # a median of a normal sample: SE = sqrt(pi/2) * sigma / sqrt(n), sigma = IQR / 1.349
+    assert standard_error("median", 100, "iqr", 0.0, 1.349) == pytest.approx(1.2533 / 10)
+    assert standard_error("mean", 25, "none", None, None) is None
+
+
+def test_prior_quantiles_are_the_stated_range():
+    p = PRIORS[0]
+    assert p.from_unit(np.array([0.025, 0.975])) == pytest.approx([0.2, 5.0], rel=1e-9)
+    assert PRIORS[1].from_unit(np.array([0.0, 0.5, 1.0])) == pytest.approx([0.0, 5.0, 10.0])
+    assert Prior("k", "loguniform", 1.0, 100.0, "1/d", "two decades").from_unit(np.array([0.5]))[0] == pytest.approx(10.0)
+    with pytest.raises(FieldError, match="lognormal prior"):
+        Prior("x", "lognormal", 0.0, 1.0, "1", "bad: zero lower bound")
+    with pytest.raises(FieldError, match="reason"):
+        Prior("x", "uniform", 0.0, 1.0, "1", "")
+
+
+def test_proportion_likelihood_is_binomial():
+    t = Target("ae", "proportion", 0.3, 10)
+    ll = log_likelihood([t], np.array([[0.3], [0.5]]), np.zeros((2, 1)), np.ones(1))
+    from scipy import stats
+    assert ll == pytest.approx(stats.binom.logpmf(3, 10, [0.3, 0.5]))
+
+
+def test_calibration_recovers_known_parameters(tmp_path):
+    truth = np.array([[1.7, 3.0]])
+    observed = toy_arm_means(truth)[0]
+    targets = [Target(f"dose {d:g}", "mean_change", float(v), 60, se=6.0 / np.sqrt(60))
+               for d, v in zip(DOSES, observed)]
+    u, mean, sd = run_design(toy_simulator, PRIORS, 40, seed=3, work_dir=tmp_path)
+    emulator = Emulator.fit(u, mean, sd, seed=3, restarts=0)
+    assert np.nanmin(emulator.holdout_r2) > 0.95
+    result = sample_posterior(emulator, PRIORS, targets, seed=4, n_steps=1000)
+    summary = result.summary().set_index("parameter")
+    for name, value in zip(("potency", "placebo_points"), truth[0]):
+        assert summary.loc[name, "q05"] < value < summary.loc[name, "q95"]
+    # the data pin both parameters far inside their priors
+    assert summary.loc["potency", "q95"] - summary.loc["potency", "q05"] < 1.0
+    assert (result.rhat < 1.1).all()
+    assert 0.15 < result.acceptance < 0.8
+
+
+def test_design_resumes_from_saved_chunks(tmp_path):
+    calls = []
+
+    def counting(theta, seeds):
+        calls.append(len(theta))
+        return toy_simulator(theta, seeds)
+
+    first = run_design(counting, PRIORS, 40, seed=1, work_dir=tmp_path, chunk=16)
+    assert calls == [16, 16, 8]
+    # a killed run leaves whole chunks only; the rerun simulates nothing again
+    calls.clear()
+    second = run_design(counting, PRIORS, 40, seed=1, work_dir=tmp_path, chunk=16)
+    assert calls == []
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    # a different design is not mistaken for the saved one
+    run_design(counting, PRIORS, 40, seed=2, work_dir=tmp_path, chunk=16)
+    assert calls == [16, 16, 8]
+
+
+def test_calibrate_writes_whole_outputs_and_cleans_its_work_folder(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from oasim.calibration.report import CalibrationSettings, calibrate
+
+    truth = np.array([[0.8, 5.0]])
+    targets = [Target(f"dose {d:g}", "mean_change", float(v), 40, se=1.0)
+               for d, v in zip(DOSES, toy_arm_means(truth)[0])]
+    out = tmp_path / "cal"
+    settings = CalibrationSettings(design_points=32, mcmc_steps=400, seed=2, chunk=8, gp_restarts=0)
+
+    def failing(theta, seeds):
+        raise KeyboardInterrupt  # a user interrupting the first design chunk
+
+    with pytest.raises(KeyboardInterrupt):
+        calibrate(failing, PRIORS, targets, out, settings)
+    assert not out.exists()  # no half-written posterior
+    result = calibrate(toy_simulator, PRIORS, targets, out, settings, provenance={"table": "toy"})
+    assert sorted(p.name for p in out.iterdir() if p.name != ".oasim-output") == [
+        "design.parquet", "diagnostics.json", "posterior.parquet", "posterior_predictive.csv",
+        "posterior_summary.csv", "provenance.json", "report.html"]
+    assert not (tmp_path / ".cal.calibrate-work").exists()
+    draws = pd.read_parquet(out / "posterior.parquet")
+    assert list(draws.columns) == ["potency", "placebo_points"]
+    assert len(draws) == len(result.draws)
+    diag = json.loads((out / "diagnostics.json").read_text())
+    assert set(diag["rhat"]) == {"potency", "placebo_points"}
+    predictive = pd.read_csv(out / "posterior_predictive.csv")
+    assert predictive["inside"].all()  # fitted, noise-free targets
+    assert "Posterior summary" in (out / "report.html").read_text()
+
+
+def test_the_closed_form_emulator_equals_sklearn_predict():
+    u, mean, sd = run_design(toy_simulator, PRIORS, 30, seed=5)
+    emulator = Emulator.fit(u, mean, sd, seed=5, restarts=0)
+    x = np.random.default_rng(0).random((7, 2))
+    m, v = emulator.predict(x)
+    for j, gp in enumerate(emulator.models):
+        ref_m, ref_sd = gp.predict(x, return_std=True)
+        noise = gp.kernel_.k2.noise_level * float(np.ravel(gp._y_train_std)[0]) ** 2
+        np.testing.assert_allclose(m[:, j], ref_m, rtol=1e-7, atol=1e-9)
+        # sklearn's variance includes the white-noise term; the latent one does not
+        np.testing.assert_allclose(v[:, j] + noise, ref_sd ** 2, rtol=1e-5, atol=1e-9)
+
+
+def test_likelihood_is_the_sum_of_normal_and_binomial_terms():
+    from scipy import stats
+
+    targets = [Target("a", "mean", 1.0, 25, se=2.0), Target("b", "proportion", 0.2, 10), Target("c", "mean", 0.0, 16)]
+    pred = np.array([[1.5, 0.25, 1.0]])
+    var = np.array([[0.25, 0.0, 0.0]])
+    expected = (stats.norm.logpdf(1.0, 1.5, np.sqrt(4.0 + 0.25)) + stats.binom.logpmf(2, 10, 0.25)
+                + stats.norm.logpdf(0.0, 1.0, 8.0 / 4.0))  # no spread reported: simulated SD 8 / sqrt(16)
+    assert log_likelihood(targets, pred, var, np.array([0.0, 0.0, 8.0]))[0] == pytest.approx(expected)

@@ -1,0 +1,93 @@
+"""Calibration to arm tables: targets from rows, priors file, the real replay as simulator."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from oasim.calibration.arms import arm_table_from_records
+from oasim.calibration.bayes import Emulator, Prior, run_design, sample_posterior
+from oasim.calibration.fit_arms import (arm_table_simulator, leave_one_study_out, load_priors,
+                                        predictive_interval, targets_from_table)
+from oasim.errors import FieldError
+
+
+def _row(study, arm, product, month, value, **kw):
+    base = dict(study=study, arm=arm, product=product, cell_source="none", dose="", dose_unit="none",
+                injection_days="0", co_injection="none", n=40, kl_grades="2-3", endpoint="vas_pain",
+                scale_max=100, statistic="mean_change", month=month, value=value, spread_type="sd",
+                spread_low=20, spread_high="")
+    base.update(kw)
+    return base
+
+
+TABLE = arm_table_from_records([
+    _row("A", "saline", "saline", 0, 55, statistic="mean"),
+    _row("A", "saline", "saline", 3, -12),
+    _row("A", "HA", "hyaluronic_acid", 0, 55, statistic="mean"),
+    _row("A", "HA", "hyaluronic_acid", 3, -16),
+    _row("B", "HA", "hyaluronic_acid", 2, -15, spread_type="se", spread_low=3),
+    _row("B", "HA", "hyaluronic_acid", 2, 0.3, endpoint="ae_any", statistic="proportion", spread_type="none",
+         spread_low="", scale_max=""),
+])
+
+
+def test_targets_carry_the_rows_spread_and_skip_baselines():
+    t = targets_from_table(TABLE)
+    assert t.row_ids == [2, 4, 5, 6]
+    assert set(t.skipped) == {1, 3} and all("month 0" in r for r in t.skipped.values())
+    assert t.targets[0].se == pytest.approx(20 / np.sqrt(40))
+    assert t.targets[2].se == pytest.approx(3.0)
+    assert t.targets[3].statistic == "proportion" and t.targets[3].se is None
+    assert t.studies == ["A", "A", "B", "B"]
+
+
+def test_the_bundled_priors_are_few_and_reasoned(tmp_path):
+    priors = load_priors()
+    assert 1 <= len(priors) <= 12
+    assert all(len(p.reason) > 20 for p in priors)
+    names = {p.name for p in priors}
+    assert {"msc_potency_bone_marrow_rel", "flare_pain_gain", "pain_drive_exponent"} <= names
+    bad = tmp_path / "p.toml"
+    bad.write_text('parameters = ["no_such_parameter"]\n')
+    with pytest.raises(FieldError, match="no_such_parameter"):
+        load_priors(bad)
+    bad.write_text('parameters = ["il1b_mw_kda"]\n')  # a real parameter without a prior
+    with pytest.raises(FieldError, match="with a prior"):
+        load_priors(bad)
+    bad.write_text("parameters = [%s]\n" % ", ".join(f'"p{i}"' for i in range(13)))
+    with pytest.raises(FieldError, match="at most 12"):
+        load_priors(bad)
+
+
+def test_ha_relief_moves_the_simulated_ha_arm_and_not_saline():
+    """The replay as a calibration simulator: the HA factor changes HA rows only."""
+    priors = [Prior("ha_pain_relief_peak_fraction", "lognormal", 0.01, 0.3, "1", "test range")]
+    t = targets_from_table(TABLE)
+    sim = arm_table_simulator(TABLE, priors, t.row_ids, replicates=2)
+    mean, sd = sim(np.array([[0.01], [0.3]]), np.array([5, 5]))
+    saline, ha_a = mean[:, 0], mean[:, 1]
+    assert saline[0] == pytest.approx(saline[1])  # same seed, no HA: identical
+    assert ha_a[1] < ha_a[0] - 3  # more relief = a larger fall of VAS
+    assert np.all(np.isfinite(sd[:, :3]))
+
+
+def test_leave_one_study_out_predicts_each_held_out_study(tmp_path):
+    """On an emulated toy problem: held-out rows get intervals from the other studies' fit."""
+    priors = [Prior("shift", "uniform", -10.0, 10.0, "points", "toy")]
+    t = targets_from_table(TABLE)
+    truth = 3.0
+    values = np.array([-12.0, -16.0, -15.0, 0.3])
+
+    def simulator(theta, seeds):
+        m = np.column_stack([values[:3] + theta[:, 0:1] - truth, np.full(len(theta), 0.3)])
+        return m, np.full_like(m, 20.0)
+
+    u, mean, sd = run_design(simulator, priors, 24, seed=1)
+    emulator = Emulator.fit(u, mean, sd, seed=1, restarts=0)
+    table = leave_one_study_out(emulator, priors, t, seed=2, mcmc_steps=400)
+    assert list(table["study"]) == ["A", "A", "B", "B"]
+    assert table["inside"].all()
+    assert (table["width_ratio"] > 0.9).all()  # a prediction is never sharper than the trial itself
+    full = sample_posterior(emulator, priors, t.targets, seed=3, n_steps=400)
+    pi = predictive_interval(emulator, full.chain_u, t.targets, [0, 1, 2, 3], seed=4)
+    assert (pi["score"] >= pi["pi_high"] - pi["pi_low"] - 1e-12).all()

@@ -1,0 +1,162 @@
+"""validate-against: published CI widths, interval score, baseline conditioning, coverage, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from oasim.calibration.arms import (ArmRow, BaselineTarget, arm_table_from_records, condition_baseline,
+                                    read_arm_table, simulate_arm_table)
+from oasim.calibration.validate import interval_score, published_ci_width, score_rows
+from oasim.cli import app
+from oasim.endpoints import load_observation_parameters, observe_clinical, sample_baseline_symptoms
+from oasim.endpoints.clinical import baseline_disease_factor
+
+SMALL = Path(__file__).parent / "data" / "small_arms.csv"
+
+
+def _row(**kw) -> ArmRow:
+    base = dict(study="S", arm="A", product="saline", cell_source="none", dose=None, dose_unit="none",
+                injection_days="0", co_injection="none", n=25, kl_grades="2-3", endpoint="vas_pain", scale_max=100,
+                statistic="mean", month=3, value=40.0, spread_type="none", spread_low=None, spread_high=None)
+    return ArmRow.model_validate({**base, **kw})
+
+
+def test_published_ci_widths_follow_the_issue_formulas():
+    z = stats.norm.ppf(0.975)
+    assert published_ci_width(_row(spread_type="sd", spread_low=10)) == pytest.approx(2 * z * 10 / 5)
+    assert published_ci_width(_row(spread_type="se", spread_low=2)) == pytest.approx(2 * z * 2)
+    assert published_ci_width(_row(spread_type="ci95", spread_low=-20, spread_high=-14)) == pytest.approx(6)
+    iqr = published_ci_width(_row(statistic="median", spread_type="iqr", spread_low=30, spread_high=57))
+    assert iqr == pytest.approx(3.92 * 1.2533 * (27 / 1.349) / 5, rel=1e-3)
+    ci = stats.binomtest(6, 17).proportion_ci(method="exact")
+    prop = published_ci_width(_row(endpoint="ae_any", scale_max=1, statistic="proportion", value=6 / 17, n=17))
+    assert prop == pytest.approx(ci.high - ci.low)
+    assert published_ci_width(_row()) is None
+
+
+def test_interval_score_matches_gneiting_raftery():
+    assert interval_score(1.0, 3.0, 2.0) == 2.0
+    assert interval_score(1.0, 3.0, 0.5) == pytest.approx(2.0 + 40 * 0.5)
+    assert interval_score(1.0, 3.0, 4.0) == pytest.approx(2.0 + 40 * 1.0)
+
+
+def _observed_baseline(symptoms, obs, rng):
+    n = len(symptoms.vas_pain_mm)
+    scores = observe_clinical(symptoms, np.ones((n, 1)), np.ones((n, 1)), np.zeros(1), rng, obs)
+    return scores
+
+
+def test_baseline_conditioning_reproduces_a_reported_median_and_iqr():
+    """VAS median 62 (IQR 50-74 mm): the simulated observed baseline of 20 000 subjects has that
+    median (SE about 0.16 mm) and IQR within sampling error (noise and rounding included)."""
+    obs = load_observation_parameters()
+    rng = np.random.default_rng(7)
+    row = _row(month=0, statistic="median", spread_type="iqr", spread_low=50, spread_high=74, value=62, n=40)
+    from oasim.calibration.arms import baseline_target
+
+    target = baseline_target(row)
+    assert target == BaselineTarget("vas_pain", 62.0, pytest.approx(24 / 1.349))
+    sym = condition_baseline(sample_baseline_symptoms(20_000, rng, obs), [target], obs,
+                             baseline_disease_factor(np.ones(20_000), obs))
+    vas = _observed_baseline(sym, obs, rng)["VAS_PAIN"][:, 0]
+    q25, q50, q75 = np.percentile(vas, [25, 50, 75])
+    assert q50 == pytest.approx(62, abs=1.0)
+    assert q75 - q25 == pytest.approx(24, abs=1.5)
+
+
+def test_baseline_conditioning_of_womac_total_mean_and_sd():
+    obs = load_observation_parameters()
+    rng = np.random.default_rng(8)
+    row = _row(month=0, endpoint="womac_total", scale_max=96, value=40, spread_type="sd", spread_low=12)
+    from oasim.calibration.arms import baseline_target
+
+    sym = condition_baseline(sample_baseline_symptoms(20_000, rng, obs), [baseline_target(row)], obs,
+                             baseline_disease_factor(np.ones(20_000), obs))
+    total = _observed_baseline(sym, obs, rng)["WOMAC_TOTAL"][:, 0]
+    assert total.mean() == pytest.approx(40, abs=0.5)
+    assert total.std() == pytest.approx(12, abs=0.8)
+
+
+def test_a_simulated_table_scores_its_rows_and_lists_the_skipped_one():
+    table = read_arm_table(SMALL)
+    sim = simulate_arm_table(table, "human", replicates=12, seed=3)
+    assert sim.skipped == {10: "dose of the exosome arm not reported"}
+    assert list(sim.values.index) == list(range(1, 10)) and sim.values.shape[1] == 12
+    result = score_rows(table, sim.values, sim.skipped, 12)
+    assert [c["row"] for c in result.conditioning] == [1, 6]
+    assert [r["row"] for r in result.rows] == [2, 3, 4, 5, 7, 8, 9]
+    assert [s["row"] for s in result.skipped] == [10]
+    for r in result.rows:
+        assert r["pi_low"] <= r["pi_high"]
+        assert r["inside"] == (r["pi_low"] <= r["value"] <= r["pi_high"])
+    # the same chunk gives the same numbers
+    again = simulate_arm_table(table, "human", replicates=12, seed=3)
+    assert np.array_equal(again.values.to_numpy(), sim.values.to_numpy())
+
+
+def test_cli_json_has_the_issue_keys_and_resumes_from_its_chunks(tmp_path):
+    out = tmp_path / "chunks"
+    args = ["validate-against", str(SMALL), "--replicates", "6", "--seed", "2", "--chunk-size", "3", "--json",
+            "--out", str(out)]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    payload = json.loads(first.output[first.output.index("{"):])
+    assert {"rows", "coverage", "mean_interval_width", "skipped"} <= set(payload)
+    assert set(payload["rows"][0]) == {"row", "study", "arm", "endpoint", "month", "statistic", "value", "pi_low",
+                                       "pi_high", "inside", "width_ratio", "score"}
+    assert payload["coverage"] == pytest.approx(np.mean([r["inside"] for r in payload["rows"]]))
+    ratios = [r["width_ratio"] for r in payload["rows"] if r["width_ratio"] is not None]
+    assert payload["mean_interval_width"] == pytest.approx(np.mean(ratios))
+    assert payload["skipped"][0]["reason"] == "dose of the exosome arm not reported"
+    chunks = sorted(p.name for p in out.glob("chunk_*.parquet"))
+    assert chunks == ["chunk_0000000_0000003.parquet", "chunk_0000003_0000006.parquet"]  # oasim.distributed.chunk_path
+    (out / chunks[1]).unlink()
+    again = CliRunner().invoke(app, args)
+    assert json.loads(again.output[again.output.index("{"):])["rows"] == payload["rows"]
+
+
+def _self_table(n: int, seed: int):
+    """A table of 4 studies whose 'published' values are one simulated replay of the model itself."""
+    records = []
+    for s, (product, source, dose, unit) in enumerate([("saline", "none", "", "none"),
+                                                         ("hyaluronic_acid", "none", "", "none"),
+                                                         ("msc", "bone_marrow", "3e7", "cells"),
+                                                         ("msc", "umbilical_cord", "1e7", "cells")]):
+        for endpoint, scale, stat in (("vas_pain", 100, "mean"), ("womac_total", 96, "mean_change"),
+                                      ("womac_pain", 20, "median")):
+            for month in (1, 3, 6):
+                records.append(dict(study=f"S{s}", arm="A", product=product, cell_source=source, dose=dose,
+                                    dose_unit=unit, injection_days="0", co_injection="none", n=n, kl_grades="2-4",
+                                    endpoint=endpoint, scale_max=scale, statistic=stat, month=month, value=0,
+                                    spread_type="none", spread_low="", spread_high=""))
+    table = arm_table_from_records(records)
+    published = simulate_arm_table(table, "human", replicates=1, seed=seed).values.iloc[:, 0]
+    return table.with_values(published.to_dict())
+
+
+def test_coverage_on_a_table_simulated_from_the_model_is_about_95_percent():
+    """36 rows whose published values are an independent replay of the model: the 95 % predictive
+    intervals (60 replicates) cover them at about 95 %. Each row is covered with probability
+    0.95 x 60/61 ~ 0.93 (sample quantiles); rows within an arm are correlated, so the bound is wide."""
+    table = _self_table(n=8, seed=11)
+    sim = simulate_arm_table(table, "human", replicates=60, seed=12)
+    result = score_rows(table, sim.values, sim.skipped, 60)
+    assert len(result.rows) == 36
+    assert 0.80 <= result.coverage <= 1.0
+
+
+@pytest.mark.slow
+def test_coverage_on_many_self_simulated_tables_is_95_percent():
+    """10 independent self-simulated tables (360 rows), 200 replicates: coverage in [0.90, 0.98]."""
+    inside = []
+    for k in range(10):
+        table = _self_table(n=12, seed=100 + k)
+        sim = simulate_arm_table(table, "human", replicates=200, seed=500 + k)
+        inside += [r["inside"] for r in score_rows(table, sim.values, sim.skipped, 200).rows]
+    assert 0.90 <= np.mean(inside) <= 0.98

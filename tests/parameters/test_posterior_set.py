@@ -1,0 +1,75 @@
+"""A calibrated parameter set: a base set plus posterior draws, loaded like any other set."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from oasim.errors import ParameterError
+from oasim.parameters import ParameterSet
+
+
+def _write(tmp_path, draws: pd.DataFrame, name="draws.parquet"):
+    draws.to_parquet(tmp_path / name, index=False)
+    toml = tmp_path / "cal.toml"
+    toml.write_text(f'name = "cal"\nbase = "human"\nposterior = "{name}"\n')
+    return toml
+
+
+def test_values_are_posterior_medians_and_draws_replace_them(tmp_path):
+    human = ParameterSet.load("human")
+    draws = pd.DataFrame({"macrophage_memory_half_life_d": [40.0, 60.0, 200.0],
+                          "pain_drive_exponent": [0.3, 0.5, 0.7]})  # the second lives in the observation model
+    cal = ParameterSet.load(_write(tmp_path, draws))
+    assert cal.n_draws == 3
+    assert cal.value("macrophage_memory_half_life_d") == 60.0
+    assert cal["macrophage_memory_half_life_d"].source.startswith("calibrated: posterior median of 3 draws")
+    assert cal.value("collagen_half_life_y") == human.value("collagen_half_life_y")
+    assert "pain_drive_exponent" not in cal
+    seen = set()
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        one, other = cal.posterior_draw(rng)
+        seen.add(one.value("macrophage_memory_half_life_d"))
+        assert set(other) == {"pain_drive_exponent"}
+        row = draws[draws["macrophage_memory_half_life_d"] == one.value("macrophage_memory_half_life_d")]
+        assert other["pain_drive_exponent"] == row["pain_drive_exponent"].item()  # one draw, jointly
+    assert seen == {40.0, 60.0, 200.0}
+    assert human.posterior_draw(rng) == (human, {})
+
+
+def test_a_broken_posterior_is_a_named_error(tmp_path):
+    with pytest.raises(ParameterError, match="posterior"):
+        ParameterSet.load(_write(tmp_path, pd.DataFrame({"macrophage_memory_half_life_d": [np.nan, 1.0]})))
+    toml = tmp_path / "missing.toml"
+    toml.write_text('name = "x"\nbase = "human"\nposterior = "nope.parquet"\n')
+    with pytest.raises(ParameterError, match="readable Parquet"):
+        ParameterSet.load(toml)
+
+
+def test_each_trial_uses_one_posterior_draw_recorded_in_its_run(tmp_path):
+    """conduct.trial_parameters: one draw per trial seed, applied to the model, observation and
+    product parameters; a set without posterior draws nothing."""
+    import tomllib
+    from pathlib import Path
+
+    from oasim.scenario import Scenario
+    from oasim.trial.conduct import trial_parameters
+
+    draws = pd.DataFrame({"macrophage_memory_half_life_d": [40.0, 300.0],
+                          "pain_drive_exponent": [0.3, 0.9],
+                          "ha_pain_relief_peak_fraction": [0.01, 0.1]})
+    toml = _write(tmp_path, draws)
+    data = tomllib.loads((Path(__file__).parents[1] / "robustness" / "data" / "trial.toml").read_text("utf-8"))
+    data["model"]["parameter_set"] = str(toml)
+    seen = set()
+    for seed in range(1, 12):
+        data["seed"] = seed
+        pset, obs, factors, draw = trial_parameters(Scenario.from_dict(data))
+        k = draws.index[draws["macrophage_memory_half_life_d"] == pset.value("macrophage_memory_half_life_d")].item()
+        assert obs.value("pain_drive_exponent") == draws.loc[k, "pain_drive_exponent"]
+        assert factors.value("ha_pain_relief_peak_fraction") == draws.loc[k, "ha_pain_relief_peak_fraction"]
+        assert draw == draws.loc[k].to_dict()
+        seen.add(k)
+    assert seen == {0, 1}
+    data["model"]["parameter_set"] = "human"
+    assert trial_parameters(Scenario.from_dict(data))[3] == {}
