@@ -173,7 +173,8 @@ def power_truncated_chunk(folder: Path) -> list[str]:
     path.write_text(tomli_w.dumps(small_trial()), "utf-8")
     out = folder / "power"
     out.mkdir()
-    (out / "chunk_0000000_0000002.parquet").write_bytes(b"PAR1\x00\x00truncated")
+    for name in ("chunk_000000_000002.parquet", "chunk_0000000_0000002.parquet"):  # d8d0671's and later names
+        (out / name).write_bytes(b"PAR1\x00\x00truncated")
     return ["oasim", "power", str(path), "--trials", "2", "--chunk-size", "2", "--out", str(out)]
 
 
