@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import tomli_w
 from typer.testing import CliRunner
@@ -131,3 +132,17 @@ def test_validate_reads_the_lot_that_run_will_read(tmp_path):
     (lot / "nta.csv").write_text("size_nm\nnot a number\n")
     with pytest.raises(ScenarioError, match="product.lot"):
         Scenario.from_dict(data)
+
+
+def test_screening_stops_at_its_bound_naming_the_binding_criterion(monkeypatch):
+    """conduct.screen is bounded (eligibility.max_candidates); past it, a ScreeningError names the
+    criterion that excluded most candidates instead of looping forever."""
+    from oasim.errors import ScreeningError
+    from oasim.parameters import ParameterSet
+    from oasim.trial import conduct
+
+    data = trial_dict()
+    data["population"]["inclusion"]["vas_pain_min_mm"] = 70  # passes validation, excludes most candidates
+    monkeypatch.setattr(conduct, "max_candidates", lambda n: 64)
+    with pytest.raises(ScreeningError, match="vas_pain"):
+        conduct.screen(Scenario.from_dict(data), ParameterSet.load("human"), 200, np.random.default_rng(1))

@@ -31,6 +31,7 @@ from ..endpoints import (load_observation_parameters, observe_clinical, observe_
 from ..endpoints.clinical import BaselineSymptoms
 from ..endpoints.hyaluronic_acid import relief_fraction, relieved_drive
 from ..model import KneeModel
+from ..population.eligibility import max_candidates, screening_error
 from ..parameters import ParameterSet, validate_for_model
 from ..population import Population
 from ..readouts import thickness_mm
@@ -155,7 +156,10 @@ def screen(scenario: Scenario, parameter_set: ParameterSet, n_needed: int, rng: 
     obs = load_observation_parameters()
     pops, symptoms, failures = [], [], {"kl_grade": 0, "age": 0, "bmi": 0, "vas_pain": 0}
     screened = eligible_count = 0
+    limit = max_candidates(n_needed)
     while eligible_count < n_needed:
+        if screened >= limit:  # validation checks the criteria; this bounds what it cannot foresee
+            raise screening_error(failures, screened, eligible_count, n_needed)
         batch = max(64, 2 * (n_needed - eligible_count))
         pop = sample_candidates(parameter_set, batch, rng, scenario, 1 in inc.kl_grades)
         sym = sample_baseline_symptoms(batch, rng, obs)
