@@ -170,3 +170,22 @@ def test_solver_failures_raise_or_are_dropped_and_counted(monkeypatch):
     run = conduct_trial(Scenario.from_dict(data))
     assert run.solver_failures == 1 and len(run.subjects) == 39 and 1 not in set(run.subjects["subject_id"])
     assert 1 not in set(run.observations["subject_id"]) and 1 not in set(run.exposure["subject_id"])
+
+
+def test_unblinded_ex_names_the_product_each_subject_received():
+    """An HA control arm is labelled Placebo in TRT01P (the analysis convention), but its EX rows
+    say what was injected."""
+    import tomllib
+    from pathlib import Path
+
+    from oasim.data import from_trial_run
+    from oasim.scenario import Scenario
+    from oasim.trial.conduct import conduct_trial
+
+    path = Path(__file__).parents[2] / "examples" / "parallel_msc_vs_ha_trial.toml"
+    data = tomllib.loads(path.read_text("utf-8"))
+    ds = from_trial_run(conduct_trial(Scenario.from_dict(data))).unblind()
+    ex = ds["EX"].merge(ds["ADSL"][["USUBJID", "TRT01A"]], on="USUBJID")
+    control = ex[ex["TRT01A"] == "Placebo"]
+    assert len(control) and set(control["EXTRT"]) == {"Hyaluronic acid"}
+    assert not set(ex.loc[ex["TRT01A"] != "Placebo", "EXTRT"]) & {"Placebo", "Hyaluronic acid"}

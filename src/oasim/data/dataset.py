@@ -69,7 +69,9 @@ class TrialDataset:
             t = tables[name]
             tables[name] = t.assign(TRTP=t["TRT01P"], TRTPN=t["TRT01PN"], TRTA=t["TRT01A"], TRTAN=t["TRT01AN"])
         ex = tables["EX"].drop(columns=["EXTRT"]).merge(keys, on="USUBJID", how="left")
-        ex["EXTRT"] = ex["TRT01A"]
+        # the product received (lists written before EXTRT was kept there: the actual arm)
+        ex["EXTRT"] = ex["USUBJID"].map(rand.set_index("USUBJID")["EXTRT"]) if "EXTRT" in rand.columns \
+            else ex["TRT01A"]
         ex["EXDOSE"] = ex["TRTDOSE"]
         ex["EXDOSU"] = ex["TRTDOSU"]
         tables["EX"] = ex.drop(columns=[c for c in RANDOMISATION_KEYS if c != "USUBJID"])

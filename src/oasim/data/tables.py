@@ -174,6 +174,9 @@ def build_tables(run) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
         "USUBJID": usubjid, "RANDNO": subj["randno"], "COHORT": subj["cohort"],
         "TRT01P": subj["arm"], "TRT01A": subj["arm"],
         "TRTDOSE": subj["dose"], "TRTDOSU": np.where(subj["active"], subj["dose_unit"], ""),
+        # what each subject received, for the unblinded EX (an HA control is "Hyaluronic acid", not "Placebo")
+        "EXTRT": subj["subject_id"].map(run.exposure.drop_duplicates("subject_id").set_index("subject_id")["product"])
+        .fillna(subj["arm"]),
     })
     randomisation.insert(4, "TRT01PN", _dose_ranks(randomisation))
     randomisation.insert(6, "TRT01AN", randomisation["TRT01PN"])
