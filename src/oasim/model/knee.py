@@ -65,14 +65,6 @@ class KneeModel(OdeModel):
         object.__setattr__(self, "parameter_names", tuple(sorted(recorder.names)))
 
     @property
-    def state_names(self) -> tuple[str, ...]:
-        return tuple(st.name for st in self.states)
-
-    @property
-    def state_index(self) -> dict[str, int]:
-        return {st.name: i for i, st in enumerate(self.states)}
-
-    @property
     def references(self) -> tuple[str, ...]:
         keys: list[str] = []
         for module in self.modules:
