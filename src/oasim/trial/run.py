@@ -16,7 +16,7 @@ from ..adam.engine import json_safe
 from ..adam.report import write_ard
 from ..data import from_trial_run
 from ..data.tables import paramcd_of
-from ..io import atomic_output_dir
+from ..io import RunOutput, atomic_output_dir
 from ..provenance import provenance
 from ..report.html import trial_adam_analysis
 from ..scenario import Scenario
@@ -120,31 +120,41 @@ def trial_ard(adam, analysis):
 
 def run_trial(scenario: Scenario, out_dir: Path, progress: Callable[[str], None] | None = None,
               force: bool = False) -> dict:
-    """Run ``scenario`` and write its outputs to ``out_dir``.
+    """Run ``scenario`` and write its outputs to ``out_dir``; return the summary.
 
     A non-empty ``out_dir`` is replaced only with ``force``, only if oasim wrote it, and only
     once the new outputs are complete (:func:`oasim.io.atomic_output_dir`).
     """
-    say = progress or (lambda _m: None)
     with atomic_output_dir(out_dir, force) as tmp:
-        run = conduct_trial(scenario, say)
-        say("building datasets")
-        blinded = from_trial_run(run)
-        dataset = blinded.unblind()  # the explicit unblinding step, after the last visit
-        say("analysing")
-        pv = list(scenario.visits.months).index(scenario.analysis.primary_visit_month)
-        analysis = analyse(dataset, scenario.analysis.primary_endpoint, pv, scenario.analysis.endpoints,
-                           scenario.analysis.alpha, scenario.analysis.mmrm)
-        adam = trial_adam_analysis(scenario, dataset, analysis)  # the same path as `oasim analyse`
-        summary = build_summary(scenario, run, dataset, analysis)
-        summary["mmrm"] = _mmrm_summary(adam)
-        say("writing outputs")
-        dataset.write(tmp / "datasets")
-        write_ard(trial_ard(adam, analysis), tmp)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-        if scenario.output.figures:
-            from ..report import write_trial_report
-
-            write_trial_report(tmp / "report.html", scenario, dataset, analysis, summary, adam)
-        (tmp / "scenario.json").write_text(json.dumps(scenario.model_dump(mode="json"), indent=2))
+        summary, _dataset = _write(scenario, tmp, progress or (lambda _m: None))
     return summary
+
+
+def run_scenario(scenario: Scenario, out_dir: Path, source: str, progress: Callable[[str], None]) -> RunOutput:
+    """The runner of ``kind = "trial"`` (:data:`oasim.scenario.loader.KINDS`): writes into ``out_dir``."""
+    summary, dataset = _write(scenario, Path(out_dir), progress)
+    return RunOutput(summary, dict(dataset.tables), summary["provenance"])
+
+
+def _write(scenario: Scenario, tmp: Path, say: Callable[[str], None]):
+    run = conduct_trial(scenario, say)
+    say("building datasets")
+    blinded = from_trial_run(run)
+    dataset = blinded.unblind()  # the explicit unblinding step, after the last visit
+    say("analysing")
+    pv = list(scenario.visits.months).index(scenario.analysis.primary_visit_month)
+    analysis = analyse(dataset, scenario.analysis.primary_endpoint, pv, scenario.analysis.endpoints,
+                       scenario.analysis.alpha, scenario.analysis.mmrm)
+    adam = trial_adam_analysis(scenario, dataset, analysis)  # the same path as `oasim analyse`
+    summary = build_summary(scenario, run, dataset, analysis)
+    summary["mmrm"] = _mmrm_summary(adam)
+    say("writing outputs")
+    dataset.write(tmp / "datasets")
+    write_ard(trial_ard(adam, analysis), tmp)
+    (tmp / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    if scenario.output.figures:
+        from ..report import write_trial_report
+
+        write_trial_report(tmp / "report.html", scenario, dataset, analysis, summary, adam)
+    (tmp / "scenario.json").write_text(json.dumps(scenario.model_dump(mode="json"), indent=2))
+    return summary, dataset
