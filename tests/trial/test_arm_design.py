@@ -189,3 +189,14 @@ def test_unblinded_ex_names_the_product_each_subject_received():
     control = ex[ex["TRT01A"] == "Placebo"]
     assert len(control) and set(control["EXTRT"]) == {"Hyaluronic acid"}
     assert not set(ex.loc[ex["TRT01A"] != "Placebo", "EXTRT"]) & {"Placebo", "Hyaluronic acid"}
+
+
+def test_a_parallel_group_trial_runs_to_its_report(tmp_path):
+    """The report's cohort table has no cohort doses to look up in a parallel-group design."""
+    from oasim.trial.run import run_trial
+
+    summary = run_trial(_parallel(), tmp_path / "run")
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert "every arm (parallel groups)" in page
+    assert summary["cohort_decisions"] == [{"cohort": 1, "n_subjects": 40, "n_dlt": summary["cohort_decisions"][0]["n_dlt"],
+                                            "decision": "none (parallel-group design)"}]

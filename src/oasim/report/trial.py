@@ -25,8 +25,12 @@ def design_section(scenario, dataset, summary: dict, lab: dict) -> Section:
     cohorts = pd.DataFrame(summary["cohort_decisions"])
     rows = []
     for c in cohorts.to_dict("records"):
-        dose = scenario.design.cohorts[c["cohort"] - 1]
-        rows.append([str(c["cohort"]), readable_dose(f"{dose.dose:.3g} {dose.unit}"), str(c["n_subjects"]),
+        if scenario.design.cohorts:
+            dose = scenario.design.cohorts[c["cohort"] - 1]
+            dose_text = readable_dose(f"{dose.dose:.3g} {dose.unit}")
+        else:  # a parallel-group design reviews safety as one cohort of every arm
+            dose_text = "every arm (parallel groups)"
+        rows.append([str(c["cohort"]), dose_text, str(c["n_subjects"]),
                      str(c["n_dlt"]), str(c["decision"])])
     blocks = [Paragraph(scenario.description),
               Table("Dose cohorts and safety-review decisions", ["Cohort", "Dose per injection", "Subjects", "DLTs",
