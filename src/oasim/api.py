@@ -14,7 +14,6 @@ Everything a notebook needs from one import::
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Sequence, Union
@@ -179,6 +178,5 @@ def _run_into(scenario, out: Path, force: bool, source: str, progress, keep: boo
 
     done = run_kind(scenario, out, force, source, progress)
     report = out / "report.html"
-    summary = json.loads(json.dumps(done.summary, default=float))
-    return RunResult(scenario.kind, scenario.name, done.tables, done.provenance, summary, out if keep else None,
+    return RunResult(scenario.kind, scenario.name, done.tables, done.provenance, done.summary, out if keep else None,
                      report.read_text(encoding="utf-8") if report.exists() else None, done.texts)

@@ -198,5 +198,5 @@ def test_a_parallel_group_trial_runs_to_its_report(tmp_path):
     summary = run_trial(_parallel(), tmp_path / "run")
     page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
     assert "every arm (parallel groups)" in page
-    assert summary["cohort_decisions"] == [{"cohort": 1, "n_subjects": 40, "n_dlt": summary["cohort_decisions"][0]["n_dlt"],
-                                            "decision": "none (parallel-group design)"}]
+    (review,) = summary.cohort_decisions
+    assert (review.cohort, review.n_subjects, review.decision) == (1, 40, "none (parallel-group design)")

@@ -142,8 +142,9 @@ def run_scenario(scenario, out_dir: Path, source: str, progress) -> RunOutput:
     """The runner of the experiment kinds (:data:`oasim.scenario.loader.KINDS`)."""
     progress(f"running {scenario.kind} experiment")
     done = _run(scenario, Path(out_dir), source)
-    provenance = {k: v for k, v in done.summary.items() if k != "results"}
-    return RunOutput(done.summary, done.tables, provenance, tuple(r.summary() for r in done.results.values()))
+    summary = json.loads(json.dumps(done.summary, default=float))  # what summary.json says
+    provenance = {k: v for k, v in summary.items() if k != "results"}
+    return RunOutput(summary, done.tables, provenance, tuple(r.summary() for r in done.results.values()))
 
 
 def _run(scenario, out_dir: Path, source: str) -> ExperimentRun:
