@@ -157,11 +157,15 @@ def load_scenario(source: str | Path | dict):
     kind = data.get("kind", "trial")
     if kind == "trial":
         return Scenario.from_file_data(data, where) if where != "<scenario>" else Scenario.from_dict(data)
+    if kind == "program":  # bench to bedside (oasim.program)
+        from .program import ProgramScenario
+
+        return ProgramScenario.from_dict(data, where)
     from .experiments import EXPERIMENT_KINDS, validate_scenario  # only experiments need them
 
     if isinstance(kind, str) and kind in EXPERIMENT_KINDS:
         return validate_scenario(data, where)
-    allowed = f"one of {['trial', *sorted(EXPERIMENT_KINDS)]}"
+    allowed = f"one of {['trial', 'program', *sorted(EXPERIMENT_KINDS)]}"
     raise ScenarioError(where, [FieldError("kind", kind, allowed, where)])
 
 
@@ -193,6 +197,10 @@ def run(scenario, out: str | Path | None = None, force: bool = False, progress=N
 def _run_into(scenario, out: Path, force: bool, source: str, progress, keep: bool) -> RunResult:
     import pandas as pd
 
+    if scenario.kind == "program":
+        from .program.run import run_result
+
+        return run_result(scenario, out, force, source, progress, keep)
     if scenario.kind == "trial":
         from .data import TrialDataset
         from .trial.run import run_trial
