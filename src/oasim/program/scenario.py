@@ -259,7 +259,7 @@ def trial_scenario(program: ProgramScenario, doses_particles, escalation: dict |
     if escalation is not None:
         design["safety_review"] = {**design.get("safety_review", {}), "rule": "escalation_design",
                                    "escalation": dict(escalation)}
-    body.update(kind="trial", name=f"{program.name}-trial", seed=seed, design=design)
+    body.update(kind="trial", name=f"{program.name[:74]}-trial", seed=seed, design=design)
     body.setdefault("product", {"name": "hUC-MSC-Exos", "product": "exosome"})
     return Scenario.from_dict(body, "trial.scenario")
 

@@ -249,12 +249,38 @@ def run_translation(p: dict, seed: int, ctx: Context) -> StageOutput:
             f"top = min(human-equivalent dose {hed:.3g}, cap {_num(cap)}) = {top:.3g} particles; levels "
             f"{p['step_ratio']:g}× apart, rounded down to {p['significant_digits']} significant digits"], digits=3),
     ]
+    trial = ctx.program.trial
+    trial_days = tuple(float(d) for d in (trial.scenario.get("schedule", {}).get("injection_days", (0.0,))
+                                          if trial is not None else days))
+    blocks.append(Paragraph(
+        f"Doses are per injection on days {', '.join(f'{d:g}' for d in days)} (the schedule the rule matched)."
+        + ("" if trial_days == days else f" The trial injects on days {', '.join(f'{d:g}' for d in trial_days)}: "
+           "exposure per injection is matched, total exposure is not.")))
     outputs = {"human_equivalent_dose_particles": hed, "top_dose_particles": top, "human_doses_particles": levels,
                "capped": bool(cap is not None and cap < hed)}
     return StageOutput(outputs, {"methods": result.to_frame(), "dose_levels": ladder}, blocks)
 
 
 # ---------------------------------------------------------------- escalation -------------------------
+
+def escalation_figure(frame: pd.DataFrame) -> str:
+    """% selected per dose (bars) and the true P(DLT) (line, right axis); PNG as base64."""
+    import matplotlib.pyplot as plt
+
+    from ..experiments.report import _png
+
+    fig, ax = plt.subplots(figsize=(5.0, 3.2))
+    labels = [f"{d:.2g}" for d in frame["dose_particles"]]
+    ax.bar(labels, frame["pct_selected"], color="#4c72b0", alpha=0.75)
+    ax.set_xlabel("dose [particles]")
+    ax.set_ylabel("% of trials selecting the dose")
+    ax.set_ylim(0, 100)
+    right = ax.twinx()
+    right.plot(labels, frame["true_prob_dlt"], color="#c44e52", marker="o")
+    right.set_ylabel("true P(DLT)")
+    right.set_ylim(0, max(0.05, 1.2 * float(frame["true_prob_dlt"].max())))
+    return _png(fig)
+
 
 def run_escalation(p: dict, seed: int, ctx: Context) -> StageOutput:
     from ..trial.escalation import design_from_spec, simulate_trials
@@ -267,7 +293,9 @@ def run_escalation(p: dict, seed: int, ctx: Context) -> StageOutput:
     oc = simulate_trials(design, truth, p["n_trials"], seed)
     frame = oc.to_frame().assign(dose_particles=levels)
     best = int(np.argmax(frame["pct_selected"].to_numpy()))
-    blocks = [Table.from_frame(f"Operating characteristics of {oc.design}", frame, f"{p['n_trials']} simulated trials",
+    blocks = [_figure("True toxicity and dose selection", escalation_figure(frame), f"{p['n_trials']} simulated trials",
+                      ["bars: % of trials selecting the dose; line: true P(DLT) from the AE model"]),
+              Table.from_frame(f"Operating characteristics of {oc.design}", frame, f"{p['n_trials']} simulated trials",
                                [f"true P(DLT) from the AE model (observation_human): related grade ≥ "
                                 f"{p['dlt_min_grade']} within {p['dlt_window_days']:g} days of an injection",
                                 f"no dose selected in {100 * oc.prob_no_dose:.1f}% of trials"], digits=3)]
