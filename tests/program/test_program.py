@@ -17,7 +17,7 @@ from oasim.adam import AnalysisSpec, analyse_adam, read_adam_dir
 from oasim.cli import app
 from oasim.errors import ScenarioError
 from oasim.experiments import translate
-from oasim.program import ProgramReferenceError, ProgramScenario, StageDataError
+from oasim.program import ProgramReferenceError, ProgramScenario, StageDataError, StageResultError
 from oasim.program.run import run_program
 
 HERE = Path(__file__).resolve().parent
@@ -237,3 +237,56 @@ def test_dlt_probability_matches_the_adverse_event_model_monte_carlo():
         dlt = ae[ae["related"] & (ae["grade"] >= grade)]["subject_id"].nunique() / n
         p = dlt_probability(dose, days, grade)
         assert abs(dlt - p) < 4 * math.sqrt(p * (1 - p) / n), (dose, days, grade, dlt, p)
+
+
+def test_an_output_a_stage_could_not_give_stops_the_chain_with_the_reason(tmp_path):
+    rows = (DATA / "invitro_mmp13.csv").read_text().splitlines()
+    no_rescue = [r for r in rows if ",1e9," not in r and ",1e10," not in r]  # IL-1β + 1e8/mL only: no rescue
+    path = tmp_path / "assay.csv"
+    path.write_text("\n".join(no_rescue) + "\n")
+    program = ProgramScenario.from_dict(_program(
+        invitro={"source": "data", "path": str(path)},
+        toxicity={"source": "data", "path": "toxicity_viability.csv",
+                  "effective_concentration_per_ml": "from:invitro.effective_concentration_per_ml"}))
+    with pytest.raises(StageResultError) as info:
+        run_program(program, tmp_path / "o")
+    assert info.value.field == "toxicity.effective_concentration_per_ml"
+    assert "no concentration rescued MMP13" in str(info.value)
+    assert not (tmp_path / "o").exists()
+
+
+def test_unreachable_oarsi_target_names_the_largest_reduction(tmp_path):
+    program = ProgramScenario.from_dict(_program(mouse={"doses_particles": [1e6], "weeks": [4], "n_per_group": 2,
+                                                        "oarsi_reduction_points": 6.0}))
+    with pytest.raises(StageResultError, match=r"the largest was -?[0-9.]+ OARSI points at 1e\+06 particles") as info:
+        run_program(program, tmp_path / "o")
+    assert info.value.field == "mouse.oarsi_reduction_points" and info.value.value == 6.0
+
+
+def test_a_bad_trial_field_is_refused_before_any_stage_runs():
+    data = _program(trial={"dose_levels_particles": [1e10], "scenario": {"visits": {"months": [0, 3, 1]}}})
+    with pytest.raises(ScenarioError) as info:
+        ProgramScenario.from_dict(data)
+    assert [e.field for e in info.value.errors] == ["trial.scenario.visits"]
+
+
+@pytest.mark.slow
+def test_fuller_program_run_keeps_the_chain(tmp_path):
+    """The example at study sizes: 8 mice per group, 6 + 2 per cohort, 10,000 escalation trials."""
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["mouse"]["n_per_group"] = 8
+    data["mouse"]["weeks"] = [4, 8, 12]
+    data["invitro"]["n_wells"] = 6
+    data["escalation"]["n_trials"] = 10_000
+    data["trial"].update(n_active_per_cohort=6, n_placebo_per_cohort=2)
+    out = tmp_path / "full"
+    run_program(ProgramScenario.from_dict(data, str(EXAMPLE)), out)
+    prov = json.loads((out / "provenance.json").read_text())
+    for c in prov["trail"]:
+        stage, field = c["to"].split(".")
+        assert prov["stages"][stage]["inputs"][field] == c["value"]
+    oc = pd.read_parquet(out / "tables" / "escalation_operating_characteristics.parquet")
+    # every true P(DLT) is far below BOIN's target 0.25: the design escalates to the top dose
+    assert (oc["true_prob_dlt"] < 0.05).all() and oc["pct_selected"].iloc[-1] > 90.0
+    adsl = pd.read_parquet(out / "trial" / "datasets" / "ADSL.parquet")
+    assert (adsl.groupby("COHORT").size() == 8).all()
