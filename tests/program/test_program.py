@@ -210,8 +210,10 @@ def test_bad_reference_exits_2_on_the_command_line(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("text, problem", [(None, "file not found"), ("concentration_per_ml,viability\n0,1\n", "missing"),
-                                           ("concentration_per_ml,viability_pct\n0,100\n0,x\n1e9,90\n1e9,95\n", "row 3")])
+@pytest.mark.parametrize("text, problem", [
+    (None, "file not found"),
+    ("concentration_per_ml,viability\n0,1\n", "missing"),
+    ("concentration_per_ml,viability_pct\n0,100\n0,x\n1e9,90\n1e9,95\n", "row 3")])
 def test_bad_data_file_is_a_named_error(tmp_path, text, problem):
     path = tmp_path / "viability.csv"
     if text is not None:

@@ -49,7 +49,8 @@ def read_invitro_csv(path: Path, field: str) -> pd.DataFrame:
     stimulated = frame[(frame["il1b_ng_per_ml"] > 0) & (frame["exosome_per_ml"] == 0)]
     treated = frame[(frame["il1b_ng_per_ml"] > 0) & (frame["exosome_per_ml"] > 0)]
     if stimulated.empty or treated.empty:
-        raise StageDataError(field, str(path), "wells with IL-1β alone (exosome_per_ml = 0) and with IL-1β + exosomes")
+        raise StageDataError(field, str(path),
+                             "wells with IL-1β alone (exosome_per_ml = 0) and with IL-1β + exosomes")
     return frame
 
 

@@ -39,7 +39,8 @@ def dlt_probability(dose_particles: float, injection_days=(0.0,), min_grade: int
     if not dose_particles > 0:
         raise FieldError("dose_particles", dose_particles, "> 0 particles")
     if window_days < ONSET_MAX_DAYS:
-        raise FieldError("dlt_window_days", window_days, f">= {ONSET_MAX_DAYS} days (AE onsets lie 0-2 days after a dose)")
+        raise FieldError("dlt_window_days", window_days,
+                         f">= {ONSET_MAX_DAYS} days (AE onsets lie 0-2 days after a dose)")
     obs = load_observation_parameters(observation)
     dose = Dose("exosome", float(dose_particles), "particles", 0.0)
     none = 1.0

@@ -38,10 +38,10 @@ def run_program(program: ProgramScenario, out_dir: str | Path, force: bool = Fal
             refs = frozenset(f"{stage}.{k}" for k, v in spec if parse_reference(v) is not None)
             seed = stage_seed(program.seed, STAGES.index(stage))
             done = RUNNERS[stage](inputs, seed, Context(program, tmp, refs))
-            chain.record(stage, done.source, seed if done.source != "analysed" else None, inputs, done.outputs)
+            chain.record(stage, done.source, seed if done.seeded else None, inputs, done.outputs)
             for name, frame in done.tables.items():
                 tables[f"{stage}_{name}"] = frame
-            sections.append(Section(TITLES[stage], [_inputs_paragraph(stage, chain, seed, done.source), *done.blocks]))
+            sections.append(Section(TITLES[stage], [_inputs_paragraph(stage, chain), *done.blocks]))
         say("writing outputs")
         stages = chain.to_json()["stages"]
         summary = {**make_provenance(program, source=source), "stages": stages,
@@ -58,11 +58,12 @@ def run_program(program: ProgramScenario, out_dir: str | Path, force: bool = Fal
     return summary
 
 
-def _inputs_paragraph(stage: str, chain: Chain, seed: int, source: str) -> Paragraph:
+def _inputs_paragraph(stage: str, chain: Chain) -> Paragraph:
     record = chain.records[stage]
+    seed = "–" if record.seed is None else record.seed
     carried = [c for c in chain.carried if c.to.startswith(f"{stage}.")]
     fed = "; ".join(f"{c.to.split('.', 1)[1]} ← {c.origin}" for c in carried) or "none"
-    return Paragraph(f"Source: {source}; seed {seed if source == 'simulated' else '–'}; inputs from earlier stages: "
+    return Paragraph(f"Source: {record.source}; seed {seed}; inputs from earlier stages: "
                      f"{fed}; inputs SHA-256 {record.inputs_digest}.")
 
 
@@ -75,11 +76,12 @@ def document(program: ProgramScenario, sections: list[Section], trail: pd.DataFr
         Paragraph(program.description or program.name),
         Table("Stages in running order", ["stage", "what", "source", "outputs"], rows, "",
               ["every output can feed a later stage by name: 'from:<stage>.<output>'"])])
-    trail_section = Section("Provenance trail", [Table.from_frame(
-        "Numbers carried between stages", trail, "", ["from_inputs_sha256: SHA-256 (first 16 hex digits) of the "
-                                                      "originating stage's resolved inputs; provenance.json has them"])])
+    note = ("from_inputs_sha256: SHA-256 (first 16 hex digits) of the originating stage's resolved inputs; "
+            "provenance.json has them")
+    trail_section = Section("Provenance trail", [Table.from_frame("Numbers carried between stages", trail, "", [note])])
     prov = [f"{k}: {summary[k]}" for k in ("kind", "name", "seed", "scenario_digest", "oasim_version", "source")]
-    return Document(f"Program: {program.name}", "bench to bedside in one run", [overview, *sections, trail_section], prov)
+    return Document(f"Program: {program.name}", "bench to bedside in one run",
+                    [overview, *sections, trail_section], prov)
 
 
 def _short(value) -> str:

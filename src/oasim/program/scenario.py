@@ -149,7 +149,8 @@ class TrialStage(_DataSource):
     @model_validator(mode="after")
     def _needs(self):
         if self.source == "simulate" and self.dose_levels_particles is None:
-            raise ValueError("a simulated trial needs dose_levels_particles (e.g. 'from:translation.human_doses_particles')")
+            raise ValueError("a simulated trial needs dose_levels_particles "
+                             "(e.g. 'from:translation.human_doses_particles')")
         if self.source == "data" and not (self.paramcd and self.visit):
             raise ValueError("a trial given as data needs paramcd and visit (the primary parameter and AVISIT)")
         if any(k in self.scenario for k in ("kind", "name", "seed")):

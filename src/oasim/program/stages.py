@@ -30,6 +30,10 @@ class StageOutput:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     blocks: list = field(default_factory=list)
     source: str = "simulated"
+    seeded: bool = True  # False: the stage drew no random numbers (deterministic or data)
+
+    def __post_init__(self):
+        self.seeded = self.seeded and self.source == "simulated"
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,11 @@ class Context:
 
 def _figure(title: str, png_base64: str, population: str = "", footnotes=()) -> Figure:
     return Figure(title, base64.b64decode(png_base64), population, list(footnotes))
+
+
+def _sci(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """``columns`` shown with 3 significant digits (particle counts span many decades)."""
+    return frame.assign(**{c: frame[c].map(lambda v: f"{v:.3g}") for c in columns})
 
 
 def _source(p: dict, ctx: Context) -> str:
@@ -102,12 +111,14 @@ def run_invitro(p: dict, seed: int, ctx: Context) -> StageOutput:
         levels = {g.name: (g.il1b_ng_per_ml, g.exosome_particles_per_ml) for g in groups}
         wells = result.wells.assign(il1b_ng_per_ml=result.wells["group"].map(lambda g: levels[g][0]),
                                     exosome_per_ml=result.wells["group"].map(lambda g: levels[g][1]))
-        blocks.append(_figure(f"IL-1β-stimulated chondrocytes ± exosomes, {p['hour']:g} h", assay_bars(
-            result.wells, result.stats, p["hour"], [g.name for g in groups]), f"{p['system']}, n = {p['n_wells']} wells",
+        bars = assay_bars(result.wells, result.stats, p["hour"], [g.name for g in groups])
+        blocks.append(_figure(f"IL-1β-stimulated chondrocytes ± exosomes, {p['hour']:g} h", bars,
+                              f"{p['system']}, n = {p['n_wells']} wells",
             ["bars: mean, error bars: SD, points: wells; stars: Dunnett vs IL-1β alone"]))
     table, found = effective_concentration(wells, p["readout"], p["alpha"])
     rescue = table.loc[table["exosome_per_ml"] == found, "log2_fold_vs_il1b"]
-    blocks.insert(0, Table.from_frame(f"{p['readout']} rescue by concentration", table, "stimulated wells",
+    blocks.insert(0, Table.from_frame(f"{p['readout']} rescue by concentration", _sci(table, "exosome_per_ml"),
+                                      "stimulated wells",
                                       [f"Dunnett vs IL-1β alone on log2 fold change; rescue = p < {p['alpha']:g} "
                                        "towards the unstimulated control"], digits=3,
                                       rename={"exosome_per_ml": "exosomes [particles/mL]"}))
@@ -133,22 +144,26 @@ def run_toxicity_stage(p: dict, seed: int, ctx: Context) -> StageOutput:
         table, stats, highest, ic50 = result.table, result.stats, result.highest_non_toxic_per_ml, result.ic50_per_ml
     v_sf_ml = JointScale.from_system(p["human_system"]).sf_volume_ml
     means = table.groupby("concentration_per_ml")["viability_pct"].agg(["mean", "std", "size"]).reset_index()
-    blocks = [Table.from_frame("Chondrocyte viability by exosome concentration", means, p["system"],
+    blocks = [Table.from_frame("Chondrocyte viability by exosome concentration", _sci(means, "concentration_per_ml"),
+                               p["system"],
                                [f"cytotoxic below {threshold:g}% of vehicle (ISO 10993-5) or significantly below "
                                 "vehicle (Dunnett, p < 0.05)"], digits=1,
                                rename={"concentration_per_ml": "exosomes [particles/mL]", "mean": "viability [%]",
                                        "std": "SD", "size": "n"})]
     effective = p.get("effective_concentration_per_ml")
     outputs = {
-        "highest_non_toxic_per_ml": highest if highest is not None else Missing("even the lowest concentration was toxic"),
+        "highest_non_toxic_per_ml": highest if highest is not None else
+        Missing("even the lowest concentration was toxic"),
         "ic50_per_ml": ic50 if ic50 is not None else Missing("viability never fell below 50%"),
         "max_human_dose_particles": highest * v_sf_ml if highest is not None else Missing("no non-toxic concentration"),
-        "safety_margin": highest / effective if highest is not None and effective else Missing("no effective concentration"),
+        "safety_margin": highest / effective if highest is not None and effective else
+        Missing("no effective concentration"),
     }
     blocks.append(Paragraph(
         f"Highest non-toxic concentration {_num(highest)} particles/mL; × human synovial fluid {v_sf_ml:g} mL "
         f"(parameter set 'human', v_sf_ml) = maximum human dose {_num(outputs['max_human_dose_particles'])} particles"
-        + (f"; margin over the in-vitro effective concentration {_num(effective)}/mL: ×{_num(outputs['safety_margin'])}."
+        + (f"; margin over the in-vitro effective concentration {_num(effective)}/mL: "
+           f"×{_num(outputs['safety_margin'])}."
            if effective else ".")))
     return StageOutput(outputs, {"viability": table, "viability_stats": stats}, blocks, _source(p, ctx))
 
@@ -202,7 +217,8 @@ def run_mouse(p: dict, seed: int, ctx: Context) -> StageOutput:
                                f"points at {best['dose_particles']:.3g} particles (p = {best['p_value']:.3g}) at week "
                                f"{week:g}; lower the target or add higher doses")
     blocks = [
-        Table.from_frame(f"OARSI at week {week:g} by exosome dose", table, f"{p['system']} mice, n = "
+        Table.from_frame(f"OARSI at week {week:g} by exosome dose", _sci(table, "dose_particles"),
+                         f"{p['system']} mice, n = "
                          f"{p['n_per_group']} per group", [f"reduction = vehicle mean − group mean; target ≥ "
                                                            f"{p['oarsi_reduction_points']:g} points" +
                                                            (f" with Dunnett p < {alpha:g}" if alpha else "")],
@@ -243,9 +259,11 @@ def run_translation(p: dict, seed: int, ctx: Context) -> StageOutput:
     levels = dose_ladder(top, p["n_levels"], p["step_ratio"], p["significant_digits"])
     ladder = pd.DataFrame({"level": range(1, len(levels) + 1), "dose_particles": levels})
     blocks = [
-        Table.from_frame("Human-equivalent dose by rule", result.to_frame(), f"{source_system} → human knee",
+        Table.from_frame("Human-equivalent dose by rule",
+                         _sci(result.to_frame(), "source_dose_particles", "target_dose_particles", "ratio"),
+                         f"{source_system} → human knee",
                          [f"rule used: {p['method']}"] + result.assumptions(), digits=3),
-        Table.from_frame("Trial dose levels", ladder, "", [
+        Table.from_frame("Trial dose levels", _sci(ladder, "dose_particles"), "", [
             f"top = min(human-equivalent dose {hed:.3g}, cap {_num(cap)}) = {top:.3g} particles; levels "
             f"{p['step_ratio']:g}× apart, rounded down to {p['significant_digits']} significant digits"], digits=3),
     ]
@@ -258,7 +276,7 @@ def run_translation(p: dict, seed: int, ctx: Context) -> StageOutput:
            "exposure per injection is matched, total exposure is not.")))
     outputs = {"human_equivalent_dose_particles": hed, "top_dose_particles": top, "human_doses_particles": levels,
                "capped": bool(cap is not None and cap < hed)}
-    return StageOutput(outputs, {"methods": result.to_frame(), "dose_levels": ladder}, blocks)
+    return StageOutput(outputs, {"methods": result.to_frame(), "dose_levels": ladder}, blocks, "computed", False)
 
 
 # ---------------------------------------------------------------- escalation -------------------------
@@ -295,7 +313,9 @@ def run_escalation(p: dict, seed: int, ctx: Context) -> StageOutput:
     best = int(np.argmax(frame["pct_selected"].to_numpy()))
     blocks = [_figure("True toxicity and dose selection", escalation_figure(frame), f"{p['n_trials']} simulated trials",
                       ["bars: % of trials selecting the dose; line: true P(DLT) from the AE model"]),
-              Table.from_frame(f"Operating characteristics of {oc.design}", frame, f"{p['n_trials']} simulated trials",
+              Table.from_frame(f"Operating characteristics of {oc.design}",
+                               _sci(frame, "dose_particles", "true_prob_dlt"),
+                               f"{p['n_trials']} simulated trials",
                                [f"true P(DLT) from the AE model (observation_human): related grade ≥ "
                                 f"{p['dlt_min_grade']} within {p['dlt_window_days']:g} days of an injection",
                                 f"no dose selected in {100 * oc.prob_no_dose:.1f}% of trials"], digits=3)]
@@ -364,7 +384,7 @@ def run_analysis(p: dict, seed: int, ctx: Context) -> StageOutput:
         blocks.append(Paragraph(f"Linear trend in {p['trend']}: slope {trend['slope'].iloc[0]:.4g} per unit, "
                                 f"p = {trend['p_value'].iloc[0]:.3g}."))
     return StageOutput(outputs, {"pairwise": pairwise, "lsmeans": result.lsmeans, "ae_overview": result.ae_overview},
-                       blocks, f"data: {folder}" if "analysis.adam_dir" not in ctx.from_reference else "analysed")
+                       blocks, f"analysis of {p['adam_dir']}", False)
 
 
 RUNNERS = {"invitro": run_invitro, "toxicity": run_toxicity_stage, "mouse": run_mouse,

@@ -118,7 +118,8 @@ class Chain:
                 if isinstance(value, list) else (f"{value:.4g}" if isinstance(value, float) else
                                                   json.dumps(value) if isinstance(value, dict) else str(value))
             rows.append({"step": k, "to": c.to, "from": c.origin, "value": shown, "unit": c.unit,
-                         "from_source": c.origin_source, "from_seed": "" if c.origin_seed is None else str(c.origin_seed),
+                         "from_source": c.origin_source,
+                         "from_seed": "" if c.origin_seed is None else str(c.origin_seed),
                          "from_inputs_sha256": c.origin_inputs_digest})
         return pd.DataFrame(rows, columns=["step", "to", "from", "value", "unit", "from_source", "from_seed",
                                            "from_inputs_sha256"])
