@@ -111,7 +111,7 @@ def test_oarsi_target_changes_the_trial_doses_as_the_translation_says(tmp_path):
     for target in (0.5, 3.0):
         out = tmp_path / f"t{target}"
         run_program(ProgramScenario.from_dict(_mouse_program(target)), out)
-        mice = pd.read_parquet(out / "tables" / "mouse_mice.parquet")
+        mice = pd.read_parquet(out / "tables" / "mouse_mice_all_readouts.parquet")  # the simulator's own table
         effective = _expected_effective(mice, target)
         stages = json.loads((out / "provenance.json").read_text())["stages"]
         assert stages["mouse"]["outputs"]["effective_dose_particles"]["value"] == effective
@@ -139,6 +139,19 @@ def test_toxicity_data_sets_the_cap_and_the_cap_binds(tmp_path):
     assert out["human_equivalent_dose_particles"]["value"] > 1.5e10  # the cap binds
     assert out["capped"]["value"] is True and out["top_dose_particles"]["value"] == pytest.approx(1.5e10)
     _assert_rounded_down(out["human_doses_particles"]["value"], _ladder(1.5e10))
+
+
+def test_mouse_data_feeds_the_translation(tmp_path):
+    program = ProgramScenario.from_dict(_program(
+        mouse={"source": "data", "path": "mouse_oarsi.csv", "oarsi_reduction_points": 2.0},
+        translation={"dose_particles": "from:mouse.effective_dose_particles", "days": "from:mouse.injection_days",
+                     "horizon_days": 56}))
+    run_program(program, tmp_path / "o")
+    trail = _trail(tmp_path / "o")
+    assert trail["translation.dose_particles"]["value"] == 1e8  # README of the data
+    assert trail["translation.dose_particles"]["origin_source"] == f"data: {DATA / 'mouse_oarsi.csv'}"
+    table = pd.read_parquet(tmp_path / "o" / "tables" / "mouse_oarsi_by_dose.parquet")
+    assert table["reduction_points"].tolist() == pytest.approx([0.25, 2.5, 3.75])
 
 
 def test_invitro_data_feeds_the_toxicity_stage(tmp_path):
@@ -223,6 +236,26 @@ def test_bad_data_file_is_a_named_error(tmp_path, text, problem):
         run_program(program, tmp_path / "o")
     assert info.value.field == "toxicity.path" and info.value.value == str(path) and problem in str(info.value)
     assert not (tmp_path / "o").exists()
+
+
+def test_effective_concentration_follows_the_direction_of_the_control():
+    """COL2A1 falls with IL-1β: a rescue raises it; a further fall is no rescue."""
+    from oasim.program.stages import effective_concentration
+
+    rows = [(0, 0, [1.0, 1.1, 0.9]), (10, 0, [0.25, 0.24, 0.26]), (10, 1e8, [0.10, 0.11, 0.09]),
+            (10, 1e9, [0.6, 0.65, 0.7])]
+    wells = pd.DataFrame([(a, b, "COL2A1", v) for a, b, vs in rows for v in vs],
+                         columns=["il1b_ng_per_ml", "exosome_per_ml", "readout", "value"])
+    table, found = effective_concentration(wells, "COL2A1", 0.05)
+    assert found == 1e9 and table["p_value"].lt(0.05).all() and table["rescue"].tolist() == [False, True]
+
+
+def test_dose_ladder_rounds_down_to_significant_digits():
+    from oasim.program.stages import dose_ladder, round_down
+
+    assert [round_down(x, 2) for x in (3e11, 8.3839e10, 1.5e10, 2.9999999e11)] == [3e11, 8.3e10, 1.5e10, 2.9e11]
+    assert round_down(0.00123456, 3) == 0.00123
+    assert dose_ladder(9e11, 3, 3.0, 2) == [1e11, 3e11, 9e11]
 
 
 def test_dlt_probability_matches_the_adverse_event_model_monte_carlo():

@@ -1,5 +1,5 @@
-"""Real data standing in for a stage: an in-vitro assay CSV, a toxicity (viability) CSV, an
-ADaM folder. A missing or malformed file is a :class:`StageDataError` naming the field, the
+"""Real data standing in for a stage: an in-vitro assay CSV, a toxicity (viability) CSV, a
+mouse OARSI CSV, an ADaM folder. A missing or malformed file is a :class:`StageDataError` naming the field, the
 file and what the file must hold.
 """
 
@@ -16,6 +16,7 @@ from .scenario import StageDataError
 
 INVITRO_COLUMNS = ("il1b_ng_per_ml", "exosome_per_ml", "readout", "value")
 TOXICITY_COLUMNS = ("concentration_per_ml", "viability_pct")
+MOUSE_COLUMNS = ("dose_particles", "week", "oarsi")
 
 
 def _read_csv(path: Path, field: str, columns: tuple[str, ...], numeric: tuple[str, ...]) -> pd.DataFrame:
@@ -52,6 +53,20 @@ def read_invitro_csv(path: Path, field: str) -> pd.DataFrame:
         raise StageDataError(field, str(path),
                              "wells with IL-1β alone (exosome_per_ml = 0) and with IL-1β + exosomes")
     return frame
+
+
+def read_mouse_csv(path: Path, field: str) -> pd.DataFrame:
+    """OARSI scores of mice: dose_particles (0 = vehicle), week, oarsi (0-6) — one row per mouse;
+    needs vehicle and treated mice, >= 2 each, at the last week."""
+    frame = _read_csv(path, field, MOUSE_COLUMNS, MOUSE_COLUMNS)
+    if (frame["oarsi"] > 6).any():
+        raise StageDataError(field, str(path), "OARSI scores from 0 to 6 in column oarsi")
+    last = frame[frame["week"] == frame["week"].max()]
+    counts = last.groupby("dose_particles").size()
+    if 0.0 not in counts.index or len(counts) < 2 or (counts < 2).any():
+        raise StageDataError(field, str(path), "vehicle (dose_particles = 0) and treated mice, >= 2 per dose at the "
+                                               f"last week; found mice per dose {counts.to_dict()}")
+    return frame[list(MOUSE_COLUMNS)]
 
 
 def read_toxicity_csv(path: Path, field: str) -> pd.DataFrame:

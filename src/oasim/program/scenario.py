@@ -91,8 +91,12 @@ class ToxicityStage(_DataSource):
     human_system: Literal["human"] = "human"
 
 
-class MouseStage(_Strict):
-    """DMM / collagenase mice: vehicle vs exosome doses; the effective dose reaches the OARSI target."""
+class MouseStage(_DataSource):
+    """DMM / collagenase mice: vehicle vs exosome doses; the effective dose reaches the OARSI target.
+
+    As data: a CSV of OARSI scores, one row per mouse (dose_particles with 0 = vehicle, week,
+    oarsi); the last week decides, ``injection_days`` gives the schedule the doses were given on.
+    """
 
     system: Literal["mouse_dmm", "mouse_collagenase"] = "mouse_dmm"
     doses_particles: tuple[float, ...] = Field((1e7, 1e8, 1e9), min_length=1)

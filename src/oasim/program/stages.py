@@ -177,15 +177,33 @@ def _num(x) -> str:
 VEHICLE = "vehicle"
 
 
-def mouse_dose_response(result, doses: list[float], week: float) -> pd.DataFrame:
-    """Observed OARSI at ``week`` per dose group: mean, reduction vs vehicle, Dunnett p."""
-    mice = result.mice[(result.mice["readout"] == "oarsi") & (result.mice["week"] == week)]
-    means = mice.groupby("group")["value"].mean()
-    st = result.stats[(result.stats["readout"] == "oarsi") & (result.stats["week"] == week)]
-    p = dict(zip(st["group"], st["p_value"]))
-    return pd.DataFrame([{"dose_particles": d, "oarsi_mean": float(means[_dose_group(d)]),
-                          "reduction_points": float(means[VEHICLE] - means[_dose_group(d)]),
-                          "p_value": p.get(_dose_group(d), np.nan)} for d in doses])
+def oarsi_by_dose(mice: pd.DataFrame, week: float) -> pd.DataFrame:
+    """OARSI at ``week`` per exosome dose: mean, reduction vs vehicle (dose 0), Dunnett p vs vehicle.
+
+    ``mice``: dose_particles (0 = vehicle), week, oarsi — one row per mouse.
+    """
+    at = mice[mice["week"] == week]
+    values = {f"{d:.3g}": g["oarsi"].to_numpy(float) for d, g in at.groupby("dose_particles", sort=True)}
+    vehicle = f"{0.0:.3g}"
+    p = dict(zip(*bench.compare_groups(values, vehicle, "dunnett")[["group", "p_value"]].to_numpy().T))
+    doses = sorted(d for d in at["dose_particles"].unique() if d > 0)
+    return pd.DataFrame([{"dose_particles": float(d), "oarsi_mean": float(np.mean(values[f"{d:.3g}"])),
+                          "reduction_points": float(np.mean(values[vehicle]) - np.mean(values[f"{d:.3g}"])),
+                          "p_value": float(p.get(f"{d:.3g}", np.nan))} for d in doses])
+
+
+def effective_dose(table: pd.DataFrame, target: float, alpha: float | None, week: float) -> tuple[float, float]:
+    """(lowest dose reaching the OARSI reduction ``target`` [and Dunnett p < alpha], its reduction)."""
+    table["meets_target"] = (table["reduction_points"] >= target) & (
+        table["p_value"] < alpha if alpha is not None else True)
+    hits = table[table["meets_target"]]
+    if len(hits):
+        return float(hits["dose_particles"].iloc[0]), float(hits["reduction_points"].iloc[0])
+    best = table.loc[table["reduction_points"].idxmax()]
+    raise StageResultError("mouse.oarsi_reduction_points", target,
+                           f"a reduction some dose reaches: the largest was {best['reduction_points']:.2f} OARSI "
+                           f"points at {best['dose_particles']:.3g} particles (p = {best['p_value']:.3g}) at week "
+                           f"{week:g}; lower the target or add higher doses")
 
 
 def _dose_group(dose: float) -> str:
@@ -197,41 +215,41 @@ def run_mouse(p: dict, seed: int, ctx: Context) -> StageOutput:
     from ..experiments.report import time_courses
     from ..protocol import Dose
 
-    groups = (MouseGroup(VEHICLE), *(MouseGroup(_dose_group(d), tuple(Dose("exosome", d, "particles", day)
-                                                                      for day in p["injection_days"]))
-                                     for d in p["doses_particles"]))
-    design = MouseDesign(groups, p["system"], tuple(p["weeks"]), p["n_per_group"], VEHICLE, "dunnett")
-    result = run_mouse_oa(design, np.random.default_rng(seed), seed)
-    week = max(p["weeks"])
-    table = mouse_dose_response(result, list(p["doses_particles"]), week)
-    alpha = p["alpha"]
-    table["meets_target"] = (table["reduction_points"] >= p["oarsi_reduction_points"]) & (
-        table["p_value"] < alpha if alpha is not None else True)
-    hits = table[table["meets_target"]]
-    if len(hits):
-        effective, reduction = float(hits["dose_particles"].iloc[0]), float(hits["reduction_points"].iloc[0])
+    figures, tables = [], {}
+    if p["source"] == "data":
+        mice = data.read_mouse_csv(ctx.program.data_path(p["path"]), "mouse.path")
+        population = f"mice of {p['path']}"
     else:
-        best = table.loc[table["reduction_points"].idxmax()]
-        raise StageResultError("mouse.oarsi_reduction_points", p["oarsi_reduction_points"],
-                               f"a reduction some dose reaches: the largest was {best['reduction_points']:.2f} OARSI "
-                               f"points at {best['dose_particles']:.3g} particles (p = {best['p_value']:.3g}) at week "
-                               f"{week:g}; lower the target or add higher doses")
+        groups = (MouseGroup(VEHICLE), *(MouseGroup(_dose_group(d), tuple(Dose("exosome", d, "particles", day)
+                                                                          for day in p["injection_days"]))
+                                         for d in p["doses_particles"]))
+        design = MouseDesign(groups, p["system"], tuple(p["weeks"]), p["n_per_group"], VEHICLE, "dunnett")
+        result = run_mouse_oa(design, np.random.default_rng(seed), seed)
+        dose_of = {g.name: (g.doses[0].amount if g.doses else 0.0) for g in groups}
+        scores = result.mice[result.mice["readout"] == "oarsi"]
+        mice = pd.DataFrame({"dose_particles": scores["group"].map(dose_of), "week": scores["week"],
+                             "mouse": scores["mouse"], "oarsi": scores["value"]}).reset_index(drop=True)
+        population = f"{p['system']} mice, n = {p['n_per_group']} per group"
+        tables = {"mice_all_readouts": result.mice, "stats": result.stats}
+        figures = [_figure("OARSI and synovitis over time", time_courses(
+            result.mice, "week", ("oarsi", "synovitis"), [g.name for g in groups], "weeks after induction"),
+            f"{p['system']} mice", ["mean ± SD per group; points: mice"])]
+    week = float(mice["week"].max())
+    table = oarsi_by_dose(mice, week)
+    alpha = p["alpha"]
+    effective, reduction = effective_dose(table, p["oarsi_reduction_points"], alpha, week)
     blocks = [
-        Table.from_frame(f"OARSI at week {week:g} by exosome dose", _sci(table, "dose_particles"),
-                         f"{p['system']} mice, n = "
-                         f"{p['n_per_group']} per group", [f"reduction = vehicle mean − group mean; target ≥ "
-                                                           f"{p['oarsi_reduction_points']:g} points" +
-                                                           (f" with Dunnett p < {alpha:g}" if alpha else "")],
+        Table.from_frame(f"OARSI at week {week:g} by exosome dose", _sci(table, "dose_particles"), population,
+                         [f"reduction = vehicle mean − group mean; target ≥ {p['oarsi_reduction_points']:g} points"
+                          + (f" with Dunnett p < {alpha:g}" if alpha else "")],
                          digits=2, rename={"dose_particles": "dose [particles/injection]"}),
-        _figure("OARSI and synovitis over time", time_courses(result.mice, "week", ("oarsi", "synovitis"),
-                                                              [g.name for g in groups], "weeks after induction"),
-                f"{p['system']} mice", ["mean ± SD per group; points: mice"]),
+        *figures,
         Paragraph(f"Effective dose: {effective:.3g} particles per injection on days "
                   f"{', '.join(f'{d:g}' for d in p['injection_days'])} (lowest dose meeting the target)."),
     ]
     outputs = {"effective_dose_particles": effective, "oarsi_reduction_points": reduction,
                "injection_days": list(p["injection_days"])}
-    return StageOutput(outputs, {"mice": result.mice, "oarsi_by_dose": table, "stats": result.stats}, blocks)
+    return StageOutput(outputs, {"mice": mice, "oarsi_by_dose": table, **tables}, blocks, _source(p, ctx))
 
 
 # ---------------------------------------------------------------- translation ------------------------
