@@ -41,12 +41,19 @@ def _read_csv(path: Path, field: str, columns: tuple[str, ...], numeric: tuple[s
     return frame
 
 
-def read_invitro_csv(path: Path, field: str) -> pd.DataFrame:
+def read_invitro_csv(path: Path, field: str, readout: str, hour: float) -> pd.DataFrame:
     """Wells of an IL-1β assay: il1b_ng_per_ml, exosome_per_ml, readout, value (fold change vs
-    the unstimulated control, linear) — one row per well; needs IL-1β-alone and treated wells."""
+    the unstimulated control, linear), optional hour — one row per well. Keeps ``readout`` (at
+    ``hour`` when the file has hours); needs IL-1β-alone and treated wells."""
     frame = _read_csv(path, field, INVITRO_COLUMNS, ("il1b_ng_per_ml", "exosome_per_ml", "value"))
     if (frame["value"] <= 0).any():
         raise StageDataError(field, str(path), "fold changes > 0 in column value")
+    frame = frame[frame["readout"] == readout]
+    if "hour" in frame.columns:
+        frame = frame[pd.to_numeric(frame["hour"], errors="coerce") == hour]
+    if frame.empty:
+        raise StageDataError(field, str(path), f"wells of readout {readout}" + (f" at hour {hour:g}" if "hour" in
+                                                                                 frame.columns else ""))
     stimulated = frame[(frame["il1b_ng_per_ml"] > 0) & (frame["exosome_per_ml"] == 0)]
     treated = frame[(frame["il1b_ng_per_ml"] > 0) & (frame["exosome_per_ml"] > 0)]
     if stimulated.empty or treated.empty:

@@ -101,7 +101,7 @@ def run_invitro(p: dict, seed: int, ctx: Context) -> StageOutput:
 
     blocks = []
     if p["source"] == "data":
-        wells = data.read_invitro_csv(ctx.program.data_path(p["path"]), "invitro.path")
+        wells = data.read_invitro_csv(ctx.program.data_path(p["path"]), "invitro.path", p["readout"], p["hour"])
     else:
         il1b = p["il1b_ng_per_ml"]
         groups = (WellGroup("control"), WellGroup(STIMULATED, il1b),
