@@ -325,3 +325,13 @@ def test_fuller_program_run_keeps_the_chain(tmp_path):
     assert (oc["true_prob_dlt"] < 0.05).all() and oc["pct_selected"].iloc[-1] > 90.0
     adsl = pd.read_parquet(out / "trial" / "datasets" / "ADSL.parquet")
     assert (adsl.groupby("COHORT").size() == 8).all()
+
+
+def test_a_missing_adam_folder_exits_2_naming_the_field(tmp_path):
+    scenario = tmp_path / "p.toml"
+    scenario.write_text('kind = "program"\nname = "p"\n[trial]\nsource = "data"\npath = "no_such_folder"\n'
+                        'paramcd = "WOMTOT"\nvisit = "MONTH 6"\n[analysis]\n')
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert "trial.path" in result.output and "no_such_folder" in result.output and "ADSL" in result.output
+    assert not (tmp_path / "o").exists()
