@@ -7,6 +7,7 @@
   symbols. Substituting the signals back gives exactly ``KneeModel().derivatives`` (checked by
   ``tests/docs/test_model_pages.py``). Equations are MathML (sympy's presentation printer):
   browsers render it natively, so no script or font is fetched.
+* ``statistics/arm-table.md``: the arm-table columns from the schema (``ArmRow``).
 * ``model/parameters/<set>.md``: one table per parameter file (value, unit, cv, source kind,
   source with its bib keys linked to ``model/references.md``).
 * ``tutorials/<name>.md``: each ``docs/tutorials/<name>.py`` with its captured output. The output
@@ -269,6 +270,86 @@ def parameters_index_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- the arm table -------------------------------------------------------------------------------
+
+# What each column means; the allowed values come from the schema (oasim.calibration.arms.ArmRow).
+# A column added to the schema without a line here stops the build (KeyError).
+ARM_COLUMN_MEANING = {
+    "study": "study label; one design per (study, arm)",
+    "arm": "arm label within the study",
+    "product": "what was injected",
+    "cell_source": "MSC tissue of origin (`none` unless `product = msc`)",
+    "dose": "dose per injection; empty = not reported (the row is then skipped by replays)",
+    "dose_unit": "unit of `dose`: `cells` for MSCs, `particles` or `ug_protein` for exosomes, `none` otherwise",
+    "injection_days": "days of the injections after the first, `;`-separated, e.g. `0;180`",
+    "co_injection": "product injected together with the therapy",
+    "n": "subjects analysed in the arm",
+    "kl_grades": "Kellgren-Lawrence grade or range within 1-4, e.g. `2-4`",
+    "endpoint": "what was measured",
+    "scale_max": "the instrument's maximum as reported (e.g. 100 for WOMAC on 0-100 mm, 2400 for WOMAC VA3.1); required for scores",
+    "statistic": "which summary the row reports",
+    "month": "visit month; month 0 = baseline (conditions the arm's simulated baseline)",
+    "value": "the published statistic",
+    "spread_type": "`sd` / `se` (the number in `spread_low`), `iqr` / `ci95` (the interval's ends in `spread_low`, `spread_high`), `none`",
+    "spread_low": "SD or SE, or the lower end of the interval",
+    "spread_high": "the upper end of the interval (iqr, ci95)",
+}
+
+
+def _allowed(field) -> str:
+    import typing
+
+    args = typing.get_args(field.annotation)
+    literal = next((a for a in (field.annotation, *args) if typing.get_origin(a) is typing.Literal), None)
+    if literal is not None:
+        return " / ".join(f"`{v}`" for v in typing.get_args(literal))
+    kind = {str: "text", int: "integer", float: "number"}
+    if typing.get_origin(field.annotation) is tuple:
+        return f"one or more {kind[args[0]]}s in the text form given under meaning"
+    base = next((a for a in (field.annotation, *args) if a in kind), None)
+    text = kind.get(base, "list" if typing.get_origin(field.annotation) is tuple else str(field.annotation))
+    for m in field.metadata:
+        for attr, op in (("ge", ">="), ("gt", ">"), ("min_length", "length >=")):
+            if getattr(m, attr, None) is not None:
+                text += f" {op} {getattr(m, attr):g}"
+    if type(None) in args:
+        text += ", may be empty"
+    return text
+
+
+def arm_table_page() -> str:
+    import csv
+
+    from oasim.calibration.arms import COLUMNS, ArmRow
+
+    lines = ["# The arm table", "",
+             "Published trial arms in one form, the input of `oasim validate-against` and `oasim calibrate`:",
+             "one row per arm × endpoint × visit, with exactly these columns in this order. The allowed",
+             "values are generated from the schema in code (`oasim.calibration.arms.ArmRow`);",
+             "`read_arm_table(path)` rejects a malformed table naming the row and the column (exit code 2",
+             "from the CLI).", "",
+             "| column | allowed values | meaning |", "|---|---|---|"]
+    for name in COLUMNS:
+        field = ArmRow.model_fields[name]
+        lines.append(f"| `{name}` | {_allowed(field)} | {ARM_COLUMN_MEANING[name]} |")
+    lines += ["", "Consistency rules checked per row: `dose_unit` fits the product; `msc` needs a",
+              "`cell_source`; scores need `scale_max`; a proportion lies in [0, 1]; `sd`/`se` need",
+              "`spread_low` > 0; `iqr`/`ci95` need both ends.", "",
+              "## The shipped table", "",
+              "`src/oasim/data/calibration/arms.csv` holds the curated published arms; `sources.csv` gives",
+              "each (study, arm) its source and how each number was obtained, `excluded.csv` the rows the",
+              "vocabulary cannot hold and why. Its first rows:", "", "```text"]
+    with open(REPO / "src/oasim/data/calibration/arms.csv", newline="", encoding="utf-8") as f:
+        for k, row in enumerate(csv.reader(f)):
+            if k > 6:
+                break
+            lines.append(",".join(row))
+    lines += ["```", "",
+              "How a row is replayed, conditioned and scored: [Calibration and validate-against]"
+              "(../guides/calibration.md)."]
+    return "\n".join(lines) + "\n"
+
+
 # --- tutorials -----------------------------------------------------------------------------------
 
 
@@ -315,7 +396,8 @@ def write_pages() -> None:
     import mkdocs_gen_files
 
     pages = {"model/states.md": states_page(), "model/equations.md": equations_page(),
-             "model/references.md": references_page(), "model/parameters/index.md": parameters_index_page()}
+             "model/references.md": references_page(), "model/parameters/index.md": parameters_index_page(),
+             "statistics/arm-table.md": arm_table_page()}
     for path in PARAMETER_FILES:
         pages[f"model/parameters/{path.stem}.md"] = parameter_page(path)
     for name, output in tutorial_outputs().items():

@@ -40,8 +40,8 @@ effective = [g for g in oarsi12.index if g.startswith("Exo") and oarsi12[g] <= 0
 mouse_dose_particles = float(effective[0].split()[1])
 print(f"lowest dose halving OARSI: {effective[0]} ({mouse_dose_particles:.0e} particles per knee)")
 
-# 3. Dose translation: the mouse schedule (8 weekly injections) to one human knee.
-human = translate(mouse_dose_particles, dose_days=tuple(7.0 * k for k in range(8)))
+# 3. Dose translation: the mouse schedule (weekly, days 7-49) to one human knee.
+human = translate(mouse_dose_particles, dose_days=tuple(7.0 * k for k in range(1, 8)))
 print("\nHuman-equivalent dose per injection:")
 for method, dose in human.doses.items():
     print(f"  by {method:<15} {dose:.2e} particles")
