@@ -202,6 +202,7 @@ def parameter_page(path: Path) -> str:
         counts[r["kind"]] = counts.get(r["kind"], 0) + 1
     rel = path.relative_to(REPO)
     lines = [
+        "---", "hide:", "  - toc", "---", "",
         f"# Parameter set `{ps.name}`",
         "",
         f"{ps.description}",
