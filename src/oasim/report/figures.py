@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def _png(fig) -> bytes:
+def to_png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -33,7 +33,7 @@ def forest(diffs: pd.DataFrame, xlabel: str, benefit: str | None = None) -> byte
     ax.set_xlabel(xlabel)
     if benefit:
         ax.set_title(benefit, fontsize=9, loc="left")
-    return _png(fig)
+    return to_png(fig)
 
 
 def mean_by_visit(desc: pd.DataFrame, arms: list[str], labels: dict, ylabel: str) -> bytes:
@@ -51,7 +51,7 @@ def mean_by_visit(desc: pd.DataFrame, arms: list[str], labels: dict, ylabel: str
     ax.axhline(0, color="grey", lw=0.6)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return to_png(fig)
 
 
 def spaghetti(records: pd.DataFrame, treatment: str, arms: list[str], labels: dict, response: str,
@@ -72,7 +72,7 @@ def spaghetti(records: pd.DataFrame, treatment: str, arms: list[str], labels: di
         ticks = records.drop_duplicates("AVISITN").sort_values("AVISITN")
         ax.set_xticks(ticks["AVISITN"].to_numpy(float), ticks["AVISIT"].astype(str).tolist(), rotation=40, fontsize=7)
     axes[0][0].set_ylabel(response)
-    return _png(fig)
+    return to_png(fig)
 
 
 def consort(screened: int, failures: dict, arms: list[dict]) -> bytes:
@@ -105,7 +105,7 @@ def consort(screened: int, failures: dict, arms: list[dict]) -> bytes:
         ax.text(x, 1.6, f"analysed n = {arm['analysed']}", **style)
         ax.annotate("", xy=(x, 4.0), xytext=(x, 5.1), arrowprops=dict(arrowstyle="->", color="#555"))
         ax.annotate("", xy=(x, 1.9), xytext=(x, 3.2), arrowprops=dict(arrowstyle="->", color="#555"))
-    return _png(fig)
+    return to_png(fig)
 
 
 def dose_response(arm_means: pd.DataFrame, curves: dict, dose_label: str, ylabel: str, alpha: float = 0.05,
@@ -130,4 +130,4 @@ def dose_response(arm_means: pd.DataFrame, curves: dict, dose_label: str, ylabel
     ax.set_ylabel(ylabel)
     ax.axhline(0, color="grey", lw=0.6)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _png(fig)
+    return to_png(fig)
