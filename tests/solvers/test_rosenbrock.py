@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 from oasim.errors import FieldError
-from oasim.model.codegen import OdeSystem
+from oasim.solvers.codegen import OdeSystem
 from oasim.model.states import State
 from oasim.solvers import SOLVERS, ScipyReferenceSolver
 from oasim.solvers.rosenbrock import TABLEAUX, RosenbrockSolver

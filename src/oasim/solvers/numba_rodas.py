@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..model import KneeModel
-from ..model.codegen import generate_source, source_hash
+from .codegen import generate_source, source_hash
 from .base import AbstractSolver, check_inputs, with_model_events
 from .solution import Solution
 
