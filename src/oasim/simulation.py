@@ -16,7 +16,7 @@ import numpy as np
 from .model import KneeModel
 from .model.knee import healthy_state
 from .population import Population
-from .protocol import Dose, dose_events
+from .protocol import Dose, dose_events, dose_increments
 from .solvers import NumbaRodasSolver
 from .solvers.base import AbstractSolver
 from .errors import FieldError
@@ -104,10 +104,28 @@ def baseline_state(model: KneeModel, population: Population) -> np.ndarray:
 
 
 def population_dose_events(model: KneeModel, population: Population, doses: Sequence[Sequence[Dose]]):
-    """Solver dose events of every subject, with the subject's own dose-splitting parameters."""
+    """Solver dose events of every subject, with the subject's own dose-splitting parameters.
+
+    When every subject has the same dose list (a population run), the events are built with
+    array operations instead of one Python loop per subject (17 µs per subject, 17 s for 1e6);
+    the arrays equal :func:`oasim.protocol.dose_events`'s element for element.
+    """
     p = population.parameters
-    return dose_events(doses, model.state_index, p["exosome_particles_per_ug"],
-                       p["msc_fast_fraction"], p["msc_persistent_fraction"])
+    keys = ("exosome_particles_per_ug", "msc_fast_fraction", "msc_persistent_fraction")
+    n = len(doses)
+    first = tuple(doses[0]) if n else ()
+    if n < 2 or not all(tuple(row) == first for row in doses):
+        return dose_events(doses, model.state_index, *(p[k] for k in keys))
+    per_subject = [np.broadcast_to(np.asarray(p[k], float), (n,)) for k in keys]
+    columns = [(d.t_days, model.state_index[name], np.broadcast_to(np.asarray(amount, float), (n,)))
+               for d in first for name, amount in dose_increments(d, *per_subject)]
+    if not columns:
+        return np.full((n, 1), np.inf), np.zeros((n, 1), dtype=np.int64), np.zeros((n, 1))
+    t = np.tile(np.array([c[0] for c in columns], float), (n, 1))
+    idx = np.tile(np.array([c[1] for c in columns], np.int64), (n, 1))
+    amount = np.column_stack([c[2] for c in columns])
+    order = np.lexsort((amount, idx, t), axis=-1)  # sorted(events) within each subject, as dose_events
+    return tuple(np.ascontiguousarray(np.take_along_axis(a, order, axis=1)) for a in (t, idx, amount))
 
 
 def simulate(population: Population, t_eval_days: Sequence[float],

@@ -97,4 +97,5 @@ class NumbaRodasSolver(AbstractSolver):
         kernel.solve_population(z0, params, float(t_start_days), t_eval, ev_t, ev_idx, amt,
                                 self.rtol, self.atol, self.h_init_days, self.max_steps,
                                 out, status, n_steps, t_reached)
-        return Solution(t_eval, out * scales, model.state_names, status, n_steps, t_reached)
+        out *= scales  # in place: a population's output array is the largest allocation here
+        return Solution(t_eval, out, model.state_names, status, n_steps, t_reached)
