@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from oasim.solvers import SOLVERS, NumbaRodasSolver, ScipyReferenceSolver
+from oasim.solvers import SOLVERS, NumbaRodasSolver
 from oasim.solvers.bdf import BdfSolver
 from oasim.solvers.solution import SolverStatus
 
@@ -82,40 +80,4 @@ def test_knee_model_with_doses_matches_rodas4(model, human):
     assert _relative(fast.states, ref.states) < 1e-4
 
 
-@pytest.mark.slow
-def test_knee_model_matches_the_scipy_reference(model, human):
-    from oasim.population import Population
-    from oasim.protocol import Dose
-    from oasim.simulation import baseline_state, population_dose_events
-
-    pop = Population.sample(human, 8, np.random.default_rng(4))
-    params = pop.matrix(model.parameter_names)
-    y0 = baseline_state(model, pop)
-    doses = (Dose("exosome", 3e11, "particles", 0.0), Dose("msc", 5e7, "cells", 28.0))
-    events = population_dose_events(model, pop, [doses] * 8)
-    t = np.array([0.0, 14.0, 28.0, 30.0, 91.0, 182.0, 365.0, 730.0])
-    fast = BdfSolver(rtol=1e-9, atol=1e-11).solve(model, y0, params, t, events)
-    ref = ScipyReferenceSolver(method="Radau", rtol=1e-8, atol=1e-10).solve(model, y0, params, t, events)
-    assert fast.ok.all()
-    assert _relative(fast.states, ref.states) < 1e-4
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["BIOMD0000000504_proctor2014.xml", "BIOMD0000000928_baker2017.xml"])
-def test_sbml_models_match_the_reference(name):
-    """Proctor 2014 against SciPy Radau; Baker 2017 (SBML events) against Rodas4 at tight tolerance."""
-    from oasim.interop import sbml
-
-    path = Path(sbml.__file__).parents[1] / "models" / name
-    model = sbml.load(path)
-    kinetic = [n for n in model.parameter_names if n != "compartmentOne"]
-    params = model.sample_parameters(4, np.random.default_rng(5), cv=0.2, names=kinetic)
-    y0 = model.initial_state(params)
-    t = np.linspace(0.0, 14 * 86400.0, 11) if "proctor" in name else np.array([0.0, 5.0, 19.0, 21.0, 35.0, 50.0])
-    fast = BdfSolver(rtol=1e-9, atol=1e-11).solve(model, y0, params, t)
-    if name.startswith("BIOMD0000000504"):
-        ref = ScipyReferenceSolver(method="Radau", rtol=1e-9, atol=1e-11).solve(model, y0, params, t)
-    else:
-        ref = NumbaRodasSolver(rtol=1e-10, atol=1e-12).solve(model, y0, params, t)
-    assert fast.ok.all() and ref.ok.all()
-    assert _relative(fast.states, ref.states) < 1e-4
+# the knee model against SciPy Radau and the two SBML models: tests/solvers/test_rosenbrock.py (method 'bdf')
