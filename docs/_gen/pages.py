@@ -7,6 +7,7 @@
   symbols. Substituting the signals back gives exactly ``KneeModel().derivatives`` (checked by
   ``tests/docs/test_model_pages.py``). Equations are MathML (sympy's presentation printer):
   browsers render it natively, so no script or font is fetched.
+* ``guides/program.md``: the program guide with the stage outputs of ``oasim.program.OUTPUTS``.
 * ``statistics/arm-table.md``: the arm-table columns from the schema (``ArmRow``).
 * ``model/parameters/<set>.md``: one table per parameter file (value, unit, cv, source kind,
   source with its bib keys linked to ``model/references.md``).
@@ -351,6 +352,22 @@ def arm_table_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- the program guide ---------------------------------------------------------------------------
+
+
+def program_page() -> str:
+    """``guides/program.md`` from ``docs/_gen/program.md``: the stage outputs table from
+    ``oasim.program.OUTPUTS``, the example scenario file, and a captured run's output."""
+    from oasim.program.scenario import OUTPUTS
+
+    rows = ["| stage | output | unit |", "|---|---|---|"]
+    rows += [f"| `{stage}` | `{name}` | {unit} |" for stage, outputs in OUTPUTS.items() for name, unit in outputs.items()]
+    template = (REPO / "docs/_gen/program.md").read_text("utf-8")
+    return (template.replace("{outputs_table}", "\n".join(rows))
+            .replace("{program_toml}", (REPO / "examples/program.toml").read_text("utf-8").rstrip())
+            .replace("{program_output}", (REPO / "docs/_gen/program_output.txt").read_text("utf-8").strip("\n")))
+
+
 # --- tutorials -----------------------------------------------------------------------------------
 
 
@@ -404,7 +421,7 @@ def write_pages() -> None:
 
     pages = {"model/states.md": states_page(), "model/equations.md": equations_page(),
              "model/references.md": references_page(), "model/parameters/index.md": parameters_index_page(),
-             "statistics/arm-table.md": arm_table_page()}
+             "statistics/arm-table.md": arm_table_page(), "guides/program.md": program_page()}
     for path in PARAMETER_FILES:
         pages[f"model/parameters/{path.stem}.md"] = parameter_page(path)
     for name, (output, seconds) in tutorial_outputs().items():
