@@ -7,6 +7,7 @@
   symbols. Substituting the signals back gives exactly ``KneeModel().derivatives`` (checked by
   ``tests/docs/test_model_pages.py``). Equations are MathML (sympy's presentation printer):
   browsers render it natively, so no script or font is fetched.
+* ``guides/program.md``: the program guide with the stage outputs of ``oasim.program.OUTPUTS``.
 * ``statistics/arm-table.md``: the arm-table columns from the schema (``ArmRow``).
 * ``model/parameters/<set>.md``: one table per parameter file (value, unit, cv, source kind,
   source with its bib keys linked to ``model/references.md``).
@@ -351,6 +352,22 @@ def arm_table_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- the program guide ---------------------------------------------------------------------------
+
+
+def program_page() -> str:
+    """``guides/program.md`` from ``docs/_gen/program.md``: the stage outputs table from
+    ``oasim.program.OUTPUTS``, the example scenario file, and a captured run's output."""
+    from oasim.program.scenario import OUTPUTS
+
+    rows = ["| stage | output | unit |", "|---|---|---|"]
+    rows += [f"| `{stage}` | `{name}` | {unit} |" for stage, outputs in OUTPUTS.items() for name, unit in outputs.items()]
+    template = (REPO / "docs/_gen/program.md").read_text("utf-8")
+    return (template.replace("{outputs_table}", "\n".join(rows))
+            .replace("{program_toml}", (REPO / "examples/program.toml").read_text("utf-8").rstrip())
+            .replace("{program_output}", (REPO / "docs/_gen/program_output.txt").read_text("utf-8").strip("\n")))
+
+
 # --- tutorials -----------------------------------------------------------------------------------
 
 
@@ -374,23 +391,29 @@ def run_tutorial(name: str, out_dir: Path) -> tuple[str, float]:
     return proc.stdout, seconds
 
 
-def tutorial_page(name: str, output: str) -> str:
+def tutorial_page(name: str, output: str, seconds: float | None = None) -> str:
     intro, code = split_tutorial((REPO / "docs/tutorials" / f"{name}.py").read_text("utf-8"))
+    took = "" if seconds is None else f" (it took {seconds:.0f} s of wall time)"
     return "\n".join([intro, "", "## The script", "",
                       f"`docs/tutorials/{name}.py`, run from the repository root "
                       f"(`python docs/tutorials/{name}.py OUT_DIR`):", "",
                       "```python", code, "```", "", "## What it prints", "",
-                      "Captured from the run that built this page:", "", "```text", output.rstrip(), "```", ""])
+                      f"Captured from the run that built this page{took}:", "", "```text", output.rstrip(), "```", ""])
 
 
-def tutorial_outputs() -> dict[str, str]:
+def tutorial_outputs() -> dict[str, tuple[str, float | None]]:
+    """``{name: (stdout, wall seconds or None)}``: from ``$OASIM_TUTORIAL_OUTPUT_DIR`` or a fresh run."""
     given = os.environ.get("OASIM_TUTORIAL_OUTPUT_DIR")
     if given:
-        return {name: (Path(given) / f"{name}.txt").read_text("utf-8") for name in TUTORIALS}
+        import json
+
+        timings_path = Path(given) / "timings.json"
+        timings = json.loads(timings_path.read_text("utf-8")) if timings_path.is_file() else {}
+        return {name: ((Path(given) / f"{name}.txt").read_text("utf-8"), timings.get(name)) for name in TUTORIALS}
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="oasim-tutorials-") as tmp:
-        return {name: run_tutorial(name, Path(tmp))[0] for name in TUTORIALS}
+        return {name: run_tutorial(name, Path(tmp)) for name in TUTORIALS}
 
 
 def write_pages() -> None:
@@ -398,11 +421,11 @@ def write_pages() -> None:
 
     pages = {"model/states.md": states_page(), "model/equations.md": equations_page(),
              "model/references.md": references_page(), "model/parameters/index.md": parameters_index_page(),
-             "statistics/arm-table.md": arm_table_page()}
+             "statistics/arm-table.md": arm_table_page(), "guides/program.md": program_page()}
     for path in PARAMETER_FILES:
         pages[f"model/parameters/{path.stem}.md"] = parameter_page(path)
-    for name, output in tutorial_outputs().items():
-        pages[f"tutorials/{name}.md"] = tutorial_page(name, output)
+    for name, (output, seconds) in tutorial_outputs().items():
+        pages[f"tutorials/{name}.md"] = tutorial_page(name, output, seconds)
         mkdocs_gen_files.set_edit_path(f"tutorials/{name}.md", f"tutorials/{name}.py")
     for page, text in pages.items():
         with mkdocs_gen_files.open(page, "w") as f:

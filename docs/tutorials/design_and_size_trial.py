@@ -36,7 +36,7 @@ print(oc.summary())
 scenario = oasim.load_scenario("examples/hucmsc_exosome_trial.toml")
 for n_active in (6, 18):
     design = apply_point(scenario, {"n_active": n_active, "n_placebo": n_active // 3})
-    power = simulate_power(design, n_trials=24, chunk_size=24, out_dir=out / f"power_n{n_active}")
+    power = simulate_power(design, n_trials=16, chunk_size=16, out_dir=out / f"power_n{n_active}")
     table = power.to_frame()[["arm", "power", "power_ci_low", "power_ci_high", "mean_difference"]]
     print(f"\n{n_active} active : {n_active // 3} saline per cohort, {power.n_trials} simulated trials")
     print(table.round(3).to_string(index=False))

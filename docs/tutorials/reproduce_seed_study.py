@@ -4,8 +4,9 @@ The seed study tells one story: IL-1β-stimulated mouse chondrocytes are rescued
 exosomes, weekly intra-articular exosomes slow cartilage loss in DMM mice, human chondrocytes
 tolerate the exosomes up to a concentration, and a randomised, double-blind, ascending-dose
 trial tests them in knee OA. This tutorial runs the four stages with the shipped scenarios and
-carries the numbers from one stage to the next by hand (the `kind = "program"` scenario chains
-them automatically).
+carries the numbers from one stage to the next by hand; the program scenario
+(`examples/program.toml`, [Bench to bedside in one run](../guides/program.md)) chains them
+automatically and records where each number came from.
 
 Every stage is seeded: the numbers below are the same on every run.
 """

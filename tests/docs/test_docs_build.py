@@ -25,7 +25,8 @@ def test_mkdocs_build_strict(tutorial_runs, tmp_path):
     print(f"mkdocs build --strict: {seconds:.1f} s")
     for page in ("index.html", "getting-started/index.html", "model/equations/index.html",
                  "model/parameters/human/index.html", "model/references/index.html", "api/oasim/index.html",
-                 "tutorials/analyse_adam_data/index.html", "statistics/arm-table/index.html"):
+                 "tutorials/analyse_adam_data/index.html", "statistics/arm-table/index.html",
+                 "guides/program/index.html", "api/program/index.html", "versioning/index.html"):
         assert (site / page).is_file(), page
     equations = (site / "model/equations/index.html").read_text("utf-8")
     assert equations.count('<math display="block">') >= 31
@@ -33,6 +34,10 @@ def test_mkdocs_build_strict(tutorial_runs, tmp_path):
     assert "oasim.api.simulate" in api and "oasim.api.run" in api
     tutorial = (site / "tutorials/analyse_adam_data/index.html").read_text("utf-8")
     assert "dose-response test p = 0.245" in tutorial
+    program = (site / "guides/program/index.html").read_text("utf-8")
+    assert "from:translation.human_doses_particles" in program and "provenance trail" in program
+    versioning = (site / "versioning/index.html").read_text("utf-8")
+    assert "Version policy" in versioning and "[Unreleased]" in versioning
     fetched = [line for line in (site / "index.html").read_text("utf-8").splitlines()
                if "fonts.googleapis" in line or "fonts.gstatic" in line]
     assert not fetched
