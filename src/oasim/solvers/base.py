@@ -86,3 +86,21 @@ def with_model_events(model, params: np.ndarray, events, t_start_days: float):
     order = np.argsort(t, axis=1, kind="stable")
     take = lambda a: np.ascontiguousarray(np.take_along_axis(a, order, axis=1))  # noqa: E731
     return take(t), take(idx), take(amt)
+
+
+def kernel_arrays(kernel, model, y0, params, t_eval_days, events, t_start_days):
+    """Validated inputs in the kernel's scaled units, and the arrays it fills.
+
+    Returns ``(t_eval, z0, params, (ev_t, ev_idx, ev_amt), scales, out, status, t_reached)``:
+    events include the model's own (state index ``-1 - k``), dose amounts are scaled by their
+    state's scale, ``out`` is NaN-filled (a failed subject's unreached outputs stay NaN).
+    """
+    y0, params, t_eval, (ev_t, ev_idx, ev_amt) = check_inputs(model, y0, params, t_eval_days, events, t_start_days)
+    ev_t, ev_idx, ev_amt = with_model_events(model, params, (ev_t, ev_idx, ev_amt), t_start_days)
+    scales = np.asarray(kernel.SCALES)
+    z0 = np.ascontiguousarray(y0 / scales)
+    amt = np.ascontiguousarray(np.where(ev_idx >= 0, ev_amt / scales[np.maximum(ev_idx, 0)], 0.0))
+    n_sub = y0.shape[0]
+    out = np.full((n_sub, t_eval.size, scales.size), np.nan)
+    return (t_eval, z0, params, (ev_t, ev_idx, amt), scales, out, np.zeros(n_sub, dtype=np.int64),
+            np.full(n_sub, np.nan))
