@@ -1,24 +1,27 @@
-"""``run_experiment``: a validated scenario dict → tables (Parquet), summary.json, report.html.
+"""The experiments' runner: a validated scenario → tables (Parquet), summary.json, report.html.
 
-The caller (``oasim run``) creates ``out_dir`` as a temporary folder and renames it when done.
+:func:`run_scenario` is the runner :mod:`oasim.scenario.loader` calls for the experiment kinds
+(``out_dir`` is its temporary folder, renamed into place when done); :func:`run_experiment`
+validates a dict first.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..io import RunOutput
 from ..protocol import Dose
 from ..provenance import provenance as make_provenance
 from . import report
 from .explant import ExplantDesign, ExplantGroup, run_explant
 from .invitro import AssayDesign, run_il1b_assay, run_toxicity
 from .mouse import MouseDesign, MouseGroup, run_mouse_oa
-from .scenarios import validate_scenario
+from ..scenario.experiments import validate_scenario
 from .systems import System
 from .translation import translate
 from .wells import WellGroup
@@ -32,6 +35,7 @@ class ExperimentRun:
     results: dict
     files: tuple[str, ...]
     summary: dict
+    tables: dict = field(default_factory=dict, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         return next(iter(self.results.values())).to_frame()
@@ -131,13 +135,25 @@ def _key_numbers(results: dict) -> dict:
 
 def run_experiment(data: dict, out_dir: Path, source: str = "<scenario>") -> ExperimentRun:
     """Validate ``data``, run the experiment and write its outputs into ``out_dir``."""
-    scenario = validate_scenario(data, source)
+    return _run(validate_scenario(data, source), Path(out_dir), source)
+
+
+def run_scenario(scenario, out_dir: Path, source: str, progress) -> RunOutput:
+    """The runner of the experiment kinds (:data:`oasim.scenario.loader.KINDS`)."""
+    progress(f"running {scenario.kind} experiment")
+    done = _run(scenario, Path(out_dir), source)
+    summary = json.loads(json.dumps(done.summary, default=float))  # what summary.json says
+    provenance = {k: v for k, v in summary.items() if k != "results"}
+    return RunOutput(summary, done.tables, provenance, tuple(r.summary() for r in done.results.values()))
+
+
+def _run(scenario, out_dir: Path, source: str) -> ExperimentRun:
     rng = np.random.default_rng(np.random.SeedSequence(scenario.seed))
     results = RUNNERS[scenario.kind](scenario, rng)
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    tables = _tables(results)
     files = []
-    for name, frame in _tables(results).items():
+    for name, frame in tables.items():
         frame.to_parquet(out_dir / f"{name}.parquet", index=False)
         files.append(f"{name}.parquet")
     provenance = make_provenance(scenario, source=source, system=scenario.system)
@@ -146,4 +162,5 @@ def run_experiment(data: dict, out_dir: Path, source: str = "<scenario>") -> Exp
     report.write_html(out_dir / "report.html", f"{scenario.kind}: {scenario.name}", _figures(scenario.kind, results),
                       provenance)
     files += ["summary.json", "report.html"]
-    return ExperimentRun(scenario.kind, results, tuple(files), summary)
+    return ExperimentRun(scenario.kind, results, tuple(files), summary,
+                         {name: frame.reset_index(drop=True) for name, frame in tables.items()})

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from ..errors import FieldError, ScenarioError
 from ..scenario import field_errors
@@ -195,20 +195,36 @@ class ProgramScenario(_Strict):
         p = Path(path)
         return p if p.is_absolute() else Path(self.base_dir) / p
 
+    @model_validator(mode="before")
     @classmethod
-    def from_dict(cls, data: dict, source: str = "<scenario>") -> "ProgramScenario":
-        """Validate ``data`` (relative paths resolve against ``source``'s folder) and its references."""
-        data = dict(data)
-        if source != "<scenario>" and "base_dir" not in data:
-            data["base_dir"] = str(Path(source).resolve().parent)
-        try:
-            program = cls.model_validate(data)
-        except ValidationError as exc:
-            raise ScenarioError(source, field_errors(exc, source)) from None
-        errors = reference_errors(program, source) + trial_errors(program, source)
+    def _base_dir(cls, data, info: ValidationInfo):
+        """Relative data paths resolve against the scenario file's folder (the loader's context)."""
+        base_dir = (info.context or {}).get("base_dir")
+        if isinstance(data, dict) and base_dir is not None and "base_dir" not in data:
+            data = {**data, "base_dir": str(Path(base_dir).resolve())}
+        return data
+
+    @model_validator(mode="after")
+    def _references(self, info: ValidationInfo):
+        """Every ``from:`` reference names an earlier stage's output; the trial body is valid.
+
+        Raises :class:`ScenarioError` holding :class:`ProgramReferenceError` s (not a ValueError,
+        so pydantic passes it through with its class)."""
+        source = str((info.context or {}).get("source", "<scenario>"))
+        errors = reference_errors(self, source) + trial_errors(self, source)
         if errors:
             raise ScenarioError(source, errors)
-        return program
+        return self
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "<scenario>") -> "ProgramScenario":
+        """Validate ``data``; relative data paths resolve against the folder of the file ``source``."""
+        context = {"source": source} if source == "<scenario>" else {"source": source,
+                                                                     "base_dir": Path(source).parent}
+        try:
+            return cls.model_validate(data, context=context)
+        except ValidationError as exc:
+            raise ScenarioError(source, field_errors(exc, source)) from None
 
 
 def parse_reference(value) -> tuple[str, str] | None:
@@ -254,7 +270,7 @@ def trial_errors(program: ProgramScenario, source: str) -> list[FieldError]:
 
 def trial_scenario(program: ProgramScenario, doses_particles, escalation: dict | None, seed: int = 0):
     """The trial :class:`~oasim.scenario.Scenario` of the program: its body plus one cohort per dose."""
-    from ..scenario import Scenario
+    from ..scenario import Scenario, validate
 
     t = program.trial
     body = {k: v for k, v in t.scenario.items()}
@@ -266,5 +282,5 @@ def trial_scenario(program: ProgramScenario, doses_particles, escalation: dict |
                                    "escalation": dict(escalation)}
     body.update(kind="trial", name=f"{program.name[:74]}-trial", seed=seed, design=design)
     body.setdefault("product", {"name": "hUC-MSC-Exos", "product": "exosome"})
-    return Scenario.from_dict(body, "trial.scenario")
+    return validate(Scenario, body, "trial.scenario", Path(program.base_dir))  # lot paths beside the program file
 

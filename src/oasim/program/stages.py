@@ -361,7 +361,7 @@ def run_trial_stage(p: dict, seed: int, ctx: Context) -> StageOutput:
         return StageOutput(outputs, {}, blocks, _source(p, ctx))
     doses = [float(d) for d in p["dose_levels_particles"]]
     scenario = trial_scenario(ctx.program, doses, p.get("escalation_design"), seed)
-    summary = run_trial(scenario, ctx.work_dir / "trial")
+    summary = run_trial(scenario, ctx.work_dir / "trial").to_dict()  # the summary.json form
     month = scenario.analysis.primary_visit_month
     arms = pd.DataFrame([{"arm": a["arm"], "n_randomised": a["n_randomised"], "n_completed": a["n_completed"],
                           "related_AEs": a["adverse_events"]["related_events"],

@@ -4,6 +4,10 @@ the Jinja2 template ``templates/report.html.j2`` (see :mod:`oasim.report.trial`)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..trial.summary import TrialSummary
 
 
 def trial_adam_analysis(scenario, dataset, analysis):
@@ -22,7 +26,7 @@ def trial_adam_analysis(scenario, dataset, analysis):
     return replace(adam, mmrm=analysis.mmrm, notes=[*adam.notes, note])
 
 
-def write_trial_report(path: Path, scenario, dataset, analysis, summary: dict, adam=None) -> Path:
+def write_trial_report(path: Path, scenario, dataset, analysis, summary: TrialSummary, adam=None) -> Path:
     """Write ``report.html`` (numbered sections, captioned tables and figures; see
     :func:`oasim.report.trial.trial_document`)."""
     from .trial import trial_document

@@ -21,7 +21,7 @@ cohort: its DLTs are counted and reported, nothing is stopped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
@@ -35,11 +35,14 @@ from ..population.eligibility import max_candidates, screening_error
 from ..parameters import ParameterSet, validate_for_model
 from ..population import Population
 from ..readouts import thickness_mm
-from ..scenario import DAYS_PER_MONTH, Scenario
 from ..simulation import SimulationResult, simulate
 from ..solvers import SOLVERS
+from ..units import DAYS_PER_MONTH
 from .design import ArmProtocol, Product, product_parameters
 from .randomisation import permuted_blocks, permuted_blocks_arms
+
+if TYPE_CHECKING:  # the trial is given a validated scenario; it does not load one
+    from ..scenario import Scenario
 
 STREAMS = ("screening", "randomisation", "symptoms", "endpoints", "adverse_events", "dropout")
 PLACEBO_LABEL = "Placebo"  # TRT01P of the control arm (the analysis compares every arm with it)
