@@ -46,7 +46,7 @@ def test_every_shipped_kind_is_registered_and_loads_its_example():
         assert KINDS[kind].model_class() is model
     assert KINDS["trial"].model_class() is Scenario
     loaded = {load(path).kind for path in EXAMPLES.glob("*.toml")}
-    assert loaded == {"trial", "invitro_il1b", "mouse_oa"}
+    assert loaded == {"trial", "invitro_il1b", "mouse_oa", "program"}
 
 
 def test_an_unknown_kind_names_every_registered_kind(toy_kind):
