@@ -35,6 +35,8 @@ def regimen(dose: DoseLike, every_days: float, times: int, start_days: float | N
     ``dose`` is a :class:`~oasim.protocol.Dose` or its text form ``"exosome:3e11:particles@0"``;
     its time is the first injection unless ``start_days`` is given.
 
+    Examples
+    --------
     >>> [d.t_days for d in regimen("exosome:1e11:particles@7", every_days=28, times=3)]
     [7.0, 35.0, 63.0]
     """

@@ -25,47 +25,44 @@ from .trail import Chain, stage_seed
 
 
 def run_program(program: ProgramScenario, out_dir: str | Path, force: bool = False, source: str = "<scenario>",
-                progress: Callable[[str], None] | None = None) -> RunOutput:
-    """Run every stage of ``program`` into ``out_dir``, written atomically (refuses a non-empty
-    folder unless ``force``); returns the summary, tables, provenance and the trail as text."""
+                progress: Callable[[str], None] | None = None) -> dict:
+    """Run every stage of ``program`` and write the outputs to ``out_dir`` atomically; returns the summary."""
     with atomic_output_dir(out_dir, force) as tmp:
-        return run_scenario(program, tmp, source, progress or (lambda _m: None))
+        return run_scenario(program, tmp, source, progress or (lambda _m: None)).summary
 
 
-def run_scenario(program: ProgramScenario, tmp: Path, source: str, say: Callable[[str], None]) -> RunOutput:
-    """The runner of ``kind = "program"`` (:data:`oasim.scenario.loader.KINDS`): writes into the
-    fresh folder ``tmp`` that the caller renames into place."""
+def run_scenario(program: ProgramScenario, out_dir: Path, source: str, progress: Callable[[str], None]) -> RunOutput:
+    """The program's runner for :mod:`oasim.scenario.loader`: writes into the fresh folder ``out_dir``."""
     chain = Chain()
     sections: list[Section] = []
     tables: dict[str, pd.DataFrame] = {}
-    tmp = Path(tmp)
     for stage, spec in program.stages():
-        say(f"stage {stage}")
+        progress(f"stage {stage}")
         inputs = chain.resolve(stage, spec)
         refs = frozenset(f"{stage}.{k}" for k, v in spec if parse_reference(v) is not None)
         seed = stage_seed(program.seed, STAGES.index(stage))
-        done = RUNNERS[stage](inputs, seed, Context(program, tmp, refs))
+        done = RUNNERS[stage](inputs, seed, Context(program, out_dir, refs))
         chain.record(stage, done.source, seed if done.seeded else None, inputs, done.outputs)
         for name, frame in done.tables.items():
             tables[f"{stage}_{name}"] = frame
         sections.append(Section(TITLES[stage], [_inputs_paragraph(stage, chain), *done.blocks]))
-    say("writing outputs")
+    progress("writing outputs")
     stages = chain.to_json()["stages"]
-    summary = {**make_provenance(program, source=source), "stages": stages,
+    provenance = make_provenance(program, source=source)
+    summary = {**provenance, "stages": stages,
                "results": {s: {k: v["value"] for k, v in r["outputs"].items()} for s, r in stages.items()}}
-    (tmp / "tables").mkdir()
-    for name, frame in tables.items():
-        frame.to_parquet(tmp / "tables" / f"{name}.parquet", index=False)
-    (tmp / "provenance.json").write_text(json.dumps({**make_provenance(program, source=source), **chain.to_json()},
-                                                    indent=2), encoding="utf-8")
-    (tmp / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    (out_dir / "tables").mkdir()
     trail = chain.trail_frame()
-    trail.to_parquet(tmp / "tables" / "provenance_trail.parquet", index=False)
-    document(program, sections, trail, summary).write(tmp / "report.html")
-    lines = tuple(f"{r.step:>2}. {r.to} ← {r.origin} = {r.value} {r.unit} ({r.from_source})"
-                  for r in trail.rename(columns={"from": "origin"}).itertuples())
-    provenance = {k: v for k, v in summary.items() if k not in ("stages", "results")}
-    return RunOutput(summary, {**tables, "provenance_trail": trail}, provenance, ("provenance trail:", *lines))
+    tables["provenance_trail"] = trail
+    for name, frame in tables.items():
+        frame.to_parquet(out_dir / "tables" / f"{name}.parquet", index=False)
+    (out_dir / "provenance.json").write_text(json.dumps({**provenance, **chain.to_json()}, indent=2),
+                                             encoding="utf-8")
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    document(program, sections, trail, summary).write(out_dir / "report.html")
+    lines = tuple(f"{r.step:>2}. {r.to} ← {r['from']} = {r.value} {r.unit} ({r.from_source})"
+                  for _, r in trail.iterrows())
+    return RunOutput(summary, tables, provenance, ("provenance trail:", *lines))
 
 
 def _inputs_paragraph(stage: str, chain: Chain) -> Paragraph:
@@ -100,4 +97,3 @@ def _short(value) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_short(v) for v in value) + "]"
     return "–" if value is None else str(value)
-

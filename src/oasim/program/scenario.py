@@ -14,10 +14,10 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from ..errors import FieldError, ScenarioError
-from ..scenario import field_errors
+from ..scenario.loader import validate
 
 STAGES = ("invitro", "toxicity", "mouse", "translation", "escalation", "trial", "analysis")
 
@@ -198,34 +198,27 @@ class ProgramScenario(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _base_dir(cls, data, info: ValidationInfo):
-        """Relative data paths resolve against the scenario file's folder (the loader's context)."""
+    def _base_dir_from_the_file(cls, data, info: ValidationInfo):
+        """Relative data paths are read from the scenario file's folder (the loader's context)."""
         base_dir = (info.context or {}).get("base_dir")
         if isinstance(data, dict) and base_dir is not None and "base_dir" not in data:
             data = {**data, "base_dir": str(Path(base_dir).resolve())}
         return data
 
     @model_validator(mode="after")
-    def _references(self, info: ValidationInfo):
-        """Every ``from:`` reference names an earlier stage's output; the trial body is valid.
-
-        Raises :class:`ScenarioError` holding :class:`ProgramReferenceError` s (not a ValueError,
-        so pydantic passes it through with its class)."""
-        source = str((info.context or {}).get("source", "<scenario>"))
+    def _references_resolve(self, info: ValidationInfo):
+        """Every ``from:`` reference names an earlier stage's output; the trial stage is complete."""
+        source = (info.context or {}).get("source", "<scenario>")
         errors = reference_errors(self, source) + trial_errors(self, source)
-        if errors:
+        if errors:  # not a ValueError: pydantic lets it through as it is, every problem listed
             raise ScenarioError(source, errors)
         return self
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "<scenario>") -> "ProgramScenario":
-        """Validate ``data``; relative data paths resolve against the folder of the file ``source``."""
-        context = {"source": source} if source == "<scenario>" else {"source": source,
-                                                                     "base_dir": Path(source).parent}
-        try:
-            return cls.model_validate(data, context=context)
-        except ValidationError as exc:
-            raise ScenarioError(source, field_errors(exc, source)) from None
+        """Validate ``data`` (relative paths resolve against ``source``'s folder) and its references."""
+        base_dir = None if source == "<scenario>" else Path(source).parent
+        return validate(cls, data, source, base_dir)
 
 
 def parse_reference(value) -> tuple[str, str] | None:

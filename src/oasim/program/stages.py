@@ -9,7 +9,6 @@ Runners used: :func:`oasim.experiments.run_il1b_assay`, :func:`~oasim.experiment
 
 from __future__ import annotations
 
-import base64
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +42,8 @@ class Context:
     from_reference: frozenset = frozenset()  # "stage.field" resolved from a reference
 
 
-def _figure(title: str, png_base64: str, population: str = "", footnotes=()) -> Figure:
-    return Figure(title, base64.b64decode(png_base64), population, list(footnotes))
+def _figure(title: str, png: bytes, population: str = "", footnotes=()) -> Figure:
+    return Figure(title, png, population, list(footnotes))
 
 
 def _sci(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -299,11 +298,11 @@ def run_translation(p: dict, seed: int, ctx: Context) -> StageOutput:
 
 # ---------------------------------------------------------------- escalation -------------------------
 
-def escalation_figure(frame: pd.DataFrame) -> str:
-    """% selected per dose (bars) and the true P(DLT) (line, right axis); PNG as base64."""
+def escalation_figure(frame: pd.DataFrame) -> bytes:
+    """% selected per dose (bars) and the true P(DLT) (line, right axis), as PNG."""
     import matplotlib.pyplot as plt
 
-    from ..experiments.report import _png
+    from ..report.figures import to_png
 
     fig, ax = plt.subplots(figsize=(5.0, 3.2))
     labels = [f"{d:.2g}" for d in frame["dose_particles"]]
@@ -315,7 +314,7 @@ def escalation_figure(frame: pd.DataFrame) -> str:
     right.plot(labels, frame["true_prob_dlt"], color="#c44e52", marker="o")
     right.set_ylabel("true P(DLT)")
     right.set_ylim(0, max(0.05, 1.2 * float(frame["true_prob_dlt"].max())))
-    return _png(fig)
+    return to_png(fig)
 
 
 def dlt_definition(p: dict, program: ProgramScenario) -> tuple[tuple[float, ...], int, float]:
@@ -373,12 +372,12 @@ def run_trial_stage(p: dict, seed: int, ctx: Context) -> StageOutput:
         return StageOutput(outputs, {}, blocks, _source(p, ctx))
     doses = [float(d) for d in p["dose_levels_particles"]]
     scenario = trial_scenario(ctx.program, doses, p.get("escalation_design"), seed)
-    summary = run_trial(scenario, ctx.work_dir / "trial").to_dict()  # the summary.json form
+    summary = run_trial(scenario, ctx.work_dir / "trial")
     month = scenario.analysis.primary_visit_month
-    arms = pd.DataFrame([{"arm": a["arm"], "n_randomised": a["n_randomised"], "n_completed": a["n_completed"],
-                          "related_AEs": a["adverse_events"]["related_events"],
-                          "grade3_or_more": a["adverse_events"]["grade3_or_more"]} for a in summary["arms"]])
-    decisions = pd.DataFrame(summary["cohort_decisions"])
+    arms = pd.DataFrame([{"arm": a.arm, "n_randomised": a.n_randomised, "n_completed": a.n_completed,
+                          "related_AEs": a.adverse_events.related_events,
+                          "grade3_or_more": a.adverse_events.grade3_or_more} for a in summary.arms])
+    decisions = pd.DataFrame([d.to_dict() for d in summary.cohort_decisions])
     blocks = [Table.from_frame("Cohorts and safety reviews", decisions, "randomised subjects",
                                [f"safety review: {scenario.design.safety_review.rule}"], digits=0),
               Table.from_frame("Arms", arms, "randomised subjects", ["AEs: events"], digits=0),

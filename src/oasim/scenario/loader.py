@@ -66,7 +66,7 @@ KINDS: dict[str, Kind] = {
                      "mouse DMM / collagenase OA with intra-articular injections, optional dose translation"),
     "explant": Kind("oasim.scenario.experiments:ExplantScenario", "oasim.experiments.run:run_scenario",
                     "cartilage explants under IL-1 / oncostatin M"),
-    "program": Kind("oasim.program:ProgramScenario", "oasim.program:run_scenario",
+    "program": Kind("oasim.program.scenario:ProgramScenario", "oasim.program.run:run_scenario",
                     "bench to bedside: in vitro → toxicity → mouse → translation → escalation → trial → analysis"),
 }
 """Scenario ``kind`` → its model and runner; :func:`load` and :func:`run` dispatch on it."""
@@ -111,12 +111,13 @@ def field_errors(exc: ValidationError, source: str) -> list[FieldError]:
 def validate(model: type[BaseModel], data: dict, source: str = "<scenario>", base_dir: str | Path | None = None):
     """``model`` validated from ``data``; a :class:`ScenarioError` listing every problem.
 
-    ``base_dir`` (the scenario file's folder) reaches the validators as the validation
-    context ``{"source": ..., "base_dir": ...}``, for paths written relative to the file.
+    ``base_dir`` (the scenario file's folder) and ``source`` reach the validators as the
+    validation context ``{"base_dir": ..., "source": ...}``, for paths written relative to the
+    file and for errors that name it.
     """
+    context = {"source": source} if base_dir is None else {"base_dir": Path(base_dir), "source": source}
     try:
-        return model.model_validate(data, context={"source": source} if base_dir is None else
-                                    {"source": source, "base_dir": Path(base_dir)})
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise ScenarioError(source, field_errors(exc, source)) from None
 
