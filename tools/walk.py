@@ -7,7 +7,8 @@ and the largest modules and functions.
   trial.escalation) and outside the shared services (errors, io, units, provenance, extras,
   odemodel, the package itself) whose code runs during ``oasim run SCENARIO --out TMP``
   (traced with ``sys.setprofile`` in a subprocess that imports from SRC_DIR);
-* climbs: ``import`` statements (module-level or local) from one room to a room earlier in the
+* climbs: ``import`` statements (module-level or local; not those under ``if TYPE_CHECKING:``,
+  which never run) from one room to a room earlier in the
   flow cli → commands → api → scenario → trial.run → trial.conduct → population, protocol,
   simulation, readouts → endpoints → data → trial.analyse → report;
 * cycles: pairs of rooms that import each other.
@@ -70,11 +71,25 @@ def _module_file(src: Path, module: str) -> Path | None:
     return None
 
 
+def _type_checking_only(tree: ast.AST) -> set[ast.AST]:
+    """Import nodes under ``if TYPE_CHECKING:`` (annotations only: never run)."""
+    out = set()
+    for node in ast.walk(tree):
+        test = getattr(node, "test", None)
+        if isinstance(node, ast.If) and ((isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+                                         or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")):
+            out.update(n for stmt in node.body for n in ast.walk(stmt))
+    return out
+
+
 def _imports(src: Path, module: str) -> set[str]:
     path = _module_file(src, module)
     out = set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if node in _type_checking_only(tree):
+            continue
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):

@@ -8,27 +8,25 @@ Everything a notebook needs from one import::
     res = oasim.run("examples/hucmsc_exosome_trial.toml")
     print(res.summary())
 
-:func:`run` dispatches on the scenario's ``kind`` to the trial runner
-(:func:`oasim.trial.run.run_trial`) or the experiment runner
-(:func:`oasim.experiments.run_experiment`).
+:func:`load_scenario` and :func:`run` go through the one scenario loader,
+:mod:`oasim.scenario.loader`, which dispatches on the scenario's ``kind``.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Sequence, Union
 
 import numpy as np
 
-from .errors import FieldError, ScenarioError
+from .errors import FieldError
 from .population import Population
 from .protocol import Dose, Protocol
 from .results import RunResult, SimulationResult
+from .units import DAYS_PER_YEAR
 
 DoseLike = Union[str, Dose]
-DAYS_PER_YEAR = 365.25  # Julian year [day]
 
 
 def regimen(dose: DoseLike, every_days: float, times: int, start_days: float | None = None) -> tuple[Dose, ...]:
@@ -37,6 +35,8 @@ def regimen(dose: DoseLike, every_days: float, times: int, start_days: float | N
     ``dose`` is a :class:`~oasim.protocol.Dose` or its text form ``"exosome:3e11:particles@0"``;
     its time is the first injection unless ``start_days`` is given.
 
+    Examples
+    --------
     >>> [d.t_days for d in regimen("exosome:1e11:particles@7", every_days=28, times=3)]
     [7.0, 35.0, 63.0]
     """
@@ -138,31 +138,19 @@ def simulate(parameter_set: str = "human", subjects: int | Population = 1000, ye
 
 
 def load_scenario(source: str | Path | dict):
-    """Read and validate a scenario (a TOML path or a dict); dispatches on ``kind``.
+    """Read and validate a scenario (a TOML path or a dict) as the model of its ``kind``.
 
-    Returns the validated scenario: :class:`oasim.scenario.Scenario` for ``kind = "trial"``
-    (the default), the experiment's model for the preclinical kinds.
+    Returns :class:`oasim.scenario.Scenario` for ``kind = "trial"`` (the default), the
+    experiment's model for the preclinical kinds (see :data:`oasim.scenario.KINDS`).
 
     Raises
     ------
     oasim.errors.ScenarioError
         Listing every problem with field, value and what is allowed.
     """
-    from .scenario import Scenario, read_toml
+    from .scenario import load
 
-    if isinstance(source, dict):
-        data, where = source, "<scenario>"
-    else:
-        data, where = read_toml(source), str(source)
-    kind = data.get("kind", "trial")
-    if kind == "trial":
-        return Scenario.from_file_data(data, where) if where != "<scenario>" else Scenario.from_dict(data)
-    from .experiments import EXPERIMENT_KINDS, validate_scenario  # only experiments need them
-
-    if isinstance(kind, str) and kind in EXPERIMENT_KINDS:
-        return validate_scenario(data, where)
-    allowed = f"one of {['trial', *sorted(EXPERIMENT_KINDS)]}"
-    raise ScenarioError(where, [FieldError("kind", kind, allowed, where)])
+    return load(source)
 
 
 def run(scenario, out: str | Path | None = None, force: bool = False, progress=None) -> RunResult:
@@ -177,41 +165,20 @@ def run(scenario, out: str | Path | None = None, force: bool = False, progress=N
     """
     from .io import check_output_dir
 
-    source = "<scenario>"
-    if isinstance(scenario, (str, Path)):
-        source = str(scenario)
+    source = str(scenario) if isinstance(scenario, (str, Path)) else "<scenario>"
     if isinstance(scenario, (str, Path, dict)):
         scenario = load_scenario(scenario)
-    if out is not None:
-        check_output_dir(out, force)
     if out is None:
         with tempfile.TemporaryDirectory(prefix="oasim-run-") as tmp:
             return _run_into(scenario, Path(tmp) / "out", False, source, progress, keep=False)
+    check_output_dir(out, force)
     return _run_into(scenario, Path(out), force, source, progress, keep=True)
 
 
 def _run_into(scenario, out: Path, force: bool, source: str, progress, keep: bool) -> RunResult:
-    import pandas as pd
+    from .scenario import run as run_kind
 
-    if scenario.kind == "trial":
-        from .data import TrialDataset
-        from .trial.run import run_trial
-
-        summary = run_trial(scenario, out, progress, force)
-        tables = dict(TrialDataset.read(out / "datasets").tables)
-        provenance, texts = summary["provenance"], ()
-    else:
-        from .experiments import run_experiment
-        from .io import atomic_output_dir
-
-        if progress is not None:
-            progress(f"running {scenario.kind} experiment")
-        with atomic_output_dir(out, force) as tmp:
-            done = run_experiment(scenario.model_dump(mode="json"), tmp, source)
-        summary, texts = done.summary, tuple(r.summary() for r in done.results.values())
-        tables = {p.stem: pd.read_parquet(p) for p in sorted(out.glob("*.parquet"))}
-        provenance = {k: v for k, v in summary.items() if k != "results"}
+    done = run_kind(scenario, out, force, source, progress)
     report = out / "report.html"
-    summary = json.loads(json.dumps(summary, default=float))
-    return RunResult(scenario.kind, scenario.name, tables, provenance, summary, out if keep else None,
-                     report.read_text(encoding="utf-8") if report.exists() else None, texts)
+    return RunResult(scenario.kind, scenario.name, done.tables, done.provenance, done.summary, out if keep else None,
+                     report.read_text(encoding="utf-8") if report.exists() else None, done.texts)

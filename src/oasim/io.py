@@ -21,7 +21,9 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import FieldError
 
@@ -29,6 +31,22 @@ MARKER = ".oasim-output"
 """Name of the marker file inside every folder oasim writes."""
 
 _PARTIAL = re.compile(r"^\..+\.(partial|old)\.(\d+)\.[^.]+$")
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """What a scenario runner wrote (see :mod:`oasim.scenario.loader`), handed back in memory.
+
+    summary : what ``summary.json`` holds (a typed summary or a dict)
+    tables : every output table by name (pandas DataFrames)
+    provenance : seed, scenario digest, parameter set or system, oasim version
+    texts : text blocks of the summary (the experiments' own summaries)
+    """
+
+    summary: Any
+    tables: dict = field(default_factory=dict, repr=False)
+    provenance: dict = field(default_factory=dict)
+    texts: tuple[str, ...] = ()
 
 
 class OutputPathError(FieldError):

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .errors import FieldError
 from .simulation import SimulationResult as _Simulated
+from .trial.summary import TrialSummary
 
 READOUT_UNITS = {
     "cartilage_thickness_mm": "mm", "cartilage_thickness_change_pct": "%", "il1b_pg_per_ml": "pg/mL",
@@ -171,34 +172,32 @@ class Summary:
         return f"<div><strong>{html.escape(self.title)}</strong>{table}{notes}</div>"
 
 
-def _ci(entry: dict | None, key: str = "mean") -> str:
-    if not entry or entry.get(key) is None:
+def _ci(value, ci95) -> str:
+    if value is None:
         return "–"
-    lo, hi = entry["ci95"]
     fmt = (lambda x: "–" if x is None else f"{x:.2f}")
-    return f"{entry[key]:.2f} [{fmt(lo)}, {fmt(hi)}]"
+    return f"{value:.2f} [{fmt(ci95[0])}, {fmt(ci95[1])}]"
 
 
-def trial_summary(summary: dict) -> Summary:
+def trial_summary(summary: TrialSummary) -> Summary:
     """The trial's primary endpoint per arm (change from baseline, ANCOVA vs placebo, AEs)."""
-    code, month = summary["primary_endpoint"], summary["primary_visit_month"]
-    visit = f"MONTH {month:g}"
+    code, month = summary.primary_endpoint, summary.primary_visit_month
     rows = []
-    for a in summary["arms"]:
-        change = a["change_from_baseline"].get(code, {}).get(visit)
-        anc = a["ancova_vs_placebo"].get(code)
-        p = "" if not anc or anc.get("p_value") is None else f" p={anc['p_value']:.3f}"
-        ae = a["adverse_events"]
-        rows.append((a["arm"], str(a["n_randomised"]), str(a["n_completed"]),
-                     _ci(change) + (f" (n={change['n']})" if change else ""),
-                     (_ci(anc, "estimate") + p) if anc else "–",
-                     f"{ae['events']} ({ae['related_events']}, {ae['grade3_or_more']})"))
-    s = summary["screening"]
-    notes = (f"screened {s['screened']}, screen failures {s['screen_failures']}; cohorts: "
-             + ", ".join(f"{d['cohort']}: {d['decision']} ({d['n_dlt']} DLT)" for d in summary["cohort_decisions"]),)
-    return Summary(f"{summary['scenario']}: change in {code} at month {month:g} (mean [95% CI])",
+    for a in summary.arms:
+        change = a.change_from_baseline.get(code, {}).get(summary.primary_visit)
+        anc = a.ancova_vs_placebo.get(code)
+        p = "" if anc is None or anc.p_value is None else f" p={anc.p_value:.3f}"
+        ae = a.adverse_events
+        rows.append((a.arm, str(a.n_randomised), str(a.n_completed),
+                     _ci(change.mean, change.ci95) + f" (n={change.n})" if change else "–",
+                     (_ci(anc.estimate, anc.ci95) + p) if anc else "–",
+                     f"{ae.events} ({ae.related_events}, {ae.grade3_or_more})"))
+    s = summary.screening
+    notes = (f"screened {s.screened}, screen failures {s.screen_failures}; cohorts: "
+             + ", ".join(f"{d.cohort}: {d.decision} ({d.n_dlt} DLT)" for d in summary.cohort_decisions),)
+    return Summary(f"{summary.scenario}: change in {code} at month {month:g} (mean [95% CI])",
                    tuple(rows), ("arm", "n rand", "n compl", "change", "vs placebo (ANCOVA)", "AEs (related, ≥G3)"),
-                   notes, summary)
+                   notes, summary.to_dict())
 
 
 def experiment_summary(summary: dict, blocks: Sequence[str]) -> Summary:
@@ -218,6 +217,8 @@ class RunResult:
     provenance : seed, scenario digest, parameter set or system, oasim version
     out : the output folder, or None when run in memory
     report_html : the HTML report (None when the scenario asks for no figures)
+    summary_data : the typed :class:`~oasim.trial.summary.TrialSummary` of a trial; the summary dict
+        (``summary.json``) of the other kinds
     summary_text : the experiments' own text summaries (empty for trials)
     """
 
@@ -225,7 +226,7 @@ class RunResult:
     name: str
     tables: dict[str, pd.DataFrame]
     provenance: dict
-    summary_data: dict = field(repr=False)
+    summary_data: TrialSummary | dict = field(repr=False)
     out: Path | None = None
     report_html: str | None = field(default=None, repr=False)
     summary_text: tuple[str, ...] = field(default=(), repr=False)

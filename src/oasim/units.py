@@ -13,6 +13,7 @@ import math
 LN2 = math.log(2.0)
 HOURS_PER_DAY = 24.0
 DAYS_PER_YEAR = 365.25  # Julian year [day]
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12  # mean Julian month, 30.4375 [day]
 
 
 def rate_from_half_life(half_life, unit: str = "d"):

@@ -130,7 +130,7 @@ def test_run_out_onto_a_file_or_dangling_link_fails_before_simulating(tmp_path, 
     def must_not_run(*args, **kwargs):
         raise AssertionError("simulation started")
 
-    monkeypatch.setattr(run_module, "run_trial", must_not_run)
+    monkeypatch.setattr(run_module, "run_scenario", must_not_run)
     a_file = tmp_path / "results.txt"
     a_file.write_text("keep")
     link = tmp_path / "link"
@@ -147,7 +147,7 @@ def test_run_out_onto_a_file_or_dangling_link_fails_before_simulating(tmp_path, 
 def test_run_force_onto_a_foreign_folder_refuses(tmp_path, monkeypatch):
     import oasim.trial.run as run_module
 
-    monkeypatch.setattr(run_module, "run_trial", lambda *a, **k: pytest.fail("simulation started"))
+    monkeypatch.setattr(run_module, "run_scenario", lambda *a, **k: pytest.fail("simulation started"))
     out = tmp_path / "data"
     out.mkdir()
     (out / "raw.csv").write_text("1,2")

@@ -189,3 +189,14 @@ def test_unblinded_ex_names_the_product_each_subject_received():
     control = ex[ex["TRT01A"] == "Placebo"]
     assert len(control) and set(control["EXTRT"]) == {"Hyaluronic acid"}
     assert not set(ex.loc[ex["TRT01A"] != "Placebo", "EXTRT"]) & {"Placebo", "Hyaluronic acid"}
+
+
+def test_a_parallel_group_trial_runs_to_its_report(tmp_path):
+    """The report's cohort table has no cohort doses to look up in a parallel-group design."""
+    from oasim.trial.run import run_trial
+
+    summary = run_trial(_parallel(), tmp_path / "run")
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert "every arm (parallel groups)" in page
+    (review,) = summary.cohort_decisions
+    assert (review.cohort, review.n_subjects, review.decision) == (1, 40, "none (parallel-group design)")

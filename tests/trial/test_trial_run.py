@@ -18,6 +18,7 @@ from oasim.errors import DataError, ScenarioError
 from oasim.scenario import Scenario
 from oasim.trial.conduct import conduct_trial
 from oasim.trial.run import run_trial
+from oasim.trial.summary import TrialSummary
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hucmsc_exosome_trial.toml"
 
@@ -91,11 +92,15 @@ def test_outputs_and_real_data_round_trip(tmp_path):
     con = duckdb.connect(str(out / "datasets" / "trial.duckdb"), read_only=True)
     n_adsl = con.execute('select count(*) from "ADSL"').fetchone()[0]
     con.close()
-    assert n_adsl == sum(a["n_randomised"] for a in summary["arms"])
-    for arm in summary["arms"]:
-        oarsi = arm["responders"]["OMERACT-OARSI"]
-        assert 0 <= oarsi["responders"] <= oarsi["n"] <= arm["n_randomised"]
-    assert summary["dose_response"]["method"] == "MCP-Mod"
+    assert n_adsl == sum(a.n_randomised for a in summary.arms)
+    for arm in summary.arms:
+        oarsi = arm.responders["OMERACT-OARSI"]
+        assert 0 <= oarsi.responders <= oarsi.n <= arm.n_randomised
+    assert summary.dose_response.method == "MCP-Mod"
+    # summary.json is the typed summary's JSON form, and reads back into the same summary
+    written = json.loads((out / "summary.json").read_text())
+    assert (out / "summary.json").read_text() == json.dumps(summary.to_dict(), indent=2)
+    assert TrialSummary.from_dict(written) == summary and list(written)[-1] == "mmrm"
     # real data arrive as CSV: the same tables through the same analysis give the same numbers
     ds = TrialDataset.read(out / "datasets")
     csv_dir = tmp_path / "csv"
@@ -135,7 +140,7 @@ def _check_standard_outputs(out, summary, tmp_path):
                                                                                   "TRT01PN"].eq(0).all()
     doses = adsl.groupby("TRT01PN")["TRTDOSE"].first()
     assert doses.is_monotonic_increasing  # numeric codes sort arms by dose
-    assert summary["mmrm"]["contrasts"] and summary["mmrm"]["df_method"] == "kenward-roger"
+    assert summary.mmrm.contrasts and summary.mmrm.df_method == "kenward-roger"
     ard = pd.read_parquet(out / "ard.parquet")
     assert {"ANCOVA DIFF", "MMRM DIFF", "DESCRIPTIVE", "AE OVERVIEW", "TREND"} <= set(ard["ANALYSIS"])
     report = (out / "report.html").read_text()
@@ -149,16 +154,16 @@ def _check_standard_outputs(out, summary, tmp_path):
     for raw in ("n_dlt", "ci_lower", "failures_by_reason", "Target dose nan", "<pre>"):
         assert raw not in report, raw
     # one analysis path: `oasim analyse` on the written tables gives the run's own ANCOVA
-    visit = f"MONTH {summary['primary_visit_month']:g}"
+    visit = summary.primary_visit
     result = CliRunner().invoke(app, ["analyse", str(out / "datasets"), "--paramcd", "WOMTOT", "--visit", visit,
                                       "--population", "ITTFL", "--where", "ANL01FL=Y", "--json"])
     assert result.exit_code == 0, result.output
     pairs = {p["arm"]: p for p in json.loads(result.output)["pairwise"]}
-    for arm in summary["arms"]:
-        anc = arm["ancova_vs_placebo"].get(summary["primary_endpoint"])
+    for arm in summary.arms:
+        anc = arm.ancova_vs_placebo.get(summary.primary_endpoint)
         if anc:
-            assert pairs[arm["arm"]]["estimate"] == pytest.approx(anc["estimate"], rel=1e-8)
-            assert pairs[arm["arm"]]["p_value"] == pytest.approx(anc["p_value"], rel=1e-6)
+            assert pairs[arm.arm]["estimate"] == pytest.approx(anc.estimate, rel=1e-8)
+            assert pairs[arm.arm]["p_value"] == pytest.approx(anc.p_value, rel=1e-6)
     for fmt in ("xpt", "dataset-json"):
         result = CliRunner().invoke(app, ["export", str(out), "--format", fmt])
         assert result.exit_code == 0, result.output

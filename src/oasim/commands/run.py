@@ -65,6 +65,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         if result.kind == "trial":
             _print_summary(console, result.summary())
+        elif result.kind == "program":
+            console.print(str(result.summary()))
         console.print(f"results written to [bold]{out}[/]")
         typer.echo(str(out))
 

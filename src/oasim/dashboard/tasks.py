@@ -177,30 +177,30 @@ def trial(scenario: dict, out_dir: str, progress: Progress) -> dict:
 
     spec = Scenario.from_dict(scenario, "dashboard")
     summary = run_trial(spec, Path(out_dir), progress)
-    code, month = summary["primary_endpoint"], summary["primary_visit_month"]
+    code, month = summary.primary_endpoint, summary.primary_visit_month
     series, arm_rows = {}, []
-    for arm in summary["arms"]:
-        change = arm["change_from_baseline"].get(code, {})
+    for arm in summary.arms:
+        change = arm.change_from_baseline.get(code, {})
         points = sorted((m, v) for m, v in ((_visit_month(k), v) for k, v in change.items())
-                        if m is not None and v.get("mean") is not None)
+                        if m is not None and v.mean is not None)
         if points:
             x = [0.0] + [m for m, _ in points]
-            mean = np.array([0.0] + [v["mean"] for _, v in points])
-            low = np.array([0.0] + [v["ci95"][0] if v["ci95"][0] is not None else v["mean"] for _, v in points])
-            high = np.array([0.0] + [v["ci95"][1] if v["ci95"][1] is not None else v["mean"] for _, v in points])
-            series[arm["arm"]] = (np.array(x), mean, low, high)
+            mean = np.array([0.0] + [v.mean for _, v in points])
+            low = np.array([0.0] + [v.ci95[0] if v.ci95[0] is not None else v.mean for _, v in points])
+            high = np.array([0.0] + [v.ci95[1] if v.ci95[1] is not None else v.mean for _, v in points])
+            series[arm.arm] = (np.array(x), mean, low, high)
         primary = next((v for m, v in points if m == month), None)
-        ancova = arm["ancova_vs_placebo"].get(code)
-        ae = arm["adverse_events"]
+        ancova = arm.ancova_vs_placebo.get(code)
+        ae = arm.adverse_events
         arm_rows.append({
-            "arm": arm["arm"], "dose": f"{arm['dose']:g} {arm['dose_unit']}".strip(), "randomised": arm["n_randomised"],
-            "completed": arm["n_completed"],
+            "arm": arm.arm, "dose": f"{arm.dose:g} {arm.dose_unit}".strip(), "randomised": arm.n_randomised,
+            "completed": arm.n_completed,
             f"Δ {code} month {month:g} [95% CI]":
-                f"{primary['mean']:.2f} [{primary['ci95'][0]:.2f}, {primary['ci95'][1]:.2f}]" if primary else "–",
+                f"{primary.mean:.2f} [{primary.ci95[0]:.2f}, {primary.ci95[1]:.2f}]" if primary else "–",
             "vs placebo (ANCOVA) [95% CI], p":
-                f"{ancova['estimate']:.2f} [{ancova['ci95'][0]:.2f}, {ancova['ci95'][1]:.2f}], p={ancova['p_value']:.3f}"
+                f"{ancova.estimate:.2f} [{ancova.ci95[0]:.2f}, {ancova.ci95[1]:.2f}], p={ancova.p_value:.3f}"
                 if ancova else "–",
-            "AEs (related, ≥G3)": f"{ae['events']} ({ae['related_events']}, {ae['grade3_or_more']})",
+            "AEs (related, ≥G3)": f"{ae.events} ({ae.related_events}, {ae.grade3_or_more})",
         })
     figures = []
     if series:
@@ -208,17 +208,16 @@ def trial(scenario: dict, out_dir: str, progress: Progress) -> dict:
         same_x = {name: v[1:] for name, v in series.items() if len(v[0]) == len(xs)}
         figures.append({"title": code, "svg": plots.arm_means(
             xs, same_x, f"{code}: mean change from baseline per arm (95% CI)", "month", f"change in {code}")})
-    decisions = pd.DataFrame(summary["cohort_decisions"])
-    s = summary["screening"]
-    notes = [f"screened {s['screened']}, screen failures {s['screen_failures']}", *summary.get("notes", [])]
-    if summary.get("dose_response"):
-        d = summary["dose_response"]
-        notes.append(f"MCP-Mod dose-response detected: {d['dose_response_detected']}")
-    return result(f"Trial {summary['scenario']}", figures=figures,
+    decisions = pd.DataFrame([d.to_dict() for d in summary.cohort_decisions])
+    s = summary.screening
+    notes = [f"screened {s.screened}, screen failures {s.screen_failures}", *summary.notes]
+    if summary.dose_response:
+        notes.append(f"MCP-Mod dose-response detected: {summary.dose_response.dose_response_detected}")
+    return result(f"Trial {summary.scenario}", figures=figures,
                   tables=[table("arms", pd.DataFrame(arm_rows)), table("cohort decisions", decisions)],
                   notes=notes, report=True, download=True,
-                  provenance=f"seed {summary['provenance']['seed']} · scenario digest "
-                             f"{summary['provenance']['scenario_digest']}")
+                  provenance=f"seed {summary.provenance['seed']} · scenario digest "
+                             f"{summary.provenance['scenario_digest']}")
 
 
 def escalation(spec: dict, progress: Progress) -> dict:

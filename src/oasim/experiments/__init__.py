@@ -9,7 +9,7 @@ from .explant import reversibility_window as reversibility_window, run_explant a
 from .invitro import AssayDesign as AssayDesign, run_il1b_assay as run_il1b_assay, run_toxicity as run_toxicity
 from .mouse import MouseDesign as MouseDesign, MouseGroup as MouseGroup, run_mouse_oa as run_mouse_oa
 from .run import ExperimentRun as ExperimentRun, run_experiment as run_experiment
-from .scenarios import SCENARIOS, validate_scenario as validate_scenario
+from ..scenario.experiments import SCENARIOS, validate_scenario as validate_scenario
 from .systems import System as System
 from .translation import translate as translate
 from .wells import WellGroup as WellGroup

@@ -10,6 +10,8 @@ DLT listing, notes. Arms are in dose order with readable labels (1×10¹¹ parti
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -19,15 +21,20 @@ from ..errors import FieldError
 from . import figures
 from .document import Document, Figure, Paragraph, Section, Table, readable_dose
 
+if TYPE_CHECKING:  # the report reads the summary it is given; it imports nothing from the trial
+    from ..trial.summary import TrialSummary
 
-def design_section(scenario, dataset, summary: dict, lab: dict) -> Section:
+
+def design_section(scenario, dataset, summary: TrialSummary, lab: dict) -> Section:
     adsl = dataset["ADSL"]
-    cohorts = pd.DataFrame(summary["cohort_decisions"])
     rows = []
-    for c in cohorts.to_dict("records"):
-        dose = scenario.design.cohorts[c["cohort"] - 1]
-        rows.append([str(c["cohort"]), readable_dose(f"{dose.dose:.3g} {dose.unit}"), str(c["n_subjects"]),
-                     str(c["n_dlt"]), str(c["decision"])])
+    for c in summary.cohort_decisions:
+        if scenario.design.cohorts:
+            dose = scenario.design.cohorts[c.cohort - 1]
+            dose_text = readable_dose(f"{dose.dose:.3g} {dose.unit}")
+        else:  # a parallel-group design reviews safety as one cohort of every arm
+            dose_text = "every arm (parallel groups)"
+        rows.append([str(c.cohort), dose_text, str(c.n_subjects), str(c.n_dlt), c.decision])
     blocks = [Paragraph(scenario.description),
               Table("Dose cohorts and safety-review decisions", ["Cohort", "Dose per injection", "Subjects", "DLTs",
                                                                  "Decision"], rows,
@@ -43,8 +50,8 @@ def design_section(scenario, dataset, summary: dict, lab: dict) -> Section:
         reasons = g.loc[g["COMPLFL"] != "Y", "DCSREAS"].value_counts().to_dict()
         flow.append({"label": lab[arm], "allocated": len(g), "discontinued": reasons,
                      "analysed": int((g.get("EFFFL", pd.Series("Y", index=g.index)) == "Y").sum())})
-    s = summary["screening"]
-    blocks.append(Figure("CONSORT flow diagram", figures.consort(s["screened"], s["failures_by_reason"], flow),
+    s = summary.screening
+    blocks.append(Figure("CONSORT flow diagram", figures.consort(s.screened, s.failures_by_reason, flow),
                          population="All screened candidates",
                          footnotes=["A screen failure is counted under the first inclusion criterion it fails.",
                                     "Analysed: efficacy population (EFFFL = Y: at least one post-baseline "
@@ -187,7 +194,7 @@ def dlt_section(scenario, dataset, lab: dict) -> Section:
                    f"of an injection."])])
 
 
-def trial_document(scenario, dataset, analysis, summary: dict, adam) -> Document:
+def trial_document(scenario, dataset, analysis, summary: TrialSummary, adam) -> Document:
     order = adam.arms
     lab = labels_for(order)
     primary = scenario.analysis.primary_endpoint
@@ -201,7 +208,7 @@ def trial_document(scenario, dataset, analysis, summary: dict, adam) -> Document
     sections.append(dlt_section(scenario, dataset, lab))
     notes = [*adam.notes, *analysis.notes]
     sections.append(Section("Analysis decisions and notes", [Paragraph(n) for n in notes]))
-    prov = summary["provenance"]
+    prov = summary.provenance
     return Document(
         title=f"{scenario.name}: simulated clinical study report",
         subtitle=f"Primary endpoint {PARAM_LABELS.get(primary, primary)} at month "

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..adam.engine import json_safe
 from ..adam.report import write_ard
 from ..data import from_trial_run
 from ..data.tables import paramcd_of
-from ..io import atomic_output_dir
+from ..io import RunOutput, atomic_output_dir
 from ..provenance import provenance
-from ..report.html import trial_adam_analysis
-from ..scenario import Scenario
 from .analyse import PLACEBO, analyse
 from .conduct import conduct_trial
+from .summary import TrialSummary
+
+if TYPE_CHECKING:  # the trial is given a validated scenario; it does not load one
+    from ..scenario import Scenario
 
 
 def _clean(x):
@@ -29,7 +31,7 @@ def _clean(x):
     return json_safe(x, digits=10)
 
 
-def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
+def build_summary(scenario: Scenario, run, dataset, analysis, mmrm: dict | None = None) -> TrialSummary:
     adsl = dataset["ADSL"]
     arms = []
     protocols = {a.label: a for a in getattr(run, "arms", ())}
@@ -71,7 +73,7 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
         arms.append(entry)
     order = {PLACEBO: -1.0}
     arms.sort(key=lambda a: order.get(a["arm"], a["dose"]))
-    return _clean({
+    return TrialSummary.from_dict(_clean({
         "scenario": scenario.name, "description": scenario.description,
         "primary_endpoint": scenario.analysis.primary_endpoint,
         "primary_visit_month": scenario.analysis.primary_visit_month,
@@ -84,7 +86,8 @@ def build_summary(scenario: Scenario, run, dataset, analysis) -> dict:
         "notes": analysis.notes,
         "provenance": provenance(scenario, parameter_set=scenario.model.parameter_set,
                                  **({"posterior_draw": run.parameter_draw} if run.parameter_draw else {})),
-    })
+        "mmrm": mmrm,
+    }))
 
 
 def _mmrm_summary(adam) -> dict | None:
@@ -95,6 +98,22 @@ def _mmrm_summary(adam) -> dict | None:
     return _clean({"endpoint": adam.paramcd, "covariance": adam.mmrm.covariance_structure,
                    "df_method": adam.mmrm.df_method, "n_subjects": adam.mmrm.n_subjects,
                    "contrasts": mmrm_contrasts(adam.mmrm, adam.control).to_dict("records")})
+
+
+def trial_adam_analysis(scenario, dataset, analysis):
+    """The standard ADaM analysis (:func:`oasim.adam.analyse_adam`) of the primary endpoint over
+    every post-baseline visit, reusing the trial analysis's MMRM (same model) instead of refitting."""
+    from dataclasses import replace
+
+    from ..adam import AnalysisSpec, analyse_adam
+    from ..data.tables import paramcd_of
+
+    spec = AnalysisSpec(paramcd=paramcd_of(scenario.analysis.primary_endpoint), where=(("ANL01FL", "Y"),),
+                        population="ITTFL", control="Placebo", treatment="TRTP", trend="TRTPN",
+                        alpha=scenario.analysis.alpha, mmrm=False)
+    adam = analyse_adam(dataset.tables, spec)
+    note = "trend test on TRTPN, the dose rank (0 = placebo, then 1, 2, ... by increasing dose)"
+    return replace(adam, mmrm=analysis.mmrm, notes=[*adam.notes, note])
 
 
 def trial_ard(adam, analysis):
@@ -119,32 +138,41 @@ def trial_ard(adam, analysis):
 
 
 def run_trial(scenario: Scenario, out_dir: Path, progress: Callable[[str], None] | None = None,
-              force: bool = False) -> dict:
-    """Run ``scenario`` and write its outputs to ``out_dir``.
+              force: bool = False) -> TrialSummary:
+    """Run ``scenario`` and write its outputs to ``out_dir``; return the summary.
 
     A non-empty ``out_dir`` is replaced only with ``force``, only if oasim wrote it, and only
     once the new outputs are complete (:func:`oasim.io.atomic_output_dir`).
     """
-    say = progress or (lambda _m: None)
     with atomic_output_dir(out_dir, force) as tmp:
-        run = conduct_trial(scenario, say)
-        say("building datasets")
-        blinded = from_trial_run(run)
-        dataset = blinded.unblind()  # the explicit unblinding step, after the last visit
-        say("analysing")
-        pv = list(scenario.visits.months).index(scenario.analysis.primary_visit_month)
-        analysis = analyse(dataset, scenario.analysis.primary_endpoint, pv, scenario.analysis.endpoints,
-                           scenario.analysis.alpha, scenario.analysis.mmrm)
-        adam = trial_adam_analysis(scenario, dataset, analysis)  # the same path as `oasim analyse`
-        summary = build_summary(scenario, run, dataset, analysis)
-        summary["mmrm"] = _mmrm_summary(adam)
-        say("writing outputs")
-        dataset.write(tmp / "datasets")
-        write_ard(trial_ard(adam, analysis), tmp)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-        if scenario.output.figures:
-            from ..report import write_trial_report
-
-            write_trial_report(tmp / "report.html", scenario, dataset, analysis, summary, adam)
-        (tmp / "scenario.json").write_text(json.dumps(scenario.model_dump(mode="json"), indent=2))
+        summary, _dataset = _write(scenario, tmp, progress or (lambda _m: None))
     return summary
+
+
+def run_scenario(scenario: Scenario, out_dir: Path, source: str, progress: Callable[[str], None]) -> RunOutput:
+    """The runner of ``kind = "trial"`` (:data:`oasim.scenario.loader.KINDS`): writes into ``out_dir``."""
+    summary, dataset = _write(scenario, Path(out_dir), progress)
+    return RunOutput(summary, dict(dataset.tables), summary.provenance)
+
+
+def _write(scenario: Scenario, tmp: Path, say: Callable[[str], None]):
+    run = conduct_trial(scenario, say)
+    say("building datasets")
+    blinded = from_trial_run(run)
+    dataset = blinded.unblind()  # the explicit unblinding step, after the last visit
+    say("analysing")
+    pv = list(scenario.visits.months).index(scenario.analysis.primary_visit_month)
+    analysis = analyse(dataset, scenario.analysis.primary_endpoint, pv, scenario.analysis.endpoints,
+                       scenario.analysis.alpha, scenario.analysis.mmrm)
+    adam = trial_adam_analysis(scenario, dataset, analysis)  # the same path as `oasim analyse`
+    summary = build_summary(scenario, run, dataset, analysis, _mmrm_summary(adam))
+    say("writing outputs")
+    dataset.write(tmp / "datasets")
+    write_ard(trial_ard(adam, analysis), tmp)
+    (tmp / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2), encoding="utf-8")
+    if scenario.output.figures:
+        from ..report import write_trial_report
+
+        write_trial_report(tmp / "report.html", scenario, dataset, analysis, summary, adam)
+    (tmp / "scenario.json").write_text(json.dumps(scenario.model_dump(mode="json"), indent=2))
+    return summary, dataset

@@ -1,4 +1,5 @@
-"""Scenario files: TOML validated with pydantic — the one place where options are checked.
+"""The trial scenario (``kind = "trial"``): TOML validated with pydantic — the one place where
+a trial's options are checked.
 
 ``Scenario.from_toml(path)`` returns a frozen scenario or raises :class:`ScenarioError` listing
 every problem with its field path, the value given and what is allowed.
@@ -6,27 +7,22 @@ every problem with its field path, the value given and what is allowed.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .errors import FieldError, ScenarioError
-from .protocol import DOSE_MAX
+from ..protocol import DOSE_MAX
+from ..units import DAYS_PER_MONTH
+from .loader import StrictModel, read_toml, validate
 
 ENDPOINTS = ("WOMAC_PAIN", "WOMAC_STIFF", "WOMAC_FUNC", "WOMAC_TOTAL", "WOMAC_TOTAL_NORM", "VAS_PAIN", "PGA_VAS",
              "KOOS_PAIN", "KOOS_SYMPTOMS", "KOOS_ADL", "KOOS_SPORT", "KOOS_QOL",
              "MRI_THICK_MM", "MRI_T2_MS", "MRI_SYNOV_GRADE", "SF_IL1B_PG_ML")
-DAYS_PER_MONTH = 30.4375
 MAX_FOLLOW_UP_MONTHS = 120.0  # assumed: twice the longest follow-up of the knee OA injection trials found (5 y)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ModelSpec(_Strict):
+class ModelSpec(StrictModel):
     parameter_set: str = "human"
     solver: Literal["numba", "scipy"] = "numba"
     rtol: float = Field(1e-6, gt=0, le=1e-3)
@@ -36,8 +32,8 @@ class ModelSpec(_Strict):
     @field_validator("parameter_set")
     @classmethod
     def _loads(cls, v):
-        from .errors import OasimError
-        from .parameters import ParameterSet
+        from ..errors import OasimError
+        from ..parameters import ParameterSet
 
         try:
             ParameterSet.load(v)  # what `run` will load: a built-in name or a .toml path
@@ -46,7 +42,7 @@ class ModelSpec(_Strict):
         return v
 
 
-class InclusionSpec(_Strict):
+class InclusionSpec(StrictModel):
     kl_grades: tuple[Literal[1, 2, 3, 4], ...] = (2, 3)
     age_min_y: float = Field(40.0, ge=18, le=100)
     age_max_y: float = Field(80.0, ge=18, le=100)
@@ -60,15 +56,15 @@ class InclusionSpec(_Strict):
         return self
 
 
-class PopulationSpec(_Strict):
+class PopulationSpec(StrictModel):
     covariates: Literal["human_koa"] = "human_koa"
     variability: bool = True
     inclusion: InclusionSpec = InclusionSpec()
 
     @model_validator(mode="after")
     def _criteria_reachable(self):
-        from .errors import ScreeningError
-        from .population.eligibility import check_inclusion
+        from ..errors import ScreeningError
+        from ..population.eligibility import check_inclusion
 
         try:
             check_inclusion(self.inclusion, self.covariates)
@@ -77,7 +73,7 @@ class PopulationSpec(_Strict):
         return self
 
 
-class ProductSpec(_Strict):
+class ProductSpec(StrictModel):
     """The investigational product of an ascending-dose design (parallel arms name their own)."""
 
     name: str = "hUC-MSC-Exos"
@@ -105,7 +101,7 @@ class ProductSpec(_Strict):
         return lot_particles_per_ug(self.lot)
 
 
-class CohortSpec(_Strict):
+class CohortSpec(StrictModel):
     dose: float = Field(gt=0)
     unit: Literal["particles", "ug", "cells"]
     n_active: int = Field(ge=1, le=1000)
@@ -119,7 +115,7 @@ class CohortSpec(_Strict):
         return self
 
 
-class ArmSpec(_Strict):
+class ArmSpec(StrictModel):
     """One arm of a parallel-group design: product, dose, schedule and its fixed size."""
 
     name: str = Field(min_length=1, max_length=60)
@@ -151,7 +147,7 @@ class ArmSpec(_Strict):
         return self
 
 
-class SafetyReviewSpec(_Strict):
+class SafetyReviewSpec(StrictModel):
     rule: Literal["dlt_count", "escalation_design"] = "dlt_count"
     max_dlt_per_cohort: int = Field(1, ge=0)
     dlt_min_grade: int = Field(3, ge=1, le=5)
@@ -159,7 +155,7 @@ class SafetyReviewSpec(_Strict):
     escalation: Optional[dict[str, Any]] = None
 
 
-class DesignSpec(_Strict):
+class DesignSpec(StrictModel):
     """Ascending-dose ``cohorts`` (with a ``placebo`` control) or parallel-group ``arms``: one of the two."""
 
     cohorts: tuple[CohortSpec, ...] = ()
@@ -205,7 +201,7 @@ class DesignSpec(_Strict):
         return self
 
 
-class ScheduleSpec(_Strict):
+class ScheduleSpec(StrictModel):
     injection_days: tuple[float, ...] = Field((0.0,), min_length=1)
 
     @field_validator("injection_days")
@@ -219,7 +215,7 @@ class ScheduleSpec(_Strict):
         return v
 
 
-class VisitsSpec(_Strict):
+class VisitsSpec(StrictModel):
     months: tuple[float, ...] = Field((0.0, 1.0, 3.0, 6.0, 12.0), min_length=2)
     mri_months: tuple[float, ...] = (0.0, 6.0, 12.0)
 
@@ -240,11 +236,11 @@ class VisitsSpec(_Strict):
         return self
 
 
-class DropoutSpec(_Strict):
+class DropoutSpec(StrictModel):
     rate_per_year: float = Field(0.1, ge=0, le=2)
 
 
-class AnalysisSpec(_Strict):
+class AnalysisSpec(StrictModel):
     primary_endpoint: Literal[ENDPOINTS] = "WOMAC_TOTAL"  # type: ignore[valid-type]
     primary_visit_month: float = 6.0
     endpoints: tuple[Literal[ENDPOINTS], ...] = ("WOMAC_TOTAL", "WOMAC_PAIN", "VAS_PAIN",  # type: ignore[valid-type]
@@ -253,11 +249,11 @@ class AnalysisSpec(_Strict):
     mmrm: bool = True
 
 
-class OutputSpec(_Strict):
+class OutputSpec(StrictModel):
     figures: bool = True
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     """A validated trial scenario (``kind = "trial"``)."""
 
     kind: Literal["trial"] = "trial"
@@ -273,6 +269,19 @@ class Scenario(_Strict):
     dropout: DropoutSpec = DropoutSpec()
     analysis: AnalysisSpec = AnalysisSpec()
     output: OutputSpec = OutputSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lot_beside_the_file(cls, data, info: ValidationInfo):
+        """A relative ``product.lot`` is looked up beside the scenario file first."""
+        base_dir = (info.context or {}).get("base_dir")
+        product = data.get("product") if isinstance(data, dict) else None
+        lot = product.get("lot") if isinstance(product, dict) else None
+        if base_dir is not None and isinstance(lot, str) and not Path(lot).is_absolute():
+            beside = Path(base_dir) / lot
+            if beside.is_dir():
+                data = {**data, "product": {**product, "lot": str(beside)}}
+        return data
 
     @model_validator(mode="after")
     def _cross_checks(self):
@@ -306,7 +315,7 @@ class Scenario(_Strict):
 
     def digest(self) -> str:
         """SHA-256 of the validated content (provenance in outputs)."""
-        from .provenance import digest
+        from ..provenance import digest
 
         return digest(self)
 
@@ -317,58 +326,19 @@ class Scenario(_Strict):
     @classmethod
     def from_file_data(cls, data: dict, path: str | Path) -> "Scenario":
         """Validate ``data`` read from the file ``path`` (relative lot paths are relative to it)."""
-        product = data.get("product")
-        lot = product.get("lot") if isinstance(product, dict) else None
-        if isinstance(lot, str) and not Path(lot).is_absolute():
-            beside = Path(path).parent / lot
-            if beside.is_dir():
-                data = {**data, "product": {**product, "lot": str(beside)}}
-        return cls.from_dict(data, str(path))
+        return validate(cls, data, str(path), Path(path).parent)
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "<scenario>") -> "Scenario":
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise ScenarioError(source, field_errors(exc, source)) from None
+        return validate(cls, data, source)
 
 
 def lot_particles_per_ug(lot: str) -> float:
     """The lot's measured particles per µg; a ValueError (for pydantic) when its files are broken."""
-    from .errors import OasimError
-    from .qc import load_lot_attributes
+    from ..errors import OasimError
+    from ..qc import load_lot_attributes
 
     try:
         return float(load_lot_attributes(lot).particles_per_ug)
     except OasimError as exc:
         raise ValueError(f"a readable QC lot: {exc}") from None
-
-
-def read_toml(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(str(path), [FieldError("file", str(path), "an existing TOML file")])
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(str(path), [FieldError("file", str(path), f"a UTF-8 text file ({exc.reason} at byte "
-                                                                      f"{exc.start})")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(str(path), [FieldError("file", str(path), f"valid TOML ({exc})")]) from None
-    return data
-
-
-def field_errors(exc: ValidationError, source: str) -> list[FieldError]:
-    """Pydantic errors as FieldErrors with dotted paths (cohorts[1].dose)."""
-    out = []
-    for err in exc.errors():
-        path = ""
-        for part in err["loc"]:
-            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "no such field (check the spelling)"
-        elif err["type"] == "missing":
-            msg = "a value (the field is required)"
-        out.append(FieldError(path or "<root>", err.get("input"), msg, source))
-    return out
