@@ -11,8 +11,9 @@ Two models, in one process run:
 * **proctor**: Proctor 2014 (BIOMD0000000504) imported with ``oasim.interop.sbml.load``, every
   kinetic parameter log-normal (cv 0.25), 14 days (seconds), 100 output times.
 
-Methods: (a) oasim ``NumbaRodasSolver`` (Rodas4, 2 threads) and the tableau-driven
-``RosenbrockSolver`` variants (Rodas3, ROS3, Rodas4 with Hermite dense output; ``--methods``), (b) libRoadRunner CVODE, one loaded
+Methods: (a) oasim ``NumbaRodasSolver`` (Rodas4, 2 threads), ``BdfSolver`` (variable-order BDF
+with Jacobian/LU reuse, CVODE's policy) and the tableau-driven ``RosenbrockSolver`` variants
+(Rodas3, ROS3, Rodas4 with Hermite dense output; ``--methods``), (b) libRoadRunner CVODE, one loaded
 model reused, parameters and initial amounts set in one call each and ``reset()`` between
 subjects, in a loop and as a 2-process pool (one model per worker; worker start and model
 load excluded), (c) SciPy ``solve_ivp`` LSODA and BDF in a loop (the kernel's compiled RHS,
@@ -126,12 +127,16 @@ OASIM_METHODS = {
     "rodas3": ("(a) oasim Rosenbrock Rodas3, 2 threads", (4, 3 + 1)),  # + 1 RHS at the accepted point
     "ros3": ("(a) oasim Rosenbrock ROS3, 2 threads", (3, 2 + 1)),
     "rodas4-dense": ("(a) oasim Rosenbrock Rodas4 + Hermite output, 2 threads", (6, 6 + 1)),
+    # per step: measured RHS (= Newton iterations = solves), LU and Jacobian counts, see kernel floor
+    "bdf": ("(a) oasim BDF with Jacobian/LU reuse, 2 threads", None),
 }
 
 
 def _solver(method: str, rtol: float, atol: float):
-    from oasim.solvers import NumbaRodasSolver, RosenbrockSolver
+    from oasim.solvers import BdfSolver, NumbaRodasSolver, RosenbrockSolver
 
+    if method == "bdf":
+        return BdfSolver(rtol=rtol, atol=atol)
     if method == "rodas4":
         return NumbaRodasSolver(rtol=rtol, atol=atol)
     if method == "rodas4-dense":
@@ -140,9 +145,15 @@ def _solver(method: str, rtol: float, atol: float):
 
 
 def run_oasim(pr: Problem, rtol: float, atol: float, method: str = "rodas4"):
-    sol = _solver(method, rtol, atol).solve(pr.model, pr.y0, pr.params, pr.t_eval, pr.events)
+    solver = _solver(method, rtol, atol)
+    extra = {}
+    if method == "bdf":
+        sol, counts = solver.solve_counted(pr.model, pr.y0, pr.params, pr.t_eval, pr.events)
+        extra = dict(zip(("rhs_per_subject", "lu_per_subject", "jac_per_subject"), counts[:, 1:].mean(axis=0)))
+    else:
+        sol = solver.solve(pr.model, pr.y0, pr.params, pr.t_eval, pr.events)
     return sol.states, {"steps": float(sol.n_steps.mean()), "steps_max": int(sol.n_steps.max()),
-                        "failed": int((~sol.ok).sum())}
+                        "failed": int((~sol.ok).sum()), **extra}
 
 
 class _RR:
@@ -344,7 +355,7 @@ def main(argv=None) -> int:
     parser.add_argument("--proctor-max-rr-n", type=int, default=1_000)
     parser.add_argument("--models", default="joint,proctor")
     parser.add_argument("--scipy-n", type=int, default=10)
-    parser.add_argument("--methods", default="rodas4,rodas3,ros3,rodas4-dense",
+    parser.add_argument("--methods", default="rodas4,bdf,rodas3,ros3,rodas4-dense",
                         help=f"oasim methods, from {', '.join(OASIM_METHODS)}")
     parser.add_argument("--method-max-n", type=int, default=10_000,
                         help="largest N for the oasim methods other than rodas4")
@@ -364,6 +375,7 @@ def main(argv=None) -> int:
     print(f"# python -m benchmarks.throughput {' '.join(argv if argv is not None else sys.argv[1:])}")
     print(f"# {os.cpu_count()} cores, numba {numba.__version__} ({numba.get_num_threads()} threads), "
           f"libroadrunner {roadrunner.__version__}; diffrax: {'available but not run' if has_jax else 'skipped (jax absent)'}")
+    print("# load average at start (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     rows, notes = [], []
     all_sizes, all_max_rr = sizes, max_rr
     for name in args.models.split(","):
@@ -398,7 +410,7 @@ def main(argv=None) -> int:
                     err = max_rel_error(states[:N_ERR], ref)
                     add(label, n, rtol, wall, mem, err, info)
                     if rtol == 1e-6:
-                        steps_for_floor[method] = (info["steps"], n)
+                        steps_for_floor[method] = (info, n)
                     print(f"  {name} oasim {method} rtol={rtol:g} N={n}: {wall:.2f} s, err {err:.1e}", file=sys.stderr)
         for rtol, atol in rr_configs:
             rr = _RR(*_rr_setup(big, rtol, atol))
@@ -420,15 +432,24 @@ def main(argv=None) -> int:
         # arithmetic floor
         fl = kernel_floor(big.model, big.y0[0] / big.scales, np.ascontiguousarray(big.params[0]))
         for method in methods:
-            label, (n_solve, n_rhs) = OASIM_METHODS[method]
-            per_step = fl["w_lu"] + n_rhs * fl["rhs"] + n_solve * fl["solve"]
-            steps, n_at = steps_for_floor[method]
+            label, per_step_counts = OASIM_METHODS[method]
+            info, n_at = steps_for_floor[method]
+            steps = info["steps"]
+            if per_step_counts is None:  # BDF: the kernel's own counts (a W+LU includes a Jacobian)
+                rhs_n, lu_n = info["rhs_per_subject"], info["lu_per_subject"]
+                floor_ns = rhs_n * (fl["rhs"] + fl["solve"]) + lu_n * fl["w_lu"]
+                how = (f"{rhs_n / steps:.2f} RHS + solves and {lu_n / steps:.3f} W+LU per step "
+                       f"({info['jac_per_subject']:.0f} Jacobians/subject)")
+            else:
+                n_solve, n_rhs = per_step_counts
+                floor_ns = (fl["w_lu"] + n_rhs * fl["rhs"] + n_solve * fl["solve"]) * steps
+                how = f"1 W+LU, {n_rhs} RHS, {n_solve} solves per step"
             measured = [r for r in rows if r["model"] == name and r["method"] == label and r["rtol"] == 1e-6
                         and r["n"] == n_at][0]
-            floor_us = per_step * steps / 1e3
+            floor_us = floor_ns / 1e3
             notes.append(
                 f"{name} floor, {method}: RHS {fl['rhs']:.0f} ns, W+LU {fl['w_lu']:.0f} ns (W nnz {fl['nnz']}), solve "
-                f"{fl['solve']:.0f} ns -> {per_step:.0f} ns per step (1 W+LU, {n_rhs} RHS, {n_solve} solves); "
+                f"{fl['solve']:.0f} ns; {how}; "
                 f"{steps:.0f} steps/subject at rtol 1e-6 -> floor {floor_us:.0f} µs core time = "
                 f"{floor_us / 2:.0f} µs/subject on 2 cores; measured {measured['us']:.0f} µs/subject (N={n_at:.0e}) = "
                 f"{measured['us'] / (floor_us / 2):.2f}x the floor")

@@ -17,11 +17,13 @@ class OdeModel(ABC):
     """An ODE model for the population solvers.
 
     Subclasses provide ``states`` (tuple of :class:`~oasim.model.states.State`) and
-    ``parameter_names`` (tuple of str) and implement :meth:`derivatives`.
+    ``parameter_names`` (tuple of str) and implement :meth:`derivatives`; a model with its own
+    timed events (SBML events) names them in ``event_ids`` and overrides :meth:`event_times`.
     """
 
     states: tuple
     parameter_names: tuple
+    event_ids: tuple[str, ...] = ()  # names of the model's own events (see event_times)
 
     @property
     def state_names(self) -> tuple[str, ...]:

@@ -65,11 +65,12 @@ class EffectDrivers:
 
 def treatment_effect_drivers(parameter_set: ParameterSet, doses: Sequence[Dose], n_subjects: int = 1000,
                              readout: str = "pain_drive_rel", day: float = 91.0, seed: int = 1,
-                             kl_grade: int | None = None) -> EffectDrivers:
+                             kl_grade: int | None = None, engine=None) -> EffectDrivers:
     """Twin-simulate a population and rank what drives the size of the effect.
 
     Drivers: BMI, KL grade, every parameter with population variability, and baseline
-    synovial-fluid IL-1β, M1/M2 ratio and cartilage thickness.
+    synovial-fluid IL-1β, M1/M2 ratio and cartilage thickness. ``engine``: where the subjects are
+    simulated (:class:`oasim.distributed.Engine`; the result does not depend on it).
     """
     if readout not in READOUTS:
         raise FieldError("readout", readout, f"one of {READOUTS}")
@@ -77,8 +78,8 @@ def treatment_effect_drivers(parameter_set: ParameterSet, doses: Sequence[Dose],
         raise FieldError("day", day, "> 0")
     pop = Population.sample(parameter_set, n_subjects, np.random.default_rng(seed), kl_grade=kl_grade)
     t = [0.0, float(day)]
-    untreated = key_outputs(simulate(pop, t).solution, pop.parameters)
-    treated = key_outputs(simulate(pop, t, [tuple(doses)] * n_subjects).solution, pop.parameters)
+    untreated = key_outputs(simulate(pop, t, engine=engine).solution, pop.parameters)
+    treated = key_outputs(simulate(pop, t, [tuple(doses)] * n_subjects, engine=engine).solution, pop.parameters)
     effect = treated[readout][:, 1] - untreated[readout][:, 1]
     features = {"bmi_kg_per_m2": pop.covariates["bmi_kg_per_m2"].to_numpy(float)}
     if kl_grade is None:

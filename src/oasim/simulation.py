@@ -16,7 +16,7 @@ import numpy as np
 from .model import KneeModel
 from .model.knee import healthy_state
 from .population import Population
-from .protocol import Dose, dose_events
+from .protocol import Dose, dose_events, dose_increments
 from .solvers import NumbaRodasSolver
 from .solvers.base import AbstractSolver
 from .errors import FieldError
@@ -104,16 +104,35 @@ def baseline_state(model: KneeModel, population: Population) -> np.ndarray:
 
 
 def population_dose_events(model: KneeModel, population: Population, doses: Sequence[Sequence[Dose]]):
-    """Solver dose events of every subject, with the subject's own dose-splitting parameters."""
+    """Solver dose events of every subject, with the subject's own dose-splitting parameters.
+
+    When every subject has the same dose list (a population run), the events are built with
+    array operations instead of one Python loop per subject (17 µs per subject, 17 s for 1e6);
+    the arrays equal :func:`oasim.protocol.dose_events`'s element for element.
+    """
     p = population.parameters
-    return dose_events(doses, model.state_index, p["exosome_particles_per_ug"],
-                       p["msc_fast_fraction"], p["msc_persistent_fraction"])
+    keys = ("exosome_particles_per_ug", "msc_fast_fraction", "msc_persistent_fraction")
+    n = len(doses)
+    first = tuple(doses[0]) if n else ()
+    if n < 2 or not all(tuple(row) == first for row in doses):
+        return dose_events(doses, model.state_index, *(p[k] for k in keys))
+    per_subject = [np.broadcast_to(np.asarray(p[k], float), (n,)) for k in keys]
+    columns = [(d.t_days, model.state_index[name], np.broadcast_to(np.asarray(amount, float), (n,)))
+               for d in first for name, amount in dose_increments(d, *per_subject)]
+    if not columns:
+        return np.full((n, 1), np.inf), np.zeros((n, 1), dtype=np.int64), np.zeros((n, 1))
+    t = np.tile(np.array([c[0] for c in columns], float), (n, 1))
+    idx = np.tile(np.array([c[1] for c in columns], np.int64), (n, 1))
+    amount = np.column_stack([c[2] for c in columns])
+    order = np.lexsort((amount, idx, t), axis=-1)  # sorted(events) within each subject, as dose_events
+    return tuple(np.ascontiguousarray(np.take_along_axis(a, order, axis=1)) for a in (t, idx, amount))
 
 
 def simulate(population: Population, t_eval_days: Sequence[float],
              doses: Sequence[Sequence[Dose]] | None = None, model: KneeModel | None = None,
              solver: AbstractSolver | None = None, burn_in_days: float = BURN_IN_DAYS,
-             on_solver_failure: OnSolverFailure = "raise") -> SimulationResult:
+             on_solver_failure: OnSolverFailure = "raise", engine=None,
+             chunk_subjects: int = 2_000) -> SimulationResult:
     """Simulate every subject of ``population`` with its own doses.
 
     Parameters
@@ -128,6 +147,9 @@ def simulate(population: Population, t_eval_days: Sequence[float],
         time they reached on, their status says why (a burn-in failure reports a negative time
         reached, days before day 0), and ``result.failed`` / ``result.n_failed`` /
         ``result.without_failed()`` let the caller drop and count them.
+    engine : an :class:`oasim.distributed.Engine`; a Dask engine simulates chunks of
+        ``chunk_subjects`` subjects on its workers. Subjects are integrated independently, so the
+        result is identical (bit for bit) to the local one whatever the engine and chunking.
     """
     if on_solver_failure not in ON_SOLVER_FAILURE:
         raise FieldError("on_solver_failure", on_solver_failure, f"one of {ON_SOLVER_FAILURE}")
@@ -145,6 +167,9 @@ def simulate(population: Population, t_eval_days: Sequence[float],
                          "(a later dose would never be given)")
     if not np.isfinite(burn_in_days) or burn_in_days < 0:
         raise FieldError("burn_in_days", burn_in_days, "a finite number of days >= 0")
+    if engine is not None and not engine.is_local and n > 1:
+        return _simulate_on(engine, population, t_eval_days, doses, model, solver, burn_in_days,
+                            on_solver_failure, chunk_subjects)
     params = population.matrix(model.parameter_names)
     y0 = baseline_state(model, population)
     burn_in_status = burn_in_reached = None
@@ -178,3 +203,22 @@ def _with_burn_in_failures(solution: Solution, status: np.ndarray, reached: np.n
     t_reached[bad] = reached[bad]
     return Solution(solution.t_days, states, solution.state_names, np.where(bad, status, solution.status),
                     solution.n_steps, t_reached)
+
+
+def _simulate_on(engine, population: Population, t_eval_days: np.ndarray, doses: tuple, model, solver,
+                 burn_in_days: float, on_solver_failure: str, chunk_subjects: int) -> SimulationResult:
+    """:func:`simulate` of chunks of subjects on ``engine``, reassembled in subject order."""
+    from .distributed import chunk_bounds
+
+    bounds = chunk_bounds(population.n_subjects, chunk_subjects)
+    items = [(population.subset(np.arange(a, b)), t_eval_days, doses[a:b], model, solver, burn_in_days,
+              on_solver_failure) for a, b in bounds]
+    parts: list = [None] * len(bounds)
+    for i, part in engine.imap(simulate, items):
+        parts[i] = part.solution
+    first = parts[0]
+    reached = [p.reached_days() for p in parts]
+    solution = Solution(first.t_days, np.concatenate([p.states for p in parts]), first.state_names,
+                        np.concatenate([p.status for p in parts]), np.concatenate([p.n_steps for p in parts]),
+                        np.concatenate(reached))
+    return SimulationResult(solution, population, doses)

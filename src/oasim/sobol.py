@@ -163,7 +163,7 @@ def calibrated_factors(parameter_set: str = "human") -> list[Factor]:
 
 
 def msc_effect_sobol(n_base: int = 256, seed: int = 1, parameter_set: str = "human",
-                     months: Sequence[float] = (6.0, 12.0), resamples: int = 300) -> SobolResult:
+                     months: Sequence[float] = (6.0, 12.0), resamples: int = 300, engine=None) -> SobolResult:
     """Sobol' indices of the individual MSC effect on WOMAC pain (0–20) at ``months``.
 
     Each sample is one virtual knee, simulated with and without the product (twins: the same
@@ -172,7 +172,8 @@ def msc_effect_sobol(n_base: int = 256, seed: int = 1, parameter_set: str = "hum
     only through the drive and structure terms: effect = level × disease × ((d_T/d_0)^e −
     (d_U/d_0)^e) + coupling × (loss_T − loss_U) / 0.1 mm, with the typical baseline level.
     Factors: the calibrated parameters over their priors and the covariates of
-    :data:`COVARIATE_FACTORS`.
+    :data:`COVARIATE_FACTORS`. ``engine``: where the knees are simulated
+    (:class:`oasim.distributed.Engine`; the result does not depend on it).
     """
     from .endpoints import load_observation_parameters
     from .endpoints.clinical import baseline_disease_factor
@@ -218,8 +219,8 @@ def msc_effect_sobol(n_base: int = 256, seed: int = 1, parameter_set: str = "hum
     doses = [tuple(Dose("msc", float(d), "cells", k * INJECTION_INTERVAL_DAYS) for k in range(int(m)))
              for d, m in zip(x["dose_cells"], x["injections"])]
     t_days = np.array([0.0, *[m * 30.4375 for m in months]])
-    treated = simulate(knees, t_days, doses)
-    untreated = simulate(knees, t_days, None)
+    treated = simulate(knees, t_days, doses, engine=engine)
+    untreated = simulate(knees, t_days, None, engine=engine)
     d_t, d_u = treated.solution["pain_drive_rel"], untreated.solution["pain_drive_rel"]
     h_t = thickness_mm(treated.solution, params)
     h_u = thickness_mm(untreated.solution, params)

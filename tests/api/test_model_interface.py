@@ -36,3 +36,28 @@ def test_a_model_must_give_its_rates():
     with pytest.raises(TypeError, match="derivatives"):
         NoRates()
     assert issubclass(KneeModel, OdeModel)
+
+
+def test_solvers_take_model_events_from_the_declared_interface():
+    from oasim.model.states import State
+    from oasim.solvers.base import with_model_events
+
+    class Decay(OdeModel):
+        states = (State("x", "1", "decaying amount", 1.0),)
+        parameter_names = ("k",)
+        event_ids = ("reset",)
+
+        def derivatives(self, y, p):
+            return {"x": -p["k"] * y[0]}
+
+        def event_times(self, params, t_start=0.0):
+            return np.full((np.atleast_2d(params).shape[0], 1), 5.0)
+
+    doses = (np.array([[1.0], [7.0]]), np.array([[0], [0]]), np.array([[2.0], [3.0]]))
+    t, idx, amt = with_model_events(Decay(), np.ones((2, 1)), doses, 0.0)
+    assert t.tolist() == [[1.0, 5.0], [5.0, 7.0]] and idx.tolist() == [[0, -1], [-1, 0]]
+    assert amt.tolist() == [[2.0, 0.0], [0.0, 3.0]]
+    knee = KneeModel()  # declares no events: the doses pass through unchanged
+    assert knee.event_ids == ()
+    passed = with_model_events(knee, np.ones((2, len(knee.parameter_names))), doses, 0.0)
+    assert all(a is b for a, b in zip(passed, doses))

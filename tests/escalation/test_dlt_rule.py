@@ -1,23 +1,43 @@
-"""The trial's safety review and the escalation designs flag the same DLTs (one rule)."""
+"""The trial's safety review and the escalation designs flag the same DLTs: one rule,
+:func:`oasim.trial.escalation.dlt_from_adverse_events`, used by ``conduct``'s safety review."""
 
 from __future__ import annotations
+
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from oasim.trial.conduct import dlt_counts
-from oasim.trial.escalation import dlt_from_adverse_events
+from oasim.scenario import Scenario
+from oasim.trial.conduct import _safety_review
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hucmsc_exosome_trial.toml"
 
 
-def test_conduct_dlt_counts_agree_with_the_canonical_rule():
+def _by_hand(ae: pd.DataFrame, min_grade: int, window_days: float) -> set:
+    """The DLT definition written out: a related AE of grade >= min_grade, 0..window days after a dose."""
+    delay = ae["onset_day"] - ae["dose_day"]
+    hit = ae["related"] & (ae["grade"] >= min_grade) & (delay >= 0) & (delay <= window_days)
+    return set(ae.loc[hit, "subject_id"])
+
+
+def test_the_safety_review_counts_the_canonical_dlts_per_cohort():
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    n_cohorts = len(data["design"]["cohorts"])
     rng = np.random.default_rng(17)
-    n_ae = 400
-    subjects = pd.DataFrame({"subject_id": np.arange(60)})
-    ae = pd.DataFrame({"subject_id": rng.integers(0, 60, n_ae), "grade": rng.integers(1, 6, n_ae),
+    n_subjects, n_ae = 16 * n_cohorts, 400
+    subjects = pd.DataFrame({"subject_id": np.arange(n_subjects), "cohort": np.repeat(np.arange(1, n_cohorts + 1), 16),
+                             "active": np.tile([True] * 12 + [False] * 4, n_cohorts)})
+    ae = pd.DataFrame({"subject_id": rng.integers(0, n_subjects, n_ae), "grade": rng.integers(1, 6, n_ae),
                        "related": rng.random(n_ae) < 0.5, "dose_day": rng.choice([0.0, 28.0], n_ae)})
     ae["onset_day"] = ae["dose_day"] + rng.choice([-1.0, 0.0, 13.5, 28.0, 28.5, 40.0], n_ae)
     for min_grade, window_days in ((3, 28.0), (2, 14.0), (4, 40.0)):
-        counted = dlt_counts(subjects, ae, min_grade, window_days) > 0
-        flagged = dlt_from_adverse_events(ae, subjects["subject_id"], min_grade, window_days)
-        np.testing.assert_array_equal(counted.to_numpy(), flagged.to_numpy())
-        assert 0 < flagged.sum() < len(subjects)
+        data["design"]["safety_review"] = {"max_dlt_per_cohort": n_subjects, "dlt_min_grade": min_grade,
+                                           "dlt_window_days": window_days}
+        enrolled, decisions = _safety_review(Scenario.from_dict(data), subjects, ae)
+        assert enrolled == list(range(1, n_cohorts + 1))
+        dlt = _by_hand(ae, min_grade, window_days)
+        expected = [len(dlt & set(subjects.loc[subjects["cohort"] == k, "subject_id"])) for k in enrolled]
+        assert [d["n_dlt"] for d in decisions] == expected
+        assert 0 < sum(expected) < n_subjects

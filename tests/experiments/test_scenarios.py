@@ -57,6 +57,8 @@ def test_examples_write_tables_summary_and_report(tmp_path, name):
     assert summary["seed"] == _load(name)["seed"] and summary["source"] == name
     html = (tmp_path / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 1
+    # the project's report document: numbered sections, captioned figures, the result's own text
+    assert '<h2 id="s1">1. ' in html and "Figure 1. " in html and "<pre>" in html and "seed: " in html
     data = pd.read_parquet(tmp_path / run.files[0])
     assert len(data) > 0
     again = run_experiment(_load(name), tmp_path / "again", name)

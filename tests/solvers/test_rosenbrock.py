@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 from oasim.errors import FieldError
-from oasim.model.codegen import OdeSystem
+from oasim.solvers.codegen import OdeSystem
 from oasim.model.states import State
 from oasim.solvers import SOLVERS, ScipyReferenceSolver
 from oasim.solvers.rosenbrock import TABLEAUX, RosenbrockSolver
@@ -71,8 +71,17 @@ def _relative(states, ref):
     return float(np.max(np.abs(states - ref) / (np.abs(ref) + floor)))
 
 
+def _fast_solver(method, rtol, atol):
+    """A Rosenbrock method by name, or the BDF solver ("bdf"), at fixed output stops."""
+    from oasim.solvers import BdfSolver
+
+    if method == "bdf":
+        return BdfSolver(rtol=rtol, atol=atol)
+    return RosenbrockSolver(method=method, rtol=rtol, atol=atol, dense=False)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["rodas3", "ros3"])
+@pytest.mark.parametrize("method", ["rodas3", "ros3", "bdf"])
 def test_knee_model_matches_the_scipy_reference(model, human, method):
     from oasim.population import Population
     from oasim.protocol import Dose
@@ -84,15 +93,17 @@ def test_knee_model_matches_the_scipy_reference(model, human, method):
     doses = (Dose("exosome", 3e11, "particles", 0.0), Dose("msc", 5e7, "cells", 28.0))
     events = population_dose_events(model, pop, [doses] * 8)
     t = np.array([0.0, 14.0, 28.0, 30.0, 91.0, 182.0, 365.0, 730.0])
-    fast = RosenbrockSolver(method=method, rtol=1e-8, atol=1e-10, dense=False).solve(model, y0, params, t, events)
+    tol = (1e-9, 1e-11) if method == "bdf" else (1e-8, 1e-10)  # BDF's error is larger at equal rtol
+    fast = _fast_solver(method, *tol).solve(model, y0, params, t, events)
     ref = ScipyReferenceSolver(method="Radau", rtol=1e-8, atol=1e-10).solve(model, y0, params, t, events)
     assert fast.ok.all()
     assert _relative(fast.states, ref.states) < 1e-4
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("method", ["rodas3", "bdf"])
 @pytest.mark.parametrize("name", ["BIOMD0000000504_proctor2014.xml", "BIOMD0000000928_baker2017.xml"])
-def test_sbml_models_match_the_reference(name):
+def test_sbml_models_match_the_reference(name, method):
     """Proctor 2014 against SciPy Radau; Baker 2017 (SBML events, which the SciPy reference
     refuses) against the Rodas4 default at tight tolerance."""
     from oasim.interop import sbml
@@ -105,7 +116,8 @@ def test_sbml_models_match_the_reference(name):
     y0 = model.initial_state(params)
     # Proctor runs in seconds (14 days); Baker in its own time unit, across its event at t = 20
     t = np.linspace(0.0, 14 * 86400.0, 11) if "proctor" in name else np.array([0.0, 5.0, 19.0, 21.0, 35.0, 50.0])
-    fast = RosenbrockSolver(method="rodas3", rtol=1e-8, atol=1e-10, dense=False).solve(model, y0, params, t)
+    tol = (1e-9, 1e-11) if method == "bdf" else (1e-8, 1e-10)
+    fast = _fast_solver(method, *tol).solve(model, y0, params, t)
     if name.startswith("BIOMD0000000504"):
         ref = ScipyReferenceSolver(method="Radau", rtol=1e-9, atol=1e-11).solve(model, y0, params, t)
     else:

@@ -144,8 +144,11 @@ def score_rows(table: ArmTable, simulated: pd.DataFrame, skipped: Mapping[int, s
 
 def validate_against(table: ArmTable, parameter_set: str = "human", replicates: int = 200, seed: int = 0,
                      chunk_size: int = 25, out_dir: Path | None = None, overrides: Mapping[str, float] | None = None,
-                     progress: Callable[[int, int], None] | None = None) -> ValidationResult:
-    """Replay ``table`` ``replicates`` times (resumable by chunk in ``out_dir``) and score it."""
+                     progress: Callable[[int, int], None] | None = None, engine=None) -> ValidationResult:
+    """Replay ``table`` ``replicates`` times (resumable by chunk in ``out_dir``) and score it.
+
+    ``engine``: where the chunks run (:class:`oasim.distributed.Engine`, local by default); each
+    replicate has its own seed stream, so the result does not depend on it."""
     if replicates < 2:
         raise FieldError("replicates", replicates, ">= 2")
     if chunk_size < 1:
@@ -177,7 +180,7 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
             frames.append(sim.values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value"))
         return pd.concat(frames, ignore_index=True)
 
-    long = run_chunks(compute, replicates, chunk_size, out_dir, None, progress)
+    long = run_chunks(compute, replicates, chunk_size, out_dir, engine, progress)
     _, skipped = plan_studies(table, pset.value("exosome_particles_per_ug"))
     wide = long.pivot(index="row_id", columns="replicate", values="value") if len(long) else pd.DataFrame()
     provenance = {"table": table.source, "table_digest": table.digest(), "parameter_set": pset.name, "seed": seed,

@@ -31,15 +31,24 @@ def register(app: typer.Typer) -> None:
         kl: Optional[int] = typer.Option(None, "--kl"),
         seed: int = typer.Option(1, "--seed"),
         as_json: bool = typer.Option(False, "--json"),
+        workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256,
+                                              help="simulate on a local Dask cluster with N worker processes"),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler", help="simulate on a Dask cluster: tcp://HOST:PORT"),
     ):
         """Simulate each subject treated and untreated; rank the drivers of the individual effect by
         partial rank correlation (covariates, varying parameters, baseline state)."""
+        from ..distributed import Engine
         from ..parameters import ParameterSet
         from ..protocol import Dose
         from ..sensitivity import treatment_effect_drivers
 
+        try:
+            engine = Engine.from_options(workers=workers, scheduler=scheduler)
+        except OasimError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
         if method == "sobol":
-            _sobol(parameter_set, n_base, seed, out, force, as_json)
+            _sobol(parameter_set, n_base, seed, out, force, as_json, engine)
             return
         try:
             if method != "prcc":
@@ -47,7 +56,7 @@ def register(app: typer.Typer) -> None:
             if not dose:
                 raise OasimError("--dose: at least one dose is required with --method prcc")
             result = treatment_effect_drivers(ParameterSet.load(parameter_set), [Dose.parse(d) for d in dose],
-                                              subjects, readout, day, seed, kl)
+                                              subjects, readout, day, seed, kl, engine=engine)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
@@ -58,7 +67,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(result.summary())
 
 
-def _sobol(parameter_set: str, n_base: int, seed: int, out: Path | None, force: bool, as_json: bool) -> None:
+def _sobol(parameter_set: str, n_base: int, seed: int, out: Path | None, force: bool, as_json: bool,
+           engine=None) -> None:
     from rich.console import Console
 
     from ..sobol import msc_effect_sobol
@@ -69,7 +79,7 @@ def _sobol(parameter_set: str, n_base: int, seed: int, out: Path | None, force: 
 
             check_output_dir(out, force)
         with Console(stderr=True).status(f"Sobol' analysis: {n_base} base samples, each knee simulated twice"):
-            result = msc_effect_sobol(n_base, seed, parameter_set)
+            result = msc_effect_sobol(n_base, seed, parameter_set, engine=engine)
         if out is not None:
             from ..report.sobol import write_sobol_report
 

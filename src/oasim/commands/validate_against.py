@@ -34,19 +34,25 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="folder for per-chunk results; a rerun resumes"),
         chunk_size: int = typer.Option(25, "--chunk-size", min=1),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+        workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256,
+                                              help="run on a local Dask cluster with N worker processes"),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler", help="run on a Dask cluster: tcp://HOST:PORT"),
     ):
         """Simulate every study of TABLE as that trial R times: 95% predictive interval of each
         published statistic, inside or not, interval score, coverage and width vs the published CI."""
         from ..calibration.arms import read_arm_table
         from ..calibration.validate import validate_against
+        from ..distributed import Engine
 
         try:
+            engine = Engine.from_options(workers=workers, scheduler=scheduler)
             arm_table = read_arm_table(table)
             with Progress(BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True,
                           console=Console(stderr=True)) as bar:
                 task = bar.add_task("replicates", total=replicates)
                 result = validate_against(arm_table, parameter_set, replicates, seed, chunk_size, out,
-                                          progress=lambda done, total: bar.update(task, completed=done))
+                                          progress=lambda done, total: bar.update(task, completed=done),
+                                          engine=engine)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)

@@ -1,4 +1,4 @@
 """Trial datasets: CDISC-style SDTM-like (DM, EX, QS, MO, LB, AE) and ADaM-like (ADSL, ADQS, ADAE)."""
 
 from .dataset import TrialDataset as TrialDataset
-from .dataset import from_trial_run as from_trial_run
+from .tables import from_trial_run as from_trial_run

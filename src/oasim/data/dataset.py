@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..errors import DataError
@@ -57,9 +56,7 @@ class TrialDataset:
             return self
         rand = rand.copy()
         if "TRT01PN" not in rand.columns:  # lists written before the numeric codes existed
-            from .tables import _dose_ranks
-
-            rand["TRT01PN"] = _dose_ranks(rand)
+            rand["TRT01PN"] = dose_ranks(rand)
             rand["TRT01AN"] = rand["TRT01PN"]
         tables = dict(self.tables)
         keys = rand[list(RANDOMISATION_KEYS)]
@@ -138,24 +135,9 @@ class TrialDataset:
         return cls(sid, tables, blinded, rand)
 
 
-def from_trial_run(run) -> TrialDataset:
-    """Build the blinded dataset (and sealed randomisation list) from a conducted trial."""
-    from .tables import build_tables
-
-    tables, randomisation = build_tables(run)
-    return TrialDataset(run.scenario.name.upper(), tables, True, randomisation)
-
-
-def bds(findings: pd.DataFrame, testcd: str, value: str, day: str, adsl: pd.DataFrame) -> pd.DataFrame:
-    """ADaM BDS rows (PARAMCD, AVISIT, AVAL, BASE, CHG, PCHG, ABLFL) from a findings table."""
-    df = findings.rename(columns={testcd: "PARAMCD", value: "AVAL", day: "ADY", "VISIT": "AVISIT",
-                                  "VISITNUM": "AVISITN"})
-    df = df[["STUDYID", "USUBJID", "PARAMCD", "AVISIT", "AVISITN", "ADY", "AVAL"]].copy()
-    base = df[df["AVISITN"] == 0].set_index(["USUBJID", "PARAMCD"])["AVAL"]
-    df["ABLFL"] = np.where(df["AVISITN"] == 0, "Y", "")
-    df["BASE"] = df.set_index(["USUBJID", "PARAMCD"]).index.map(base)
-    df["CHG"] = np.where(df["AVISITN"] > 0, df["AVAL"] - df["BASE"], np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df["PCHG"] = np.where((df["AVISITN"] > 0) & (df["BASE"] != 0), 100.0 * df["CHG"] / df["BASE"], np.nan)
-    keep = adsl[[c for c in ("USUBJID", "COHORT", "KLGRADE") if c in adsl.columns]]
-    return df.merge(keep, on="USUBJID", how="left")
+def dose_ranks(rand: pd.DataFrame) -> pd.Series:
+    """TRT01PN: 0 for placebo, then 1, 2, ... by increasing dose (ties by label)."""
+    arms = rand.drop_duplicates("TRT01P")[["TRT01P", "TRTDOSE"]]
+    active = arms[arms["TRTDOSE"] > 0].sort_values(["TRTDOSE", "TRT01P"])
+    codes = {a: k + 1 for k, a in enumerate(active["TRT01P"])}
+    return rand["TRT01P"].map(lambda a: codes.get(a, 0)).astype(int)

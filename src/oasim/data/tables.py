@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FieldError
-from .dataset import bds
+from .dataset import TrialDataset, dose_ranks
 
 # scenario endpoint name -> (PARAMCD, PARAM); PARAMN is the position in this table
 PARAMS = {
@@ -85,14 +85,6 @@ def study_day(t_days, first_dose_day: float) -> pd.array:
     rel = np.floor(np.asarray(t_days, dtype=float) - first_dose_day + 1e-9)
     day = np.where(rel >= 0, rel + 1, rel)
     return pd.array(np.where(np.isfinite(day), day, np.nan), dtype="Float64").astype("Int64")
-
-
-def _dose_ranks(rand: pd.DataFrame) -> pd.Series:
-    """TRT01PN: 0 for placebo, then 1, 2, ... by increasing dose (ties by label)."""
-    arms = rand.drop_duplicates("TRT01P")[["TRT01P", "TRTDOSE"]]
-    active = arms[arms["TRTDOSE"] > 0].sort_values(["TRTDOSE", "TRT01P"])
-    codes = {a: k + 1 for k, a in enumerate(active["TRT01P"])}
-    return rand["TRT01P"].map(lambda a: codes.get(a, 0)).astype(int)
 
 
 def build_tables(run) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
@@ -178,7 +170,7 @@ def build_tables(run) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
         "EXTRT": subj["subject_id"].map(run.exposure.drop_duplicates("subject_id").set_index("subject_id")["product"])
         .fillna(subj["arm"]),
     })
-    randomisation.insert(4, "TRT01PN", _dose_ranks(randomisation))
+    randomisation.insert(4, "TRT01PN", dose_ranks(randomisation))
     randomisation.insert(6, "TRT01AN", randomisation["TRT01PN"])
     tables = {"DM": dm, "EX": ex, "QS": qs, "MO": mo, "LB": lb, "AE": ae_t,
               "ADSL": adsl, "ADQS": adqs, "ADAE": adae}
@@ -192,3 +184,24 @@ def _age_groups(age: pd.Series) -> tuple[pd.Series, pd.Series]:
         mask = (age >= lo) & (age < hi)
         label[mask], code[mask] = name, n
     return label, code
+
+
+def from_trial_run(run) -> TrialDataset:
+    """Build the blinded dataset (and sealed randomisation list) from a conducted trial."""
+    tables, randomisation = build_tables(run)
+    return TrialDataset(run.scenario.name.upper(), tables, True, randomisation)
+
+
+def bds(findings: pd.DataFrame, testcd: str, value: str, day: str, adsl: pd.DataFrame) -> pd.DataFrame:
+    """ADaM BDS rows (PARAMCD, AVISIT, AVAL, BASE, CHG, PCHG, ABLFL) from a findings table."""
+    df = findings.rename(columns={testcd: "PARAMCD", value: "AVAL", day: "ADY", "VISIT": "AVISIT",
+                                  "VISITNUM": "AVISITN"})
+    df = df[["STUDYID", "USUBJID", "PARAMCD", "AVISIT", "AVISITN", "ADY", "AVAL"]].copy()
+    base = df[df["AVISITN"] == 0].set_index(["USUBJID", "PARAMCD"])["AVAL"]
+    df["ABLFL"] = np.where(df["AVISITN"] == 0, "Y", "")
+    df["BASE"] = df.set_index(["USUBJID", "PARAMCD"]).index.map(base)
+    df["CHG"] = np.where(df["AVISITN"] > 0, df["AVAL"] - df["BASE"], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["PCHG"] = np.where((df["AVISITN"] > 0) & (df["BASE"] != 0), 100.0 * df["CHG"] / df["BASE"], np.nan)
+    keep = adsl[[c for c in ("USUBJID", "COHORT", "KLGRADE") if c in adsl.columns]]
+    return df.merge(keep, on="USUBJID", how="left")

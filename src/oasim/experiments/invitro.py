@@ -12,7 +12,7 @@ ISO10993part5 (cytotoxicity threshold).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np

@@ -1,4 +1,5 @@
-"""Figures and the HTML report of a preclinical experiment (matplotlib Agg, PNG as base64).
+"""Figures and the HTML report of a preclinical experiment (matplotlib Agg, PNG bytes), rendered
+with the project's report document (:mod:`oasim.report.document`).
 
 Assay: bar = group mean, error bar = SD, points = wells, stars = p against the reference.
 Mouse: OARSI (and synovitis) mean ± SD over weeks per group, points = mice.
@@ -7,31 +8,21 @@ Explant: % GAG and collagen released over days per group.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
+from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .bench import stars  # noqa: E402
+from ..report.document import Document, Figure, Preformatted, Section
+from ..report.figures import to_png
+from .bench import stars
 
 COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
 LABELS = {"viability_pct": "viability (% of control)", "oarsi": "OARSI score (0-6)", "synovitis": "synovitis (0-3)"}
 
 
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def assay_bars(wells: pd.DataFrame, stats: pd.DataFrame, hour: float, groups: list[str]) -> str:
+def assay_bars(wells: pd.DataFrame, stats: pd.DataFrame, hour: float, groups: list[str]) -> bytes:
     """One panel per readout at ``hour``: bars (mean), error bars (SD), points (wells), stars."""
     block = wells[wells.hour == hour]
     readouts = list(dict.fromkeys(block.readout))
@@ -50,11 +41,11 @@ def assay_bars(wells: pd.DataFrame, stats: pd.DataFrame, hour: float, groups: li
         ax.set_xticks(range(len(groups)))
         ax.set_xticklabels(groups, rotation=60, ha="right", fontsize=7)
     fig.suptitle(f"{hour:g} h", fontsize=10)
-    return _png(fig)
+    return to_png(fig)
 
 
 def time_courses(frame: pd.DataFrame, time_col: str, readouts: tuple[str, ...], groups: list[str],
-                 xlabel: str) -> str:
+                 xlabel: str) -> bytes:
     """Mean ± SD over time per group, one panel per readout, individual points shown."""
     fig, axes = plt.subplots(1, len(readouts), figsize=(4.2 * len(readouts), 3.4), squeeze=False)
     for ax, readout in zip(axes[0], readouts):
@@ -67,20 +58,12 @@ def time_courses(frame: pd.DataFrame, time_col: str, readouts: tuple[str, ...], 
         ax.set_xlabel(xlabel)
         ax.set_ylabel(LABELS.get(readout, readout))
     axes[0][0].legend(fontsize=7)
-    return _png(fig)
+    return to_png(fig)
 
 
-def write_html(path, title: str, sections: list[tuple[str, str, list[str]]], provenance: dict) -> None:
-    """``sections``: (heading, preformatted text, [base64 PNGs])."""
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             "<style>body{font-family:sans-serif;max-width:1300px;margin:2em auto}pre{background:#f6f6f6;"
-             "padding:1em;font-size:12px}img{max-width:100%}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>"]
-    for heading, text, images in sections:
-        parts.append(f"<h2>{html.escape(heading)}</h2>")
-        parts += [f"<img src='data:image/png;base64,{img}'/>" for img in images]
-        if text:
-            parts.append(f"<pre>{html.escape(text)}</pre>")
-    parts.append("<h2>Provenance</h2><pre>" + html.escape("\n".join(f"{k}: {v}" for k, v in provenance.items()))
-                 + "</pre></body></html>")
-    path.write_text("\n".join(parts), encoding="utf-8")
+def write_html(path: Path, title: str, subtitle: str, sections: list[tuple[str, str, list[tuple[str, bytes]]]],
+               provenance: dict) -> Path:
+    """``sections``: (heading, the result's text summary, [(figure caption, PNG bytes)])."""
+    blocks = [Section(heading, [*(Figure(caption, png) for caption, png in figures), *([Preformatted(text)] if text else [])])
+              for heading, text, figures in sections]
+    return Document(title, subtitle, blocks, [f"{k}: {v}" for k, v in provenance.items()]).write(path)

@@ -85,13 +85,15 @@ def _tables(results: dict) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _figures(kind: str, results: dict) -> list[tuple[str, str, list[str]]]:
+def _figures(results: dict) -> list[tuple[str, str, list[tuple[str, bytes]]]]:
+    """(heading, text summary, [(caption, PNG)]) per result, for :func:`report.write_html`."""
     sections = []
     if "assay" in results:
         a = results["assay"]
         groups = [g.name for g in a.design.groups]
-        imgs = [report.assay_bars(a.wells, a.stats, h, groups) for h in a.design.readout_hours]
-        sections.append(("IL-1β chondrocyte assay", a.summary(), imgs))
+        figs = [(f"Readouts at {h:g} h: bar = group mean, error bar = SD, points = wells, stars = p against the "
+                 f"reference group", report.assay_bars(a.wells, a.stats, h, groups)) for h in a.design.readout_hours]
+        sections.append(("IL-1β chondrocyte assay", a.summary(), figs))
     if "toxicity" in results:
         t = results["toxicity"]
         frame = t.table.assign(group=t.table.concentration_per_ml.map(lambda c: f"{c:.2g}/mL"), readout="viability_pct",
@@ -99,19 +101,23 @@ def _figures(kind: str, results: dict) -> list[tuple[str, str, list[str]]]:
         groups = list(dict.fromkeys(frame.group))
         stats = t.stats.assign(hour=t.hours, readout="viability_pct",
                                group=t.stats.group.map(lambda g: f"{float(g):.2g}/mL"))
-        sections.append(("Human chondrocyte toxicity", t.summary(), [report.assay_bars(frame, stats, t.hours, groups)]))
+        sections.append(("Human chondrocyte toxicity", t.summary(),
+                         [(f"Viability at {t.hours:g} h by exosome concentration (mean, SD, wells)",
+                           report.assay_bars(frame, stats, t.hours, groups))]))
     if "mouse" in results:
         m = results["mouse"]
         groups = [g.name for g in m.design.groups]
         img = report.time_courses(m.mice, "week", ("oarsi", "synovitis", "m1_m2_ratio"), groups, "weeks after induction")
-        sections.append(("Mouse OA model", m.summary(), [img]))
+        sections.append(("Mouse OA model", m.summary(),
+                         [("OARSI score, synovitis and M1/M2 ratio by week (mean ± SD; points = mice)", img)]))
     if "translation" in results:
         sections.append(("Dose translation to the human knee", results["translation"].summary(), []))
     if "explant" in results:
         e = results["explant"]
         groups = [g.name for g in e.design.groups]
         img = report.time_courses(e.explants, "day", ("gag_released_pct", "collagen_released_pct"), groups, "day")
-        sections.append(("Explant release", e.summary(), [img]))
+        sections.append(("Explant release", e.summary(),
+                         [("GAG and collagen released by day (mean ± SD; points = explants)", img)]))
     return sections
 
 
@@ -159,8 +165,8 @@ def _run(scenario, out_dir: Path, source: str) -> ExperimentRun:
     provenance = make_provenance(scenario, source=source, system=scenario.system)
     summary = {**provenance, "results": _key_numbers(results)}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float), encoding="utf-8")
-    report.write_html(out_dir / "report.html", f"{scenario.kind}: {scenario.name}", _figures(scenario.kind, results),
-                      provenance)
+    report.write_html(out_dir / "report.html", f"{scenario.kind}: {scenario.name}", scenario.description,
+                      _figures(results), provenance)
     files += ["summary.json", "report.html"]
     return ExperimentRun(scenario.kind, results, tuple(files), summary,
                          {name: frame.reset_index(drop=True) for name, frame in tables.items()})

@@ -14,7 +14,7 @@ References: Proctor2014, Glasson2005 (ADAMTS-5 is the aggrecanase in mouse OA).
 
 from __future__ import annotations
 
-from .inflammation import elimination_per_day
+from ..units import rate_from_half_life
 from .states import State
 
 STATES = (
@@ -36,8 +36,8 @@ def timp3_expression_rel(s, p, g):
 
 def derivatives(s, p, g):
     """Rates of change of the enzyme states [nM/day]."""
-    k_pro = elimination_per_day(p.pro_mmp13_half_life_h)
-    k_act_mmp = elimination_per_day(p.mmp13_half_life_h)
+    k_pro = rate_from_half_life(p.pro_mmp13_half_life_h, "h")
+    k_act_mmp = rate_from_half_life(p.mmp13_half_life_h, "h")
     # Healthy activation rate so that active MMP-13 sits at its healthy level.
     k_activation_h = k_act_mmp * p.mmp13_healthy_nM / p.pro_mmp13_healthy_nM
     fls_rel = s.fls_activated_fraction / p.fls_activated_healthy_fraction
@@ -46,8 +46,8 @@ def derivatives(s, p, g):
     activation = k_activation_h * (fls_rel + p.mmp13_activator_rel) * s.pro_mmp13_nM
     expression = g.chondrocytes_rel * g.catabolic_rel
     synthesis_pro = (k_pro + k_activation_h) * p.pro_mmp13_healthy_nM * expression
-    k_adamts = elimination_per_day(p.adamts5_half_life_h)
-    k_timp = elimination_per_day(p.timp3_half_life_h)
+    k_adamts = rate_from_half_life(p.adamts5_half_life_h, "h")
+    k_timp = rate_from_half_life(p.timp3_half_life_h, "h")
     return {
         "pro_mmp13_nM": synthesis_pro - activation - k_pro * s.pro_mmp13_nM,
         "mmp13_nM": activation - k_act_mmp * s.mmp13_nM,

@@ -18,6 +18,7 @@ carried by the Th17 and Th1 abundances). Not modelled: NGF.
 
 from __future__ import annotations
 
+from ..units import rate_from_half_life
 from .states import State
 
 STATES = (
@@ -36,11 +37,6 @@ REFERENCES = (
 )
 
 
-def elimination_per_day(half_life_h):
-    """First-order elimination rate [1/day] from a half-life [h]."""
-    return 0.6931471805599453 * 24.0 / half_life_h
-
-
 def msc_secretion_pM_per_day(rate_pg_per_mcells_day, msc_cells, licensing, v_sf_ml, mw_kda):
     """Licensed MSC secretion into synovial fluid [pM/day]."""
     pg_per_ml_day = rate_pg_per_mcells_day * licensing * msc_cells * 1e-6 / v_sf_ml
@@ -49,7 +45,7 @@ def msc_secretion_pM_per_day(rate_pg_per_mcells_day, msc_cells, licensing, v_sf_
 
 def mediator_rate(level_pM, healthy_pM, half_life_h, production_rel, extra_pM_per_day=0.0):
     """d(level)/dt: normalised endogenous production + extra source − elimination [pM/day]."""
-    k = elimination_per_day(half_life_h)
+    k = rate_from_half_life(half_life_h, "h")
     return k * healthy_pM * production_rel + extra_pM_per_day - k * level_pM
 
 

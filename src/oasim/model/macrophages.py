@@ -27,6 +27,7 @@ Not modelled: M0 as a separate state, proliferation.
 
 from __future__ import annotations
 
+from ..units import rate_from_half_life
 from .inflammation import m2_healthy_cells
 from .states import State
 
@@ -37,7 +38,6 @@ STATES = (
 )
 REFERENCES = ("Wang2021TNBC", "Zhang2020", "Choi2011", "KimHematti2009", "Kleinnijenhuis2014", "deWitte2018")
 
-LN2 = 0.6931471805599453
 
 
 def derivatives(s, p, g):
@@ -59,7 +59,7 @@ def derivatives(s, p, g):
     to_m1 = (p.k_m2_to_m1_per_day * (wt * g.tnf_rel + (1.0 - wt) * g.damps_rel_response)
              * ((1.0 - wi) + wi * s.th1_rel) / memory * s.m2_cells)
     stimulus = g.exosome_effect + g.msc_efferocytosis
-    k_loss = LN2 / p.macrophage_memory_half_life_d
+    k_loss = rate_from_half_life(p.macrophage_memory_half_life_d)
     death = p.k_macrophage_death_per_day
     return {
         "m1_cells": recruitment - to_m2 + to_m1 - death * s.m1_cells,

@@ -13,6 +13,7 @@ References: Proctor2014, Pratta2003, Verzijl2000, Maroudas1998, Baker2017.
 
 from __future__ import annotations
 
+from ..units import rate_from_half_life
 from .states import State
 
 STATES = (
@@ -22,7 +23,6 @@ STATES = (
 )
 REFERENCES = ("Proctor2014", "Pratta2003", "Verzijl2000", "Maroudas1998", "Baker2017")
 
-LN2 = 0.6931471805599453
 
 
 def anabolic_rel(s, p, g):
@@ -42,15 +42,15 @@ def degradation_fluxes_rel(s, g):
 
 def derivatives(s, p, g):
     """Rates of change of matrix contents [1/day] and DAMPs [1/day]."""
-    k_agg = LN2 / (p.aggrecan_half_life_y * 365.25 * p.matrix_turnover_scale)
-    k_col = LN2 / (p.collagen_half_life_y * 365.25 * p.matrix_turnover_scale)
+    k_agg = rate_from_half_life(p.aggrecan_half_life_y, "y") / p.matrix_turnover_scale
+    k_col = rate_from_half_life(p.collagen_half_life_y, "y") / p.matrix_turnover_scale
     synthesis = anabolic_rel(s, p, g)
     agg_flux, col_flux = degradation_fluxes_rel(s, g)
     wa = p.damps_from_aggrecan_fraction
     wc = p.damps_from_collagen_fraction
     mechanical = g.load_rel * (1.0 + p.joint_damage_drive)
     damps_source = wa * agg_flux + wc * col_flux + (1.0 - wa - wc) * mechanical
-    k_damps = LN2 * 24.0 / p.damps_half_life_h
+    k_damps = rate_from_half_life(p.damps_half_life_h, "h")
     return {
         "aggrecan_rel": k_agg * (synthesis - agg_flux),
         "collagen_ii_rel": k_col * (synthesis - col_flux),

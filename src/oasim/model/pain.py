@@ -20,6 +20,7 @@ Not modelled: NGF, bone-marrow lesions.
 
 from __future__ import annotations
 
+from ..units import rate_from_half_life
 from .states import State
 
 STATES = (
@@ -28,7 +29,6 @@ STATES = (
 )
 REFERENCES = ("Orita2011", "Baker2010", "Hill2007", "Moss2016")
 
-LN2 = 0.6931471805599453
 
 
 def peripheral_drive_rel(s, p, g):
@@ -46,7 +46,7 @@ def pain_target_rel(s, p, g):
 
 def derivatives(s, p, g):
     """Rates of change of the pain drive and of sensitisation [1/day]."""
-    k = LN2 / p.pain_equilibration_half_life_d
-    k_sens = LN2 / p.sensitisation_half_life_d
+    k = rate_from_half_life(p.pain_equilibration_half_life_d)
+    k_sens = rate_from_half_life(p.sensitisation_half_life_d)
     return {"pain_drive_rel": k * (pain_target_rel(s, p, g) - s.pain_drive_rel),
             "sensitisation_rel": k_sens * (peripheral_drive_rel(s, p, g) - s.sensitisation_rel)}

@@ -20,17 +20,17 @@ References: Shang2023, Matas2024, Gupta2016, deWitte2018, Markides2019.
 
 from __future__ import annotations
 
+from ..units import rate_from_half_life
 from .hill import saturating
 from .states import State
 
 STATES = (State("flare_fraction", "fraction", "injection flare / effusion intensity (0 = none)", 0.1),)
 REFERENCES = ("Shang2023", "Matas2024", "Gupta2016", "deWitte2018", "Markides2019")
 
-LN2 = 0.6931471805599453
 
 
 def derivatives(s, p, g):
     """Rate of change of the flare fraction [1/day]."""
-    k = LN2 / p.flare_half_life_d
+    k = rate_from_half_life(p.flare_half_life_d)
     # the flare follows D / (D + ED50) of the cells present, the dose-response of the effusion AE
     return {"flare_fraction": k * (saturating(s.msc_fast_cells, p.msc_flare_ed50_cells) - s.flare_fraction)}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..units import rate_from_half_life
 from .hill import relative_response, saturating
 
 
@@ -53,14 +54,14 @@ def msc_fast_loss_rate_per_day(s, p):
     faster clearance during an injection flare (see therapy.py)."""
     theta = p.msc_retention_inflammation_gain
     retention = (1.0 + theta * s.damps_rel) / (1.0 + theta)
-    return (0.6931471805599453 / p.msc_fast_half_life_d / retention
+    return (rate_from_half_life(p.msc_fast_half_life_d) / retention
             * (1.0 + p.flare_msc_clearance_gain * s.flare_fraction))
 
 
 def msc_loss_cells_per_day(s, p):
     """Viable MSCs lost per day from both pools [cells/day]."""
     return (msc_fast_loss_rate_per_day(s, p) * s.msc_fast_cells
-            + 0.6931471805599453 / p.msc_persistent_half_life_d * s.msc_persistent_cells)
+            + rate_from_half_life(p.msc_persistent_half_life_d) * s.msc_persistent_cells)
 
 
 def compute_signals(s, p) -> Signals:

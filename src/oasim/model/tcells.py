@@ -26,6 +26,7 @@ Vrisekoop2008, VukmanovicStejic2006.
 
 from __future__ import annotations
 
+from ..units import rate_from_half_life
 from .hill import relative_response
 from .states import State
 
@@ -37,7 +38,6 @@ STATES = (
 REFERENCES = ("Moradi2015", "Snelling2017", "LuzCrawford2013", "DiNicola2002", "Macallan2004",
               "Vrisekoop2008", "VukmanovicStejic2006")
 
-LN2 = 0.6931471805599453
 
 
 def effector_suppression(s, p, g):
@@ -50,8 +50,8 @@ def effector_suppression(s, p, g):
 
 def derivatives(s, p, g):
     """Rates of change of the T-cell subsets [1/day]."""
-    k_eff = LN2 / p.effector_t_half_life_d
-    k_treg = LN2 / p.treg_memory_half_life_d
+    k_eff = rate_from_half_life(p.effector_t_half_life_d)
+    k_treg = rate_from_half_life(p.treg_memory_half_life_d)
     suppression = effector_suppression(s, p, g)
     # activation saturates (relative_response: 1 at health, at most 1 + k_half)
     k = p.tcell_activation_k_half_rel

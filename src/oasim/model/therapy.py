@@ -20,6 +20,7 @@ References: Toupet2013, Li2016, Evans2014, Partain2020, Webber2013.
 
 from __future__ import annotations
 
+from ..units import rate_from_half_life
 from .signals import msc_fast_loss_rate_per_day
 from .states import State
 
@@ -31,16 +32,15 @@ STATES = (
 )
 REFERENCES = ("Toupet2013", "Li2016", "Evans2014", "Partain2020", "Webber2013")
 
-LN2 = 0.6931471805599453
 
 
 def derivatives(s, p, g):
     """Rates of change of the therapy pools [cells/day, particles/day]."""
     k_fast_eff = msc_fast_loss_rate_per_day(s, p)
-    k_persist = LN2 / p.msc_persistent_half_life_d
-    k_clear = LN2 * 24.0 / p.exosome_free_half_life_h
+    k_persist = rate_from_half_life(p.msc_persistent_half_life_d)
+    k_clear = rate_from_half_life(p.exosome_free_half_life_h, "h")
     k_uptake = p.k_exosome_uptake_per_day
-    k_bound = LN2 / p.exosome_bound_half_life_d
+    k_bound = rate_from_half_life(p.exosome_bound_half_life_d)
     secretion = p.msc_exosome_secretion_particles_per_cell_day * g.msc_total_cells
     return {
         "msc_fast_cells": -k_fast_eff * s.msc_fast_cells,

@@ -99,6 +99,13 @@ class Paragraph:
 
 
 @dataclass
+class Preformatted:
+    """Text shown as written (monospace, line breaks kept): a result's own text summary."""
+
+    text: str
+
+
+@dataclass
 class Section:
     title: str
     blocks: list = field(default_factory=list)
@@ -129,17 +136,7 @@ class Document:
         return env.from_string(text).render(doc=self, sections=numbered)
 
     def write(self, path: str | Path) -> Path:
-        """Write the HTML atomically (temporary sibling, then rename)."""
-        import os
-        import tempfile
+        """Write the HTML atomically (:func:`oasim.io.atomic_write_text`), replacing an earlier file."""
+        from ..io import atomic_write_text
 
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(self.render())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write_text(path, self.render(), force=True)

@@ -1,4 +1,4 @@
-"""Trial figures (matplotlib, Agg): trajectories, waterfall, MRI change, as PNG bytes."""
+"""Report figures (matplotlib, Agg) as PNG bytes: forest, means by visit, spaghetti, CONSORT flow, dose-response."""
 
 from __future__ import annotations
 
@@ -9,52 +9,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ..trial.analyse import arm_order as _arm_order  # noqa: E402
 
-
-def _png(fig) -> bytes:
+def to_png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
-
-
-def trajectories(change: pd.DataFrame, paramcd: str, label: str, months: dict[int, float]) -> bytes:
-    """Mean change from baseline ± 95% CI per arm over visits."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    data = change[change["paramcd"] == paramcd]
-    for k, arm in enumerate(_arm_order(data["arm"])):  # same order and colours in every figure
-        d = data[data["arm"] == arm].sort_values("visitnum")
-        x = np.r_[0.0, [months[v] for v in d["visitnum"]]] + 0.08 * (k - 1)
-        y = np.r_[0.0, d["mean_chg"]]
-        lo = np.r_[0.0, d["ci_low"]]
-        hi = np.r_[0.0, d["ci_high"]]
-        ax.errorbar(x, y, yerr=[y - lo, hi - y], marker="o", capsize=3, label=f"{arm}")
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xlabel("month")
-    ax.set_ylabel(f"change from baseline: {label}")
-    ax.legend(fontsize=8)
-    ax.set_title(f"{label}: mean change ± 95% CI")
-    return _png(fig)
-
-
-def waterfall(adqs: pd.DataFrame, paramcd: str, visitnum: int, label: str) -> bytes:
-    """Individual change at the primary visit, sorted, coloured by arm."""
-    d = adqs[(adqs["PARAMCD"] == paramcd) & (adqs["AVISITN"] == visitnum)].dropna(subset=["CHG"])
-    d = d.sort_values("CHG", ascending=False)
-    arms = _arm_order(d["TRT01P"])
-    colours = {a: plt.cm.tab10(i) for i, a in enumerate(arms)}
-    fig, ax = plt.subplots(figsize=(7.0, 3.6))
-    ax.bar(np.arange(len(d)), d["CHG"], color=[colours[a] for a in d["TRT01P"]])
-    ax.legend(handles=[Patch(color=colours[a], label=a) for a in arms], fontsize=8)
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xlabel("subjects (sorted)")
-    ax.set_ylabel(f"change: {label}")
-    ax.set_title(f"Waterfall of individual change, {label}")
-    return _png(fig)
 
 
 def forest(diffs: pd.DataFrame, xlabel: str, benefit: str | None = None) -> bytes:
@@ -71,7 +33,7 @@ def forest(diffs: pd.DataFrame, xlabel: str, benefit: str | None = None) -> byte
     ax.set_xlabel(xlabel)
     if benefit:
         ax.set_title(benefit, fontsize=9, loc="left")
-    return _png(fig)
+    return to_png(fig)
 
 
 def mean_by_visit(desc: pd.DataFrame, arms: list[str], labels: dict, ylabel: str) -> bytes:
@@ -89,7 +51,7 @@ def mean_by_visit(desc: pd.DataFrame, arms: list[str], labels: dict, ylabel: str
     ax.axhline(0, color="grey", lw=0.6)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return to_png(fig)
 
 
 def spaghetti(records: pd.DataFrame, treatment: str, arms: list[str], labels: dict, response: str,
@@ -110,7 +72,7 @@ def spaghetti(records: pd.DataFrame, treatment: str, arms: list[str], labels: di
         ticks = records.drop_duplicates("AVISITN").sort_values("AVISITN")
         ax.set_xticks(ticks["AVISITN"].to_numpy(float), ticks["AVISIT"].astype(str).tolist(), rotation=40, fontsize=7)
     axes[0][0].set_ylabel(response)
-    return _png(fig)
+    return to_png(fig)
 
 
 def consort(screened: int, failures: dict, arms: list[dict]) -> bytes:
@@ -143,7 +105,7 @@ def consort(screened: int, failures: dict, arms: list[dict]) -> bytes:
         ax.text(x, 1.6, f"analysed n = {arm['analysed']}", **style)
         ax.annotate("", xy=(x, 4.0), xytext=(x, 5.1), arrowprops=dict(arrowstyle="->", color="#555"))
         ax.annotate("", xy=(x, 1.9), xytext=(x, 3.2), arrowprops=dict(arrowstyle="->", color="#555"))
-    return _png(fig)
+    return to_png(fig)
 
 
 def dose_response(arm_means: pd.DataFrame, curves: dict, dose_label: str, ylabel: str, alpha: float = 0.05,
@@ -168,4 +130,4 @@ def dose_response(arm_means: pd.DataFrame, curves: dict, dose_label: str, ylabel
     ax.set_ylabel(ylabel)
     ax.axhline(0, color="grey", lw=0.6)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _png(fig)
+    return to_png(fig)

@@ -7,6 +7,7 @@ import abc
 import numpy as np
 
 from ..model import KneeModel
+from ..odemodel import OdeModel
 from .solution import Solution
 
 
@@ -57,18 +58,24 @@ def check_inputs(model: KneeModel, y0, params, t_eval_days, events, t_start_days
     return y0, params, t_eval, (ev_t.astype(float), ev_idx.astype(np.int64), ev_amt.astype(float))
 
 
+def model_event_times(model, params: np.ndarray, t_start_days: float) -> np.ndarray:
+    """(n_subjects, n_model_events) firing times the model declares
+    (:meth:`oasim.odemodel.OdeModel.event_times`); a bare ``OdeSystem`` declares none."""
+    if isinstance(model, OdeModel):
+        return np.asarray(model.event_times(params, t_start_days), dtype=float)
+    return np.zeros((np.atleast_2d(params).shape[0], 0))
+
+
 def with_model_events(model, params: np.ndarray, events, t_start_days: float):
     """Append the model's own timed events (e.g. SBML events) to the dose events.
 
-    A model may define ``event_times(params, t_start) -> (n_subjects, n_model_events)`` (inf =
-    never); its event k is encoded as state index ``-1 - k`` for the numba kernel, which then
-    calls the generated ``model_event(k, z, p)``. Within a subject, events are sorted by time;
-    at equal times doses come first, then model events in model order.
+    The model declares them (:meth:`oasim.odemodel.OdeModel.event_times`, ``(n_subjects,
+    n_model_events)``, inf = never; none by default); its event k is encoded as state index
+    ``-1 - k`` for the numba kernel, which then calls the generated ``model_event(k, z, p)``.
+    Within a subject, events are sorted by time; at equal times doses come first, then model
+    events in model order.
     """
-    getter = getattr(model, "event_times", None)
-    if getter is None:
-        return events
-    times = np.asarray(getter(params, t_start_days), dtype=float)
+    times = model_event_times(model, params, t_start_days)
     if times.size == 0:
         return events
     ev_t, ev_idx, ev_amt = events
@@ -79,3 +86,21 @@ def with_model_events(model, params: np.ndarray, events, t_start_days: float):
     order = np.argsort(t, axis=1, kind="stable")
     take = lambda a: np.ascontiguousarray(np.take_along_axis(a, order, axis=1))  # noqa: E731
     return take(t), take(idx), take(amt)
+
+
+def kernel_arrays(kernel, model, y0, params, t_eval_days, events, t_start_days):
+    """Validated inputs in the kernel's scaled units, and the arrays it fills.
+
+    Returns ``(t_eval, z0, params, (ev_t, ev_idx, ev_amt), scales, out, status, t_reached)``:
+    events include the model's own (state index ``-1 - k``), dose amounts are scaled by their
+    state's scale, ``out`` is NaN-filled (a failed subject's unreached outputs stay NaN).
+    """
+    y0, params, t_eval, (ev_t, ev_idx, ev_amt) = check_inputs(model, y0, params, t_eval_days, events, t_start_days)
+    ev_t, ev_idx, ev_amt = with_model_events(model, params, (ev_t, ev_idx, ev_amt), t_start_days)
+    scales = np.asarray(kernel.SCALES)
+    z0 = np.ascontiguousarray(y0 / scales)
+    amt = np.ascontiguousarray(np.where(ev_idx >= 0, ev_amt / scales[np.maximum(ev_idx, 0)], 0.0))
+    n_sub = y0.shape[0]
+    out = np.full((n_sub, t_eval.size, scales.size), np.nan)
+    return (t_eval, z0, params, (ev_t, ev_idx, amt), scales, out, np.zeros(n_sub, dtype=np.int64),
+            np.full(n_sub, np.nan))

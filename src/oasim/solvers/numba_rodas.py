@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ..model import KneeModel
-from ..model.codegen import generate_source, source_hash
-from .base import AbstractSolver, check_inputs, with_model_events
+from .codegen import generate_source, source_hash
+from .base import AbstractSolver, kernel_arrays
 from .solution import Solution
 
 
@@ -82,19 +82,12 @@ class NumbaRodasSolver(AbstractSolver):
     h_init_days: float = 1e-4
 
     def solve(self, model, y0, params, t_eval_days, events=None, t_start_days=0.0) -> Solution:
-        y0, params, t_eval, (ev_t, ev_idx, ev_amt) = check_inputs(
-            model, y0, params, t_eval_days, events, t_start_days)
-        ev_t, ev_idx, ev_amt = with_model_events(model, params, (ev_t, ev_idx, ev_amt), t_start_days)
         kernel = kernel_module(model)
-        scales = np.asarray(kernel.SCALES)
-        z0 = np.ascontiguousarray(y0 / scales)
-        amt = np.ascontiguousarray(np.where(ev_idx >= 0, ev_amt / scales[np.maximum(ev_idx, 0)], 0.0))
-        n_sub = y0.shape[0]
-        out = np.full((n_sub, t_eval.size, scales.size), np.nan)  # failed subjects stay NaN
-        status = np.zeros(n_sub, dtype=np.int64)
-        n_steps = np.zeros(n_sub, dtype=np.int64)
-        t_reached = np.full(n_sub, np.nan)
+        t_eval, z0, params, (ev_t, ev_idx, amt), scales, out, status, t_reached = kernel_arrays(
+            kernel, model, y0, params, t_eval_days, events, t_start_days)
+        n_steps = np.zeros(z0.shape[0], dtype=np.int64)
         kernel.solve_population(z0, params, float(t_start_days), t_eval, ev_t, ev_idx, amt,
                                 self.rtol, self.atol, self.h_init_days, self.max_steps,
                                 out, status, n_steps, t_reached)
-        return Solution(t_eval, out * scales, model.state_names, status, n_steps, t_reached)
+        out *= scales  # in place: a population's output array is the largest allocation here
+        return Solution(t_eval, out, model.state_names, status, n_steps, t_reached)

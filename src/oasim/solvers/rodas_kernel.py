@@ -1,6 +1,6 @@
 # ruff: noqa: F821  (a template: rhs, jac_w, lu_*, extend, NNZ, np, njit come from the generated module)
 # Rodas4 population kernel. This file is not imported directly: its text is appended to the
-# model-specific module written by oasim.model.codegen (which defines rhs, jac_w, lu_factor,
+# model-specific module written by oasim.solvers.codegen (which defines rhs, jac_w, lu_factor,
 # lu_solve, model_event, N_STATES and NNZ), so numba compiles and caches one self-contained module per model.
 #
 # Method: Rodas4, a 6-stage, order-4(3), L-stable, stiffly accurate Rosenbrock method

@@ -28,7 +28,7 @@ from importlib import resources
 import numpy as np
 
 from ..errors import FieldError
-from .base import AbstractSolver, check_inputs, with_model_events
+from .base import AbstractSolver, kernel_arrays
 from .numba_rodas import _kernel_module_for_source, _model_source
 from .solution import Solution
 
@@ -129,18 +129,10 @@ class RosenbrockSolver(AbstractSolver):
             raise FieldError("method", self.method, f"one of {sorted(TABLEAUX)}")
 
     def solve(self, model, y0, params, t_eval_days, events=None, t_start_days=0.0) -> Solution:
-        y0, params, t_eval, (ev_t, ev_idx, ev_amt) = check_inputs(
-            model, y0, params, t_eval_days, events, t_start_days)
-        ev_t, ev_idx, ev_amt = with_model_events(model, params, (ev_t, ev_idx, ev_amt), t_start_days)
         kernel = rosenbrock_module(model, self.method)
-        scales = np.asarray(kernel.SCALES)
-        z0 = np.ascontiguousarray(y0 / scales)
-        amt = np.ascontiguousarray(np.where(ev_idx >= 0, ev_amt / scales[np.maximum(ev_idx, 0)], 0.0))
-        n_sub = y0.shape[0]
-        out = np.full((n_sub, t_eval.size, scales.size), np.nan)
-        status = np.zeros(n_sub, dtype=np.int64)
-        n_steps = np.zeros(n_sub, dtype=np.int64)
-        t_reached = np.full(n_sub, np.nan)
+        t_eval, z0, params, (ev_t, ev_idx, amt), scales, out, status, t_reached = kernel_arrays(
+            kernel, model, y0, params, t_eval_days, events, t_start_days)
+        n_steps = np.zeros(z0.shape[0], dtype=np.int64)
         kernel.solve_population(z0, params, float(t_start_days), t_eval, ev_t, ev_idx, amt,
                                 self.rtol, self.atol, self.h_init_days, self.max_steps, bool(self.dense),
                                 out, status, n_steps, t_reached)

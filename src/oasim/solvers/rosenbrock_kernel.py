@@ -1,6 +1,6 @@
 # ruff: noqa: F821  (a template: rhs, jac_w, lu_*, extend, model_event, NNZ, NONNEGATIVE, ROS_* come from the generated module)
 # Tableau-driven Rosenbrock population kernel. Not imported directly: its text is appended to the
-# model-specific module written by oasim.model.codegen plus a tableau block written by
+# model-specific module written by oasim.solvers.codegen plus a tableau block written by
 # oasim.solvers.rosenbrock (ROS_S, ROS_A, ROS_C, ROS_M, ROS_E, ROS_NEWF, ROS_GAMMA, ROS_ELO).
 #
 # Method (KPP formulation, Sandu et al. 1997): with W = I/(h·γ) − J(y0),

@@ -15,7 +15,7 @@ from scipy.integrate import solve_ivp
 from scipy.sparse import block_diag, csr_matrix
 
 from ..errors import SolverError
-from .base import AbstractSolver, check_inputs
+from .base import AbstractSolver, check_inputs, model_event_times
 from .solution import Solution
 
 
@@ -33,7 +33,7 @@ class ScipyReferenceSolver(AbstractSolver):
     def solve(self, model, y0, params, t_eval_days, events=None, t_start_days=0.0) -> Solution:
         y0, params, t_eval, (ev_t, ev_idx, ev_amt) = check_inputs(
             model, y0, params, t_eval_days, events, t_start_days)
-        if getattr(model, "event_ids", ()) or np.any(ev_idx[np.isfinite(ev_t)] < 0):
+        if model_event_times(model, params, t_start_days).size or np.any(ev_idx[np.isfinite(ev_t)] < 0):
             raise SolverError("the SciPy reference solver does not apply model-defined (SBML) events; "
                               "use NumbaRodasSolver for models with events")
         n_sub, n = y0.shape

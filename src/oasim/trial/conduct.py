@@ -39,6 +39,7 @@ from ..simulation import SimulationResult, simulate
 from ..solvers import SOLVERS
 from ..units import DAYS_PER_MONTH
 from .design import ArmProtocol, Product, product_parameters
+from .escalation.spec import dlt_from_adverse_events
 from .randomisation import permuted_blocks, permuted_blocks_arms
 
 if TYPE_CHECKING:  # the trial is given a validated scenario; it does not load one
@@ -410,17 +411,10 @@ def _observation_table(scores, subject_ids, scenario, t_visits) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def dlt_counts(subjects: pd.DataFrame, ae: pd.DataFrame, min_grade: int, window_days: float) -> pd.Series:
-    """DLTs per subject: related AEs of grade >= min_grade within the window after a dose."""
-    dlt = ae[ae["related"] & (ae["grade"] >= min_grade)
-             & ((ae["onset_day"] - ae["dose_day"]).between(0, window_days))]
-    return dlt.groupby("subject_id").size().reindex(subjects["subject_id"], fill_value=0)
-
-
 def _safety_review(scenario: Scenario, subjects: pd.DataFrame, ae: pd.DataFrame):
     review_spec = scenario.design.safety_review
-    per_subject = dlt_counts(subjects, ae, review_spec.dlt_min_grade, review_spec.dlt_window_days)
-    has_dlt = (per_subject > 0).to_numpy()
+    has_dlt = dlt_from_adverse_events(ae, subjects["subject_id"], review_spec.dlt_min_grade,
+                                      review_spec.dlt_window_days).to_numpy()
     if not scenario.design.cohorts:  # parallel groups: one cohort, reported, never stopped
         return [1], [{"cohort": 1, "n_subjects": len(subjects), "n_dlt": int(has_dlt.sum()),
                       "decision": "none (parallel-group design)"}]

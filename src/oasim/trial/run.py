@@ -18,7 +18,6 @@ from ..data import from_trial_run
 from ..data.tables import paramcd_of
 from ..io import RunOutput, atomic_output_dir
 from ..provenance import provenance
-from ..report.html import trial_adam_analysis
 from .analyse import PLACEBO, analyse
 from .conduct import conduct_trial
 from .summary import TrialSummary
@@ -99,6 +98,22 @@ def _mmrm_summary(adam) -> dict | None:
     return _clean({"endpoint": adam.paramcd, "covariance": adam.mmrm.covariance_structure,
                    "df_method": adam.mmrm.df_method, "n_subjects": adam.mmrm.n_subjects,
                    "contrasts": mmrm_contrasts(adam.mmrm, adam.control).to_dict("records")})
+
+
+def trial_adam_analysis(scenario, dataset, analysis):
+    """The standard ADaM analysis (:func:`oasim.adam.analyse_adam`) of the primary endpoint over
+    every post-baseline visit, reusing the trial analysis's MMRM (same model) instead of refitting."""
+    from dataclasses import replace
+
+    from ..adam import AnalysisSpec, analyse_adam
+    from ..data.tables import paramcd_of
+
+    spec = AnalysisSpec(paramcd=paramcd_of(scenario.analysis.primary_endpoint), where=(("ANL01FL", "Y"),),
+                        population="ITTFL", control="Placebo", treatment="TRTP", trend="TRTPN",
+                        alpha=scenario.analysis.alpha, mmrm=False)
+    adam = analyse_adam(dataset.tables, spec)
+    note = "trend test on TRTPN, the dose rank (0 = placebo, then 1, 2, ... by increasing dose)"
+    return replace(adam, mmrm=analysis.mmrm, notes=[*adam.notes, note])
 
 
 def trial_ard(adam, analysis):
