@@ -2,7 +2,7 @@
 
 * ``model/states.md``: every state of :class:`oasim.model.KneeModel` (name, unit, doc, module).
 * ``model/equations.md``: the rate laws. Each biology module's ``derivatives(s, p, g)`` is called
-  with sympy symbols, as :mod:`oasim.model.codegen` does, except that the shared signals ``g``
+  with sympy symbols, as :mod:`oasim.solvers.codegen` does, except that the shared signals ``g``
   stay symbols; the signals themselves are rendered from ``compute_signals`` with the same
   symbols. Substituting the signals back gives exactly ``KneeModel().derivatives`` (checked by
   ``tests/docs/test_model_pages.py``). Equations are MathML (sympy's presentation printer):
@@ -151,7 +151,7 @@ def equations_page() -> str:
         "# Equations",
         "",
         "Rendered at build time from the code: each biology module's `derivatives(s, p, g)` is",
-        "called with sympy symbols, as the code generator (`oasim.model.codegen`) calls the whole",
+        "called with sympy symbols, as the code generator (`oasim.solvers.codegen`) calls the whole",
         "model, but the signals shared between modules (`g`, normalised to 1 in the healthy joint)",
         "are kept as named symbols and listed [below](#shared-signals). Substituting them gives",
         "exactly the right-hand side the solver kernels are generated from (a test checks this).",
