@@ -39,9 +39,11 @@ def test_default_output_folder_is_new_each_time(tmp_path, monkeypatch):
 
 
 def _experiment_examples():
+    """The preclinical experiment examples (the program example chains them: tests/program)."""
     import tomllib
 
-    return sorted(p for p in EXAMPLES.glob("*.toml") if tomllib.loads(p.read_text()).get("kind", "trial") != "trial")
+    kinds = {p: tomllib.loads(p.read_text()).get("kind", "trial") for p in EXAMPLES.glob("*.toml")}
+    return sorted(p for p, kind in kinds.items() if kind not in ("trial", "program"))
 
 
 def _reanalyse(data: pd.DataFrame, stats_table: pd.DataFrame, time: str, scale) -> None:
