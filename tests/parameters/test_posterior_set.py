@@ -68,7 +68,8 @@ def test_each_trial_uses_one_posterior_draw_recorded_in_its_run(tmp_path):
         k = draws.index[draws["macrophage_memory_half_life_d"] == pset.value("macrophage_memory_half_life_d")].item()
         assert obs.value("pain_drive_exponent") == draws.loc[k, "pain_drive_exponent"]
         assert factors.value("ha_pain_relief_peak_fraction") == draws.loc[k, "ha_pain_relief_peak_fraction"]
-        assert draw == draws.loc[k].to_dict()
+        assert draw == {"draw_index": k, "n_draws": 2, **draws.loc[k].to_dict()}
+        assert pset.draw_index == k
         seen.add(k)
     assert seen == {0, 1}
     data["model"]["parameter_set"] = "human"
