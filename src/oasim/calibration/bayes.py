@@ -268,15 +268,18 @@ class _StackedLatentMatern:
         self.amplitude = np.array([p.amplitude for p in parts])  # (m,)
         self.y_mean = np.array([p.y_mean for p in parts])
         self.y_std = np.array([p.y_std for p in parts])
+        self._x_t = np.ascontiguousarray(self.x.transpose(0, 2, 1))
+        self._chol_inv_t = np.ascontiguousarray(self.chol_inv.transpose(0, 2, 1))
 
     def __call__(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         z = u[None, :, :] / self.length[:, None, :]  # (m, k, d)
+        # batched matmul (BLAS) rather than einsum: ~5x faster for these shapes
         sq = (z * z).sum(-1)[:, :, None] + (self.x * self.x).sum(-1)[:, None, :] \
-            - 2.0 * np.einsum("mkd,mnd->mkn", z, self.x)
+            - 2.0 * np.matmul(z, self._x_t)
         r = np.sqrt(np.maximum(sq, 0.0))
         k = self.amplitude[:, None, None] * (1 + np.sqrt(5) * r + 5.0 / 3.0 * r * r) * np.exp(-np.sqrt(5) * r)
-        mean = np.einsum("mkn,mn->km", k, self.alpha)
-        v = np.einsum("mij,mkj->mki", self.chol_inv, k)
+        mean = np.matmul(k, self.alpha[:, :, None])[:, :, 0].T
+        v = np.matmul(k, self._chol_inv_t)  # (m, k, n)
         var = np.maximum(self.amplitude[None, :] - np.einsum("mki,mki->km", v, v), 0.0)
         return mean * self.y_std + self.y_mean, var * self.y_std ** 2
 
