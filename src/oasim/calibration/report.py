@@ -30,7 +30,8 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
               settings: CalibrationSettings = CalibrationSettings(), provenance: dict | None = None,
               progress: Callable[[int, int], None] | None = None, force: bool = False,
               extra: Callable[[Emulator, CalibrationResult, Path], None] | None = None,
-              heterogeneity: Sequence[Prior] = ()) -> CalibrationResult:
+              heterogeneity: Sequence[Prior] = (), say: Callable[[str], None] = lambda message: None
+              ) -> CalibrationResult:
     """Design → emulator → MCMC → files in ``out`` (written whole or not at all).
 
     Finished design chunks are kept in a hidden ``.<out>.calibrate-work`` folder beside ``out``
@@ -41,7 +42,9 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
     out = check_output_dir(out, force)  # refuse before hours of simulation, not after
     work = out.parent / f".{out.name}.calibrate-work"
     u, mean, sd = run_design(simulator, priors, settings.design_points, settings.seed, work, settings.chunk, progress)
-    emulator = Emulator.fit(u, mean, sd, settings.seed, restarts=settings.gp_restarts)
+    emulator = _fitted_emulator(u, mean, sd, settings, work, say)
+    say(f"sampling the posterior ({settings.mcmc_steps} steps); emulator hold-out R² median "
+        f"{np.nanmedian(emulator.holdout_r2):.3f}")
     result = sample_posterior(emulator, priors, targets, settings.seed + 1, n_steps=settings.mcmc_steps,
                               heterogeneity=heterogeneity)
     result.design_points = int(np.sum(np.all(np.isfinite(mean), axis=1)))
@@ -57,10 +60,35 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
         (tmp / "diagnostics.json").write_text(json.dumps(diagnostics(result), indent=2))
         (tmp / "provenance.json").write_text(json.dumps(provenance or {}, indent=2, default=str))
         if extra is not None:  # e.g. the leave-one-study-out check, written inside the same atomic folder
+            say("predictive checks (leave one study out)")
             extra(emulator, result, tmp)
         (tmp / "report.html").write_text(html_report(result, predictive, mean, tmp), "utf-8")
     shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _fitted_emulator(u: np.ndarray, mean: np.ndarray, sd: np.ndarray, settings: CalibrationSettings, work: Path,
+                     say: Callable[[str], None]) -> Emulator:
+    """Fit the emulators, or load the ones a killed run of the same design already fitted (kept
+    in the work folder, written to a temporary name and renamed, so never half-written)."""
+    import hashlib
+    import os
+    import pickle
+
+    key = hashlib.sha256(np.ascontiguousarray(np.column_stack([u, mean, sd])).tobytes()
+                         + repr((settings.seed, settings.gp_restarts)).encode()).hexdigest()[:12]
+    path = work / f"emulator_{key}.pickle"
+    if path.exists():
+        say("emulators loaded from the interrupted run")
+        with path.open("rb") as f:
+            return pickle.load(f)  # written by this function in this work folder, not user input
+    say(f"fitting {mean.shape[1]} emulators on {len(u)} design points")
+    emulator = Emulator.fit(u, mean, sd, settings.seed, restarts=settings.gp_restarts)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(emulator, f)
+    os.replace(tmp, path)
+    return emulator
 
 
 def diagnostics(result: CalibrationResult) -> dict:
