@@ -62,7 +62,7 @@ def time_courses(frame: pd.DataFrame, time_col: str, readouts: tuple[str, ...], 
     return to_png(fig)
 
 
-def write_html(path: Path, title: str, subtitle: str, sections: list[tuple[str, str, list[tuple[str, str]]]],
+def write_html(path: Path, title: str, subtitle: str, sections: list[tuple[str, str, list[tuple[str, bytes]]]],
                provenance: dict) -> Path:
     """``sections``: (heading, the result's text summary, [(figure caption, PNG bytes)])."""
     blocks = [Section(heading, [*(Figure(caption, png) for caption, png in figures),

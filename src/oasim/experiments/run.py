@@ -85,7 +85,7 @@ def _tables(results: dict) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _figures(results: dict) -> list[tuple[str, str, list[tuple[str, str]]]]:
+def _figures(results: dict) -> list[tuple[str, str, list[tuple[str, bytes]]]]:
     """(heading, text summary, [(caption, PNG bytes)]) per result, for :func:`report.write_html`."""
     sections = []
     if "assay" in results:
