@@ -2,11 +2,12 @@
 
 * ``model/states.md``: every state of :class:`oasim.model.KneeModel` (name, unit, doc, module).
 * ``model/equations.md``: the rate laws. Each biology module's ``derivatives(s, p, g)`` is called
-  with sympy symbols, as :mod:`oasim.model.codegen` does, except that the shared signals ``g``
+  with sympy symbols, as :mod:`oasim.solvers.codegen` does, except that the shared signals ``g``
   stay symbols; the signals themselves are rendered from ``compute_signals`` with the same
   symbols. Substituting the signals back gives exactly ``KneeModel().derivatives`` (checked by
   ``tests/docs/test_model_pages.py``). Equations are MathML (sympy's presentation printer):
   browsers render it natively, so no script or font is fetched.
+* ``guides/scenarios.md``: every scenario kind's fields from the models in ``oasim.scenario.KINDS``.
 * ``guides/program.md``: the program guide with the stage outputs of ``oasim.program.OUTPUTS``.
 * ``statistics/arm-table.md``: the arm-table columns from the schema (``ArmRow``).
 * ``model/parameters/<set>.md``: one table per parameter file (value, unit, cv, source kind,
@@ -150,7 +151,7 @@ def equations_page() -> str:
         "# Equations",
         "",
         "Rendered at build time from the code: each biology module's `derivatives(s, p, g)` is",
-        "called with sympy symbols, as the code generator (`oasim.model.codegen`) calls the whole",
+        "called with sympy symbols, as the code generator (`oasim.solvers.codegen`) calls the whole",
         "model, but the signals shared between modules (`g`, normalised to 1 in the healthy joint)",
         "are kept as named symbols and listed [below](#shared-signals). Substituting them gives",
         "exactly the right-hand side the solver kernels are generated from (a test checks this).",
@@ -352,6 +353,137 @@ def arm_table_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- the scenario reference ----------------------------------------------------------------------
+
+
+def _type_text(annotation) -> str:
+    """A field's annotation in words: Literal values, lists, unions, tables."""
+    import typing
+
+    from pydantic import BaseModel
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " / ".join(f"`{v!r}`" if isinstance(v, str) else f"`{v}`" for v in args).replace("'", '"')
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        kinds = [_type_text(a) for a in args if a is not type(None)]
+        text = " or ".join(kinds)
+        return text + (" (optional)" if type(None) in args else "")
+    if origin is tuple:
+        return f"list of {_type_text(args[0])}"
+    if origin is dict:
+        return "table"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "table"
+    return {str: "text", int: "integer", float: "number", bool: "true / false"}.get(annotation, str(annotation))
+
+
+def _constraints(field) -> str:
+    ops = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"), ("min_length", "length >="),
+           ("max_length", "length <="), ("pattern", "matching"))
+    out = []
+    for m in field.metadata:
+        for attr, op in ops:
+            value = getattr(m, attr, None)
+            if value is not None:
+                out.append(f"{op} `{value}`" if attr == "pattern" else f"{op} {value:g}")
+    return ", ".join(out)
+
+
+def _toml_value(value) -> str:
+    """``value`` as written in a TOML file (numbers in %g)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+def _default(field) -> str:
+    from pydantic_core import PydanticUndefined
+
+    if field.default_factory is not None:
+        value = field.default_factory()
+    elif field.default is PydanticUndefined:
+        return "**required**"
+    else:
+        value = field.default
+    if hasattr(value, "model_dump"):
+        return "(table below)"
+    if value is None:
+        return "(none)"
+    text = _toml_value(value)
+    return f"`{text}`" if len(text) <= 40 else f"`{text[:37]}...`"
+
+
+def _model_of(annotation):
+    """The pydantic model inside ``annotation`` and whether it is a list of them."""
+    import typing
+
+    from pydantic import BaseModel
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    if origin is tuple and args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+        return args[0], True
+    if args:
+        for a in args:
+            found = _model_of(a)
+            if found[0] is not None:
+                return found
+    return None, False
+
+
+def _model_sections(model, path: str, is_list: bool) -> list[str]:
+    """A ``### [path]`` section per (nested) table of ``model``; the top level has no heading."""
+    nested = []
+    rows = ["| field | type | allowed | default |", "|---|---|---|---|"]
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        sub, sub_is_list = _model_of(field.annotation)
+        if sub is not None:
+            nested.append((name, sub, sub_is_list))
+        rows.append(f"| `{name}` | {_type_text(field.annotation).replace('|', '&#124;')} "
+                    f"| {_constraints(field)} | {_default(field)} |")
+    heading = [f"### `[[{path}]]`" if is_list else f"### `[{path}]`", ""] if path else []
+    doc = _first_paragraph(model.__doc__) if path else ""
+    lines = [*heading, *([doc, ""] if doc else []), *rows, ""]
+    for name, sub, sub_is_list in nested:
+        lines += _model_sections(sub, f"{path}.{name}" if path else name, sub_is_list)
+    return lines
+
+
+def scenario_reference_page() -> str:
+    """Every scenario kind's fields, from the pydantic models named in ``oasim.scenario.KINDS``."""
+    import importlib
+
+    from oasim.scenario import KINDS
+
+    lines = ["# Scenario reference", "",
+             "Every field of every scenario `kind`, generated from the pydantic models the loader",
+             "validates against (`oasim.scenario.KINDS`). A scenario file is TOML: top-level fields,",
+             "then `[tables]` and `[[arrays of tables]]` as listed. `oasim validate FILE` checks a file",
+             "and names every wrong field with its value and what is allowed; an unknown field is an",
+             "error (a misspelling is never ignored). Models may check more than a field's own range",
+             "(e.g. visits must start at month 0); those rules are in the model's code and in the",
+             "messages of `oasim validate`. In a program scenario, *text* where a number or list is",
+             "expected is a reference `\"from:<stage>.<output>\"` ([program](program.md)).", ""]
+    for kind, spec in KINDS.items():
+        module, _, attribute = spec.model.partition(":")
+        model = getattr(importlib.import_module(module), attribute)
+        lines += [f"## `kind = \"{kind}\"`", "", spec.description, ""]
+        lines += _model_sections(model, "", False)
+    return "\n".join(lines) + "\n"
+
+
 # --- the program guide ---------------------------------------------------------------------------
 
 
@@ -421,7 +553,8 @@ def write_pages() -> None:
 
     pages = {"model/states.md": states_page(), "model/equations.md": equations_page(),
              "model/references.md": references_page(), "model/parameters/index.md": parameters_index_page(),
-             "statistics/arm-table.md": arm_table_page(), "guides/program.md": program_page()}
+             "statistics/arm-table.md": arm_table_page(), "guides/program.md": program_page(),
+             "guides/scenarios.md": scenario_reference_page()}
     for path in PARAMETER_FILES:
         pages[f"model/parameters/{path.stem}.md"] = parameter_page(path)
     for name, (output, seconds) in tutorial_outputs().items():

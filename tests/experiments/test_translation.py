@@ -63,3 +63,23 @@ def test_translate_cli_prints_all_three_with_assumptions():
     for text in ("by SF volume", "by cartilage area", "by exposure matching", "assumptions", "Eckstein"):
         assert text in out.output
     assert translate(1e9).doses["sf_volume"] > translate(1e9).doses["cartilage_area"]
+
+
+def test_translation_superposes_the_therapy_modules_closed_form(joints):
+    """One copy of the exosome kinetics: model.therapy's rates and closed form, superposed per injection."""
+    from oasim.model.therapy import bound_exosomes_after_bolus, exosome_rates_per_day
+
+    _mouse, human = joints
+    kf, ku, kb = exosome_rates_per_day(human.free_half_life_h, human.uptake_per_day, human.bound_half_life_d)
+    t = np.linspace(0.0, 40.0, 81)
+    by_hand = sum(np.where(t >= t0, bound_exosomes_after_bolus(2e11, np.clip(t - t0, 0, None), kf, ku, kb), 0.0)
+                  for t0 in SCHEDULE)
+    np.testing.assert_array_equal(human.bound_particles(2e11, SCHEDULE, t), by_hand)
+    # the closed form solves dB/dτ = k_uptake·F − k_bound·B with F = dose·e^(−k_free·τ)
+    tau, h = np.linspace(0.5, 30.0, 60), 1e-4
+    b = lambda x: bound_exosomes_after_bolus(1e10, x, kf, ku, kb)  # noqa: E731
+    np.testing.assert_allclose((b(tau + h) - b(tau - h)) / (2 * h), ku * 1e10 * np.exp(-kf * tau) - kb * b(tau),
+                               rtol=1e-6, atol=1e-3)
+    # equal rates: the limit of the general form
+    np.testing.assert_allclose(bound_exosomes_after_bolus(1.0, tau, 0.3, 0.1, 0.3),
+                               bound_exosomes_after_bolus(1.0, tau, 0.3, 0.1, 0.3 * (1 + 1e-7)), rtol=1e-6)

@@ -335,3 +335,20 @@ def test_a_missing_adam_folder_exits_2_naming_the_field(tmp_path):
     assert result.exit_code == 2, result.output
     assert "trial.path" in result.output and "no_such_folder" in result.output and "ADSL" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_escalation_truth_follows_the_trial_schedule_and_safety_review():
+    from oasim.program.dlt import dlt_probability
+
+    base = _program(escalation={"dose_levels_particles": [1e12, 3e12], "n_trials": 50},
+                    trial={"dose_levels_particles": [1e12, 3e12], "scenario": {
+                        "schedule": {"injection_days": [0, 28]},
+                        "design": {"safety_review": {"dlt_min_grade": 2, "dlt_window_days": 14}}}})
+    result = oasim.run({**base, "trial": None})  # no trial: day 0, grade 3 (defaults)
+    assert result.summary_data["stages"]["escalation"]["outputs"]["true_prob_dlt"]["value"] == pytest.approx(
+        [dlt_probability(d, (0.0,), 3, 28.0) for d in (1e12, 3e12)], rel=1e-12)
+    from oasim.program.stages import dlt_definition
+
+    program = ProgramScenario.from_dict(base)
+    assert dlt_definition(dict(program.escalation), program) == ((0.0, 28.0), 2, 14.0)
+    assert dlt_probability(3e12, (0.0, 28.0), 2, 14.0) > dlt_probability(3e12, (0.0,), 3, 28.0)

@@ -85,8 +85,8 @@ def _tables(results: dict) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _figures(results: dict) -> list[tuple[str, str, list[tuple[str, bytes]]]]:
-    """(heading, text summary, [(caption, PNG)]) per result, for :func:`report.write_html`."""
+def _figures(results: dict) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(heading, text summary, [(caption, base64 PNG)]) per result, for :func:`report.write_html`."""
     sections = []
     if "assay" in results:
         a = results["assay"]

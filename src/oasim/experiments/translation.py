@@ -6,7 +6,8 @@ Three rules, each invertible:
 * **cartilage surface area**: same particles per mm² of articular surface;
 * **exposure matching**: same time-averaged tissue-bound exosome effect
   Ē = (1/T) ∫ B(t) / (B(t) + EC50/potency) dt over the horizon T, with B(t) the model's linear
-  two-pool PK (free in SF → tissue-bound), given analytically per injection and superposed.
+  two-pool PK (free in SF → tissue-bound; :func:`oasim.model.therapy.bound_exosomes_after_bolus`,
+  the closed form of the knee model's own exosome equations) per injection, superposed.
   The target dose solving Ē_target = Ē_source is found by bracketing root search in log dose.
 
 Each joint's volume, clearance, uptake, bound half-life and EC50 come from its parameter set;
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from ..units import rate_from_half_life
+from ..model.therapy import bound_exosomes_after_bolus, exosome_rates_per_day
 from .systems import System
 
 
@@ -51,17 +52,12 @@ class JointScale:
 
     def bound_particles(self, dose: float, dose_days, t_days) -> np.ndarray:
         """Tissue-bound exosomes B(t) after equal injections of ``dose`` at ``dose_days``."""
-        kf = rate_from_half_life(self.free_half_life_h, "h") + self.uptake_per_day
-        kb = rate_from_half_life(self.bound_half_life_d, "d")
+        kf, ku, kb = exosome_rates_per_day(self.free_half_life_h, self.uptake_per_day, self.bound_half_life_d)
         t = np.asarray(t_days, float)
         total = np.zeros_like(t)
         for t0 in np.atleast_1d(dose_days):
             tau = np.clip(t - t0, 0.0, None)
-            if abs(kb - kf) < 1e-12 * kf:
-                shape = self.uptake_per_day * tau * np.exp(-kf * tau)
-            else:
-                shape = self.uptake_per_day / (kb - kf) * (np.exp(-kf * tau) - np.exp(-kb * tau))
-            total += np.where(t >= t0, dose * shape, 0.0)
+            total += np.where(t >= t0, bound_exosomes_after_bolus(dose, tau, kf, ku, kb), 0.0)
         return total
 
     def mean_effect(self, dose: float, dose_days=(0.0,), horizon_days: float = 28.0) -> float:

@@ -33,18 +33,38 @@ STATES = (
 REFERENCES = ("Toupet2013", "Li2016", "Evans2014", "Partain2020", "Webber2013")
 
 
+def exosome_rates_per_day(free_half_life_h, uptake_per_day, bound_half_life_d):
+    """(k_free, k_uptake, k_bound) [1/day] of the two exosome pools: free exosomes leave synovial
+    fluid at k_free = clearance + uptake, k_uptake of them into tissue; bound ones are lost at k_bound."""
+    k_uptake = uptake_per_day
+    return rate_from_half_life(free_half_life_h, "h") + k_uptake, k_uptake, rate_from_half_life(bound_half_life_d)
+
+
+def bound_exosomes_after_bolus(dose_particles, tau_days, k_free, k_uptake, k_bound):
+    """Tissue-bound exosomes τ days after a bolus of ``dose_particles`` into the free pool.
+
+    The closed form of the two linear exosome equations of :func:`derivatives` (no MSC secretion):
+    B(τ) = dose · k_uptake / (k_bound − k_free) · (e^(−k_free·τ) − e^(−k_bound·τ)), and
+    dose · k_uptake · τ · e^(−k_free·τ) when the two rates coincide. Elementwise on arrays.
+    """
+    import numpy as np
+
+    tau = np.asarray(tau_days, dtype=float)
+    if abs(k_bound - k_free) < 1e-12 * k_free:
+        return dose_particles * (k_uptake * tau * np.exp(-k_free * tau))
+    return dose_particles * (k_uptake / (k_bound - k_free) * (np.exp(-k_free * tau) - np.exp(-k_bound * tau)))
+
 
 def derivatives(s, p, g):
     """Rates of change of the therapy pools [cells/day, particles/day]."""
     k_fast_eff = msc_fast_loss_rate_per_day(s, p)
     k_persist = rate_from_half_life(p.msc_persistent_half_life_d)
-    k_clear = rate_from_half_life(p.exosome_free_half_life_h, "h")
-    k_uptake = p.k_exosome_uptake_per_day
-    k_bound = rate_from_half_life(p.exosome_bound_half_life_d)
+    k_free, k_uptake, k_bound = exosome_rates_per_day(p.exosome_free_half_life_h, p.k_exosome_uptake_per_day,
+                                                      p.exosome_bound_half_life_d)
     secretion = p.msc_exosome_secretion_particles_per_cell_day * g.msc_total_cells
     return {
         "msc_fast_cells": -k_fast_eff * s.msc_fast_cells,
         "msc_persistent_cells": -k_persist * s.msc_persistent_cells,
-        "exosome_free_particles": secretion - (k_clear + k_uptake) * s.exosome_free_particles,
+        "exosome_free_particles": secretion - k_free * s.exosome_free_particles,
         "exosome_bound_particles": k_uptake * s.exosome_free_particles - k_bound * s.exosome_bound_particles,
     }

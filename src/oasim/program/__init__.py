@@ -6,7 +6,7 @@ provenance trail of every number carried. See :mod:`oasim.program.scenario` for 
 format and :func:`run_program` for the outputs.
 """
 
-from .run import run_program as run_program
+from .run import run_program as run_program, run_scenario as run_scenario
 from .scenario import OUTPUTS as OUTPUTS, STAGES as STAGES
 from .scenario import ProgramReferenceError as ProgramReferenceError, ProgramScenario as ProgramScenario
 from .scenario import StageDataError as StageDataError, StageResultError as StageResultError

@@ -133,9 +133,10 @@ class EscalationStage(_Strict):
 
     dose_levels_particles: Union[tuple[float, ...], Ref]
     design: dict[str, Any] = Field(default_factory=lambda: {"design": "boin", "target": 0.25, "max_n": 24})
-    injection_days: tuple[float, ...] = (0.0,)
-    dlt_min_grade: int = Field(3, ge=1, le=5)
-    dlt_window_days: float = Field(28.0, gt=0, le=365)
+    # None: as the program's trial does (its schedule and safety review), else day 0, grade 3, 28 days
+    injection_days: Optional[tuple[float, ...]] = None
+    dlt_min_grade: Optional[int] = Field(None, ge=1, le=5)
+    dlt_window_days: Optional[float] = Field(None, gt=0, le=365)
     n_trials: int = Field(2000, ge=10, le=1_000_000)
 
 
@@ -263,7 +264,7 @@ def trial_errors(program: ProgramScenario, source: str) -> list[FieldError]:
 
 def trial_scenario(program: ProgramScenario, doses_particles, escalation: dict | None, seed: int = 0):
     """The trial :class:`~oasim.scenario.Scenario` of the program: its body plus one cohort per dose."""
-    from ..scenario import Scenario
+    from ..scenario import Scenario, validate
 
     t = program.trial
     body = {k: v for k, v in t.scenario.items()}
@@ -275,5 +276,5 @@ def trial_scenario(program: ProgramScenario, doses_particles, escalation: dict |
                                    "escalation": dict(escalation)}
     body.update(kind="trial", name=f"{program.name[:74]}-trial", seed=seed, design=design)
     body.setdefault("product", {"name": "hUC-MSC-Exos", "product": "exosome"})
-    return Scenario.from_dict(body, "trial.scenario")
+    return validate(Scenario, body, "trial.scenario", Path(program.base_dir))  # lot paths beside the program file
 

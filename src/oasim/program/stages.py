@@ -9,7 +9,6 @@ Runners used: :func:`oasim.experiments.run_il1b_assay`, :func:`~oasim.experiment
 
 from __future__ import annotations
 
-import base64
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +42,8 @@ class Context:
     from_reference: frozenset = frozenset()  # "stage.field" resolved from a reference
 
 
-def _figure(title: str, png_base64: str, population: str = "", footnotes=()) -> Figure:
-    return Figure(title, base64.b64decode(png_base64), population, list(footnotes))
+def _figure(title: str, png: bytes, population: str = "", footnotes=()) -> Figure:
+    return Figure(title, png, population, list(footnotes))
 
 
 def _sci(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -299,11 +298,11 @@ def run_translation(p: dict, seed: int, ctx: Context) -> StageOutput:
 
 # ---------------------------------------------------------------- escalation -------------------------
 
-def escalation_figure(frame: pd.DataFrame) -> str:
-    """% selected per dose (bars) and the true P(DLT) (line, right axis); PNG as base64."""
+def escalation_figure(frame: pd.DataFrame) -> bytes:
+    """% selected per dose (bars) and the true P(DLT) (line, right axis), as PNG."""
     import matplotlib.pyplot as plt
 
-    from ..experiments.report import _png
+    from ..report.figures import to_png
 
     fig, ax = plt.subplots(figsize=(5.0, 3.2))
     labels = [f"{d:.2g}" for d in frame["dose_particles"]]
@@ -315,7 +314,18 @@ def escalation_figure(frame: pd.DataFrame) -> str:
     right.plot(labels, frame["true_prob_dlt"], color="#c44e52", marker="o")
     right.set_ylabel("true P(DLT)")
     right.set_ylim(0, max(0.05, 1.2 * float(frame["true_prob_dlt"].max())))
-    return _png(fig)
+    return to_png(fig)
+
+
+def dlt_definition(p: dict, program: ProgramScenario) -> tuple[tuple[float, ...], int, float]:
+    """(injection days, lowest DLT grade, DLT window [days]): the stage's own, else the trial's
+    schedule and safety review, else day 0, grade 3, 28 days."""
+    body = program.trial.scenario if program.trial is not None and program.trial.source == "simulate" else {}
+    review = body.get("design", {}).get("safety_review", {})
+    days = p["injection_days"] or tuple(body.get("schedule", {}).get("injection_days", (0.0,)))
+    grade = p["dlt_min_grade"] or int(review.get("dlt_min_grade", 3))
+    window = p["dlt_window_days"] or float(review.get("dlt_window_days", 28.0))
+    return tuple(float(d) for d in days), grade, window
 
 
 def run_escalation(p: dict, seed: int, ctx: Context) -> StageOutput:
@@ -323,7 +333,8 @@ def run_escalation(p: dict, seed: int, ctx: Context) -> StageOutput:
     from .dlt import dlt_probability
 
     levels = [float(d) for d in p["dose_levels_particles"]]
-    truth = [dlt_probability(d, p["injection_days"], p["dlt_min_grade"], p["dlt_window_days"]) for d in levels]
+    days, grade, window = dlt_definition(p, ctx.program)
+    truth = [dlt_probability(d, days, grade, window) for d in levels]
     spec = {**p["design"], "num_doses": len(levels)}
     design = design_from_spec(spec, prefix="escalation.design")
     oc = simulate_trials(design, truth, p["n_trials"], seed)
@@ -334,8 +345,8 @@ def run_escalation(p: dict, seed: int, ctx: Context) -> StageOutput:
               Table.from_frame(f"Operating characteristics of {oc.design}",
                                _sci(frame, "dose_particles", "true_prob_dlt"),
                                f"{p['n_trials']} simulated trials",
-                               [f"true P(DLT) from the AE model (observation_human): related grade ≥ "
-                                f"{p['dlt_min_grade']} within {p['dlt_window_days']:g} days of an injection",
+                               [f"true P(DLT) from the AE model (observation_human): related grade ≥ {grade} "
+                                f"within {window:g} days of an injection on days {', '.join(f'{d:g}' for d in days)}",
                                 f"no dose selected in {100 * oc.prob_no_dose:.1f}% of trials"], digits=3)]
     outputs = {"true_prob_dlt": truth, "pct_selected": frame["pct_selected"].tolist(),
                "recommended_dose_particles": levels[best], "design": spec}
