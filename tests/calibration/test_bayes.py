@@ -143,3 +143,78 @@ def test_likelihood_is_the_sum_of_normal_and_binomial_terms():
     expected = (stats.norm.logpdf(1.0, 1.5, np.sqrt(4.0 + 0.25)) + stats.binom.logpmf(2, 10, 0.25)
                 + stats.norm.logpdf(0.0, 1.0, 8.0 / 4.0))  # no spread reported: simulated SD 8 / sqrt(16)
     assert log_likelihood(targets, pred, var, np.array([0.0, 0.0, 8.0]))[0] == pytest.approx(expected)
+
+
+def test_random_effects_make_each_study_one_multivariate_normal():
+    """The MBMA likelihood equals scipy's multivariate normal with the covariance written out:
+    sampling + emulator variance on the diagonal, τ_study²·s sᵀ within a study, τ_arm²·s sᵀ
+    within an arm, σ_row²·s² on the diagonal; proportions stay binomial and outside the blocks."""
+    from scipy import stats
+
+    targets = [Target("A a m1", "mean", 40.0, 10, 4.0, "A", "a", 100.0),
+               Target("A a m3", "mean", 35.0, 10, 4.0, "A", "a", 100.0),
+               Target("A b m3", "mean", 1000.0, 10, 90.0, "A", "b", 2400.0),
+               Target("B x m3", "mean_change", -20.0, 50, 2.0, "B", "x", 100.0),
+               Target("B x ae", "proportion", 0.3, 20, None, "B", "x", None)]
+    pred = np.array([[45.0, 30.0, 900.0, -15.0, 0.25], [38.0, 36.0, 1100.0, -21.0, 0.35]])
+    var = np.array([[1.0, 2.0, 100.0, 0.5, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0]])
+    tau = np.array([[0.05, 0.03, 0.02], [0.10, 0.0, 0.01]])
+    got = log_likelihood(targets, pred, var, np.zeros(5), tau)
+    s = np.array([100.0, 100.0, 2400.0])
+    same_arm = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]], float)
+    for k in range(2):
+        ts, ta, sr = tau[k]
+        cov_a = (np.diag(np.array([4.0, 4.0, 90.0]) ** 2 + var[k, :3] + (sr * s) ** 2)
+                 + ts ** 2 * np.outer(s, s) + ta ** 2 * np.outer(s, s) * same_arm)
+        expected = stats.multivariate_normal.logpdf([40.0, 35.0, 1000.0], pred[k, :3], cov_a)
+        expected += stats.norm.logpdf(-20.0, pred[k, 3], np.sqrt(4.0 + var[k, 3] + (ts ** 2 + ta ** 2 + sr ** 2) * 1e4))
+        expected += stats.binom.logpmf(6, 20, pred[k, 4])
+        assert got[k] == pytest.approx(expected, rel=1e-10)
+    # without random effects the rows are independent normals again
+    no_re = log_likelihood(targets, pred, var, np.zeros(5))
+    assert no_re == pytest.approx(log_likelihood(targets, pred, var, np.zeros(5), np.zeros((2, 3))))
+    indep = sum(stats.norm.logpdf(t.value, pred[0, j], np.sqrt(t.se ** 2 + var[0, j])) for j, t in enumerate(targets[:4]))
+    assert no_re[0] == pytest.approx(indep + stats.binom.logpmf(6, 20, 0.25))
+
+
+def test_common_random_numbers_give_every_design_point_the_same_subjects():
+    seen = []
+
+    def recording(theta, seeds):
+        seen.extend(int(s) for s in seeds)
+        return toy_simulator(theta, seeds)
+
+    run_design(recording, PRIORS, 20, seed=7, chunk=8)
+    assert len(seen) == 20 and len(set(seen)) == 1
+    seen.clear()
+    run_design(recording, PRIORS, 20, seed=7, chunk=8, common_random_numbers=False)
+    assert len(set(seen)) == 20
+
+
+def test_a_study_the_model_cannot_follow_inflates_tau_not_the_parameters():
+    """Two clean studies pin the truth; a third sits 15 points off on every row. Without random
+    effects the parameters are pulled away from the truth; with them the truth stays inside the
+    90 % interval and the between-study SD absorbs the offset."""
+    truth = np.array([[1.7, 3.0]])
+    clean = toy_arm_means(truth)[0]
+    targets = []
+    for study, offset in (("S1", 0.0), ("S2", 0.0), ("S3", 15.0)):
+        targets += [Target(f"{study} dose {d:g}", "mean_change", float(v + offset), 60, 6.0 / np.sqrt(60), study,
+                           f"dose {d:g}", 100.0) for d, v in zip(DOSES, clean)]
+
+    from oasim.calibration.fit_arms import _SubEmulator
+
+    u, mean, sd = run_design(toy_simulator, PRIORS, 40, seed=3)
+    # the three studies ran the same four arms: one emulator per dose, used for each study
+    emulator = _SubEmulator(Emulator.fit(u, mean, sd, seed=3, restarts=0), list(range(4)) * 3)
+    tau_priors = [Prior(n, "uniform", 0.0, 0.3, "fraction of scale maximum", "test: flat on the SD")
+                  for n in ("tau_study", "tau_arm", "sigma_row")]
+    fixed = sample_posterior(emulator, PRIORS, targets, seed=4, n_steps=600).summary().set_index("parameter")
+    assert not fixed.loc["placebo_points", "q05"] < 3.0 < fixed.loc["placebo_points", "q95"]
+    result = sample_posterior(emulator, PRIORS, targets, seed=4, n_steps=1200, heterogeneity=tau_priors)
+    summary = result.summary().set_index("parameter")
+    for name, value in zip(("potency", "placebo_points"), truth[0]):
+        assert summary.loc[name, "q05"] < value < summary.loc[name, "q95"]
+    assert summary.loc["tau_study", "median"] > 0.04  # the 15-point offset is 0.15 of the scale
+    assert list(result.tau_draws.columns) == ["tau_study", "tau_arm", "sigma_row"]
+    assert list(result.draws.columns) == ["potency", "placebo_points"]

@@ -68,8 +68,33 @@ def test_each_trial_uses_one_posterior_draw_recorded_in_its_run(tmp_path):
         k = draws.index[draws["macrophage_memory_half_life_d"] == pset.value("macrophage_memory_half_life_d")].item()
         assert obs.value("pain_drive_exponent") == draws.loc[k, "pain_drive_exponent"]
         assert factors.value("ha_pain_relief_peak_fraction") == draws.loc[k, "ha_pain_relief_peak_fraction"]
-        assert draw == draws.loc[k].to_dict()
+        assert draw == {"draw_index": k, "n_draws": 2, **draws.loc[k].to_dict()}
+        assert pset.draw_index == k
         seen.add(k)
     assert seen == {0, 1}
     data["model"]["parameter_set"] = "human"
     assert trial_parameters(Scenario.from_dict(data))[3] == {}
+
+
+def test_the_shipped_calibrated_set_loads_and_changes_the_simulation():
+    """human_calibrated = human + the bundled posterior draws: loadable by name, its calibrated
+    values are the posterior medians, and a posterior draw moves a replayed arm."""
+    from oasim.calibration.arms import arm_table_from_records, simulate_arm_table
+    from oasim.calibration.fit_arms import load_priors
+    from oasim.parameters import available_sets
+
+    assert "human_calibrated" in available_sets()
+    cal = ParameterSet.load("human_calibrated")
+    assert cal.n_draws >= 500
+    assert set(cal.posterior.columns) == {p.name for p in load_priors()}
+    assert cal.value("macrophage_memory_half_life_d") == pytest.approx(
+        cal.posterior["macrophage_memory_half_life_d"].median())
+    row = dict(study="A", cell_source="umbilical_cord", dose=4e7, dose_unit="cells", injection_days="0",
+               co_injection="none", n=30, kl_grades="2-3", endpoint="vas_pain", scale_max=100,
+               statistic="mean", spread_type="sd", spread_low=15, spread_high="")
+    table = arm_table_from_records([dict(row, arm="MSC", product="msc", month=0, value=60),
+                                    dict(row, arm="MSC", product="msc", month=6, value=40)])
+    lo, hi = (cal.posterior["msc_potency_umbilical_cord_rel"].quantile(q) for q in (0.05, 0.95))
+    sims = [simulate_arm_table(table, "human_calibrated", 2, 0, overrides={"msc_potency_umbilical_cord_rel": v})
+            .values.loc[2].mean() for v in (lo, hi)]
+    assert sims[1] < sims[0] - 0.5  # a more potent draw relieves more pain at month 6

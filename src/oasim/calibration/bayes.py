@@ -23,10 +23,27 @@ The likelihood of each published statistic respects the arm's n and its spread:
   ``se_obs`` = SD/√n, SE, CI width/3.92 or, for a median with IQR,
   1.2533·(IQR/1.349)/√n (the large-sample SE of a median of a normal sample);
 * proportion: binomial with k = round(p·n) events, at the emulated probability.
+
+Published arms are not independent draws around one model: studies differ in populations,
+co-interventions, readers and reporting. As in model-based meta-analysis of arm-level summary
+data (Mandema et al. 2011, Clin Pharmacol Ther 90:828; Boucher & Bennetts 2016, CPT
+Pharmacometrics Syst Pharmacol 5:54), the continuous statistics of one study share a
+between-study random effect, those of one arm a between-arm random effect, and every row has a
+residual error beyond its sampling error:
+
+    observed = predicted(θ) + (η_study + η_arm + ε_row) · scale,   η ~ N(0, τ²)
+
+with ``scale`` the instrument's maximum, so the τ's are fractions of the scale and one set of τ
+serves VAS, WOMAC and their subscales. Integrating the η's out makes each study one
+multivariate normal block. The τ's are sampled with the model parameters (uniform priors on
+the SDs, Gelman 2006, Bayesian Anal 1:515), so one study that the model cannot follow inflates
+τ instead of dragging every parameter to a bound, and the predictive interval of a *new* study
+carries τ. Proportions keep their binomial likelihood without random effects.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -75,14 +92,7 @@ class Prior:
 
     @property
     def frozen(self):
-        if self.distribution == "uniform":
-            return stats.uniform(self.low, self.high - self.low)
-        if self.distribution == "loguniform":
-            return stats.loguniform(self.low, self.high)
-        if self.distribution == "normal":
-            return stats.norm(0.5 * (self.low + self.high), (self.high - self.low) / (2 * _Z95))
-        mu = 0.5 * (np.log(self.low) + np.log(self.high))
-        return stats.lognorm(s=(np.log(self.high) - np.log(self.low)) / (2 * _Z95), scale=np.exp(mu))
+        return _frozen(self.distribution, self.low, self.high)
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         """Parameter values at prior quantiles ``u``."""
@@ -90,6 +100,20 @@ class Prior:
 
     def to_unit(self, value: np.ndarray) -> np.ndarray:
         return self.frozen.cdf(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _frozen(distribution: str, low: float, high: float):
+    """The scipy distribution of a prior, built once (constructing a frozen scipy distribution
+    costs about a millisecond, which the MCMC would pay at every step)."""
+    if distribution == "uniform":
+        return stats.uniform(low, high - low)
+    if distribution == "loguniform":
+        return stats.loguniform(low, high)
+    if distribution == "normal":
+        return stats.norm(0.5 * (low + high), (high - low) / (2 * _Z95))
+    mu = 0.5 * (np.log(low) + np.log(high))
+    return stats.lognorm(s=(np.log(high) - np.log(low)) / (2 * _Z95), scale=np.exp(mu))
 
 
 STATISTICS = ("mean", "median", "proportion", "mean_change")
@@ -104,6 +128,9 @@ class Target:
     value: float
     n: int
     se: float | None = None  # standard error of ``value``; None for a proportion
+    study: str = ""  # rows of one study share the between-study random effect
+    arm: str = ""  # rows of one arm (within a study) share the between-arm random effect
+    scale: float | None = None  # instrument maximum the random effects scale with; None: no random effect
 
     def __post_init__(self):
         if self.statistic not in STATISTICS:
@@ -115,6 +142,8 @@ class Target:
                 raise FieldError(f"{self.label}.value", self.value, "a proportion in [0, 1]")
         elif self.se is not None and not (np.isfinite(self.se) and self.se > 0):
             raise FieldError(f"{self.label}.se", self.se, "> 0, or None to use the simulated spread")
+        if self.scale is not None and not (np.isfinite(self.scale) and self.scale > 0):
+            raise FieldError(f"{self.label}.scale", self.scale, "> 0, or None for no random effect")
 
 
 def standard_error(statistic: str, n: int, spread_type: str, low: float | None, high: float | None) -> float | None:
@@ -239,38 +268,86 @@ class _StackedLatentMatern:
         self.amplitude = np.array([p.amplitude for p in parts])  # (m,)
         self.y_mean = np.array([p.y_mean for p in parts])
         self.y_std = np.array([p.y_std for p in parts])
+        self._x_t = np.ascontiguousarray(self.x.transpose(0, 2, 1))
+        self._chol_inv_t = np.ascontiguousarray(self.chol_inv.transpose(0, 2, 1))
 
     def __call__(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         z = u[None, :, :] / self.length[:, None, :]  # (m, k, d)
+        # batched matmul (BLAS) rather than einsum: ~5x faster for these shapes
         sq = (z * z).sum(-1)[:, :, None] + (self.x * self.x).sum(-1)[:, None, :] \
-            - 2.0 * np.einsum("mkd,mnd->mkn", z, self.x)
+            - 2.0 * np.matmul(z, self._x_t)
         r = np.sqrt(np.maximum(sq, 0.0))
         k = self.amplitude[:, None, None] * (1 + np.sqrt(5) * r + 5.0 / 3.0 * r * r) * np.exp(-np.sqrt(5) * r)
-        mean = np.einsum("mkn,mn->km", k, self.alpha)
-        v = np.einsum("mij,mkj->mki", self.chol_inv, k)
+        mean = np.matmul(k, self.alpha[:, :, None])[:, :, 0].T
+        v = np.matmul(k, self._chol_inv_t)  # (m, k, n)
         var = np.maximum(self.amplitude[None, :] - np.einsum("mki,mki->km", v, v), 0.0)
         return mean * self.y_std + self.y_mean, var * self.y_std ** 2
 
 
+#: names of the heterogeneity SDs, in the order a (k, 3) ``tau`` array holds them
+HETEROGENEITY = ("tau_study", "tau_arm", "sigma_row")
+
+
+class ArmLikelihood:
+    """Log likelihood of published statistics, vectorised over k predicted vectors.
+
+    Continuous rows with a ``scale`` get the random-effects structure of the module docstring
+    (one multivariate normal block per study); continuous rows without one are independent
+    normals; proportions are binomial. Built once per target set: the block layout is fixed.
+    """
+
+    def __init__(self, targets: Sequence[Target], sd_sim: np.ndarray):
+        self.targets = list(targets)
+        self.prop = np.array([t.statistic == "proportion" for t in targets], bool)
+        self.value = np.array([t.value for t in targets], float)
+        self.n = np.array([t.n for t in targets], float)
+        self.se_obs = np.array([1.0 if self.prop[j] else (t.se if t.se is not None else sd_sim[j] / np.sqrt(t.n))
+                                for j, t in enumerate(targets)])
+        scaled = np.array([not self.prop[j] and t.scale is not None for j, t in enumerate(targets)], bool)
+        self.independent = np.flatnonzero(~self.prop & ~scaled)
+        self.blocks = []  # (columns, scale, same-arm matrix) per study
+        for study in dict.fromkeys(t.study for j, t in enumerate(targets) if scaled[j]):
+            cols = np.array([j for j, t in enumerate(targets) if scaled[j] and t.study == study])
+            s = np.array([targets[j].scale for j in cols], float)
+            arms = np.array([targets[j].arm for j in cols])
+            self.blocks.append((cols, s, (arms[:, None] == arms[None, :]).astype(float)))
+
+    def __call__(self, predicted: np.ndarray, variance: np.ndarray, tau: np.ndarray | None = None) -> np.ndarray:
+        k = predicted.shape[0]
+        tau = np.zeros((k, 3)) if tau is None else np.broadcast_to(tau, (k, 3))
+        total = np.zeros(k)
+        j = self.independent
+        if j.size:
+            var = self.se_obs[j] ** 2 + variance[:, j]
+            resid = self.value[j] - predicted[:, j]
+            total += (-0.5 * (np.log(2 * np.pi * var) + resid ** 2 / var)).sum(axis=1)
+        for cols, s, same_arm in self.blocks:
+            ss = np.outer(s, s)
+            cov = (tau[:, 0, None, None] ** 2 * ss + tau[:, 1, None, None] ** 2 * ss * same_arm)
+            diag = self.se_obs[cols] ** 2 + variance[:, cols] + (tau[:, 2:3] * s) ** 2
+            cov = cov + diag[:, :, None] * np.eye(len(cols))
+            resid = self.value[cols] - predicted[:, cols]
+            chol = np.linalg.cholesky(cov)
+            w = np.linalg.solve(chol, resid[:, :, None])[:, :, 0]
+            logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+            total += -0.5 * (len(cols) * np.log(2 * np.pi) + logdet + (w * w).sum(axis=1))
+        if self.prop.any():
+            p = np.clip(predicted[:, self.prop], 1e-6, 1 - 1e-6)
+            events = np.round(self.value[self.prop] * self.n[self.prop])
+            total += stats.binom.logpmf(events, self.n[self.prop], p).sum(axis=1)
+        return total
+
+    def new_study_variance(self, tau: np.ndarray) -> np.ndarray:
+        """(k, m) variance a new study adds to each row: (τ_study² + τ_arm² + σ_row²)·scale²."""
+        s = np.array([0.0 if self.prop[j] or t.scale is None else t.scale for j, t in enumerate(self.targets)])
+        return (np.atleast_2d(tau) ** 2).sum(axis=1)[:, None] * s[None, :] ** 2
+
+
 def log_likelihood(targets: Sequence[Target], predicted: np.ndarray, variance: np.ndarray,
-                   sd_sim: np.ndarray) -> np.ndarray:
-    """Log likelihood (k,) of the published statistics at k predicted vectors (k, m)."""
-    prop = np.array([t.statistic == "proportion" for t in targets])
-    value = np.array([t.value for t in targets], float)
-    n = np.array([t.n for t in targets], float)
-    total = np.zeros(predicted.shape[0])
-    if (~prop).any():
-        se_obs = np.array([(t.se if t.se is not None else sd_sim[j] / np.sqrt(t.n)) if not prop[j] else 1.0
-                           for j, t in enumerate(targets)])
-        # the emulator's uncertainty adds to the trial's own sampling error
-        var = se_obs[~prop] ** 2 + variance[:, ~prop]
-        resid = value[~prop] - predicted[:, ~prop]
-        total += (-0.5 * (np.log(2 * np.pi * var) + resid ** 2 / var)).sum(axis=1)
-    if prop.any():
-        p = np.clip(predicted[:, prop], 1e-6, 1 - 1e-6)
-        k = np.round(value[prop] * n[prop])
-        total += stats.binom.logpmf(k, n[prop], p).sum(axis=1)
-    return total
+                   sd_sim: np.ndarray, tau: np.ndarray | None = None) -> np.ndarray:
+    """Log likelihood (k,) of the published statistics at k predicted vectors (k, m);
+    ``tau`` (k, 3) holds the heterogeneity SDs (:data:`HETEROGENEITY`), None for none."""
+    return ArmLikelihood(targets, sd_sim)(predicted, variance, tau)
 
 
 @dataclass
@@ -285,11 +362,20 @@ class CalibrationResult:
     rhat: np.ndarray
     emulator_r2: np.ndarray
     design_points: int
+    #: priors of the heterogeneity SDs sampled with the parameters (empty: no random effects);
+    #: their dimensions follow the parameters' in ``chain_u``, their draws are in ``tau_draws``
+    heterogeneity: list[Prior] = field(default_factory=list)
+    tau_draws: pd.DataFrame | None = None
+
+    @property
+    def all_priors(self) -> list[Prior]:
+        return list(self.priors) + list(self.heterogeneity)
 
     def summary(self) -> pd.DataFrame:
         rows = []
-        for i, p in enumerate(self.priors):
-            x = self.draws[p.name].to_numpy()
+        both = self.draws if self.tau_draws is None else pd.concat([self.draws, self.tau_draws], axis=1)
+        for i, p in enumerate(self.all_priors):
+            x = both[p.name].to_numpy()
             q = np.percentile(x, [5, 50, 95])
             rows.append({"parameter": p.name, "unit": p.unit, "prior": f"{p.distribution} [{p.low:g}, {p.high:g}]",
                          "mean": x.mean(), "sd": x.std(ddof=1), "q05": q[0], "median": q[1], "q95": q[2],
@@ -312,17 +398,26 @@ def to_parameters(priors: Sequence[Prior], u: np.ndarray) -> np.ndarray:
 
 def run_design(simulator: Simulator, priors: Sequence[Prior], n_points: int, seed: int,
                work_dir: Path | None = None, chunk: int = 16,
-               progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               progress: Callable[[int, int], None] | None = None,
+               common_random_numbers: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Simulate every design point; finished chunks are kept in ``work_dir`` so a rerun resumes.
 
     Returns (u (k, d), mean (k, m), sd (k, m)). Each chunk is written to a temporary file and
     renamed, so a killed run never leaves a half-written chunk.
+
+    With ``common_random_numbers`` every design point gets the same simulator seed (the same
+    virtual subjects), so differences between points are the parameters' effect and not Monte
+    Carlo noise the emulators would otherwise have to fit (common random numbers, e.g. Law 2015,
+    Simulation Modeling and Analysis, ch. 12).
     """
     u = design(priors, n_points, seed)
     theta = to_parameters(priors, u)
-    seeds = np.random.SeedSequence(seed).generate_state(n_points, dtype=np.uint64) % (2**63)
+    if common_random_numbers:
+        seeds = np.full(n_points, np.random.SeedSequence(seed).generate_state(1, dtype=np.uint64)[0] % (2**63))
+    else:
+        seeds = np.random.SeedSequence(seed).generate_state(n_points, dtype=np.uint64) % (2**63)
     means, sds = [], []
-    fingerprint = _fingerprint(priors, n_points, seed)
+    fingerprint = _fingerprint(priors, n_points, seed, common_random_numbers)
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)
     for start in range(0, n_points, chunk):
@@ -345,51 +440,78 @@ def run_design(simulator: Simulator, priors: Sequence[Prior], n_points: int, see
     return u, np.vstack(means), np.vstack(sds)
 
 
-def _fingerprint(priors: Sequence[Prior], n_points: int, seed: int) -> str:
+def _fingerprint(priors: Sequence[Prior], n_points: int, seed: int, crn: bool) -> str:
     import hashlib
 
-    text = json.dumps([[p.name, p.distribution, p.low, p.high] for p in priors] + [n_points, seed])
+    text = json.dumps([[p.name, p.distribution, p.low, p.high] for p in priors] + [n_points, seed, crn])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def sample_posterior(emulator: Emulator, priors: Sequence[Prior], targets: Sequence[Target], seed: int,
                      n_walkers: int | None = None, n_steps: int = 3000, burn_fraction: float = 0.5,
-                     n_draws: int = 2000) -> CalibrationResult:
+                     n_draws: int = 2000, heterogeneity: Sequence[Prior] = ()) -> CalibrationResult:
     """Ensemble MCMC (emcee) on the emulated posterior.
 
     The walkers move in z = Φ⁻¹(u), where the prior is a standard normal: no hard walls at the
     prior bounds (the stretch move stalls against them when the data push a parameter to an end
     of its range). The chain is reported in u = Φ(z); the emulators are evaluated at u clipped to
-    the design's range.
+    the design's range. ``heterogeneity`` holds the priors of the three random-effect SDs
+    (:data:`HETEROGENEITY`), sampled alongside; empty for a likelihood without random effects.
     """
     import emcee
 
-    d = len(priors)
-    n_walkers = n_walkers or max(4 * d, 16)
+    d, h = len(priors), len(heterogeneity)
+    if h not in (0, len(HETEROGENEITY)):
+        raise CalibrationError(f"heterogeneity: {h} priors given, need 0 or {len(HETEROGENEITY)} {HETEROGENEITY}")
+    n_walkers = n_walkers or max(4 * (d + h), 16)
     rng = np.random.default_rng(seed)
+    likelihood = ArmLikelihood(targets, emulator.sd_mean)
 
     def log_prob(z):
         z = np.atleast_2d(z)
         u = np.clip(stats.norm.cdf(z), 1e-4, 1 - 1e-4)
-        m, v = emulator.predict(u)
-        return log_likelihood(targets, m, v, emulator.sd_mean) - 0.5 * (z * z).sum(axis=1)
+        m, v = emulator.predict(u[:, :d])
+        tau = to_parameters(heterogeneity, u[:, d:]) if h else None
+        return likelihood(m, v, tau) - 0.5 * (z * z).sum(axis=1)
 
-    sampler = emcee.EnsembleSampler(n_walkers, d, log_prob, vectorize=True)
+    sampler = emcee.EnsembleSampler(n_walkers, d + h, log_prob, vectorize=True)
     # emcee draws from a legacy RandomState; seed it from this run's Generator
     sampler.random_state = np.random.RandomState(np.random.MT19937(int(rng.integers(2**32)))).get_state()
-    start = rng.normal(0.0, 0.5, size=(n_walkers, d))
+    start = rng.normal(0.0, 0.5, size=(n_walkers, d + h))
     sampler.run_mcmc(start, n_steps, progress=False)
     burn = int(n_steps * burn_fraction)
-    chain = stats.norm.cdf(sampler.get_chain(discard=burn))  # (steps, walkers, d) in u
+    chain = stats.norm.cdf(sampler.get_chain(discard=burn))  # (steps, walkers, d + h) in u
     tau = sampler.get_autocorr_time(discard=burn, quiet=True)
     n_kept = chain.shape[0] * chain.shape[1]
     ess = n_kept / np.maximum(tau, 1.0)
     rhat = _split_rhat(chain)
-    flat = chain.reshape(-1, d)
+    flat = chain.reshape(-1, d + h)
     pick = rng.choice(len(flat), size=min(n_draws, len(flat)), replace=False)
-    draws = pd.DataFrame(to_parameters(priors, flat[pick]), columns=[p.name for p in priors])
+    draws = pd.DataFrame(to_parameters(priors, flat[pick, :d]), columns=[p.name for p in priors])
+    tau_draws = (pd.DataFrame(to_parameters(heterogeneity, flat[pick, d:]), columns=[p.name for p in heterogeneity])
+                 if h else None)
     return CalibrationResult(list(priors), list(targets), draws, chain, float(np.mean(sampler.acceptance_fraction)),
-                             tau, ess, rhat, emulator.holdout_r2, 0)
+                             tau, ess, rhat, emulator.holdout_r2, 0, list(heterogeneity), tau_draws)
+
+
+def predictive_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target],
+                     heterogeneity: Sequence[Prior], seed: int, n_draws: int = 1000) -> np.ndarray:
+    """(n_draws, m) statistics of a *new* study run with each target's arm design: posterior
+    parameter draws through the emulators (mean and variance), the new study's random effects
+    at posterior τ draws, and the arm's own sampling error (binomial for proportions)."""
+    rng = np.random.default_rng(seed)
+    h = len(heterogeneity)
+    d = chain_u.shape[-1] - h
+    flat = chain_u.reshape(-1, d + h)
+    pick = rng.choice(len(flat), size=min(n_draws, len(flat)), replace=False)
+    m, v = emulator.predict(flat[pick, :d])
+    likelihood = ArmLikelihood(targets, emulator.sd_mean)
+    extra = likelihood.new_study_variance(to_parameters(heterogeneity, flat[pick, d:])) if h else 0.0
+    sim = m + rng.normal(size=m.shape) * np.sqrt(v + extra + likelihood.se_obs ** 2)
+    prop = likelihood.prop
+    if prop.any():
+        sim[:, prop] = rng.binomial(likelihood.n[prop].astype(int), np.clip(m[:, prop], 0, 1)) / likelihood.n[prop]
+    return sim
 
 
 def _split_rhat(chain: np.ndarray) -> np.ndarray:

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FieldError
-from .arms import ArmTable, skip_reason
-from .bayes import Emulator, Prior, Simulator, Target, sample_posterior, standard_error
+from .arms import SCORES, ArmTable, skip_reason
+from .bayes import (HETEROGENEITY, Emulator, Prior, Simulator, Target, predictive_draws, sample_posterior,
+                    standard_error)
 
 
 def calibration_sets(parameter_set: str = "human") -> dict:
@@ -29,13 +30,7 @@ def calibration_sets(parameter_set: str = "human") -> dict:
             "products": product_parameters()}
 
 
-def load_priors(path: str | Path | None = None, parameter_set: str = "human") -> list[Prior]:
-    """Priors of the calibrated parameters.
-
-    The file (``calibration/priors_human.toml`` by default) lists ``parameters = [names]``; each
-    name's prior is the ``prior`` of its own entry in the model set, the observation model or
-    the product factors, so a range is written once, next to the value and its source.
-    """
+def _read_priors_file(path: str | Path | None) -> tuple[dict, str]:
     if path is None:
         text = resources.files("oasim.calibration").joinpath("priors_human.toml").read_text("utf-8")
         origin = "oasim/calibration/priors_human.toml"
@@ -45,9 +40,19 @@ def load_priors(path: str | Path | None = None, parameter_set: str = "human") ->
             raise FieldError("priors", str(path), "an existing TOML file")
         text, origin = path.read_text("utf-8"), str(path)
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text), origin
     except tomllib.TOMLDecodeError as exc:
         raise FieldError("priors", origin, f"valid TOML ({exc})") from exc
+
+
+def load_priors(path: str | Path | None = None, parameter_set: str = "human") -> list[Prior]:
+    """Priors of the calibrated parameters.
+
+    The file (``calibration/priors_human.toml`` by default) lists ``parameters = [names]``; each
+    name's prior is the ``prior`` of its own entry in the model set, the observation model or
+    the product factors, so a range is written once, next to the value and its source.
+    """
+    data, origin = _read_priors_file(path)
     names = data.get("parameters")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise FieldError("parameters", names, "a non-empty list of parameter names", origin)
@@ -67,6 +72,27 @@ def load_priors(path: str | Path | None = None, parameter_set: str = "human") ->
         if entry.prior is None:
             raise FieldError(f"parameters.{name}", name, f"a parameter with a prior in {owner.origin}", origin)
         priors.append(Prior(name, entry.prior.dist, entry.prior.low, entry.prior.high, entry.unit, entry.prior.why))
+    return priors
+
+
+def load_heterogeneity(path: str | Path | None = None) -> list[Prior]:
+    """Priors of the random-effect SDs (``[heterogeneity]`` of the priors file, in the order of
+    :data:`~oasim.calibration.bayes.HETEROGENEITY`); empty when the file has no such table."""
+    data, origin = _read_priors_file(path)
+    table = data.get("heterogeneity")
+    if table is None:
+        return []
+    if not isinstance(table, dict) or set(table) != set(HETEROGENEITY):
+        raise FieldError("heterogeneity", sorted(table) if isinstance(table, dict) else table,
+                         f"a table with exactly {list(HETEROGENEITY)}", origin)
+    priors = []
+    for name in HETEROGENEITY:
+        e = table[name]
+        if not isinstance(e, dict) or not {"dist", "low", "high", "why"} <= set(e):
+            raise FieldError(f"heterogeneity.{name}", e, "{ dist, low, high, why }", origin)
+        if e["low"] < 0:
+            raise FieldError(f"heterogeneity.{name}.low", e["low"], ">= 0 (a standard deviation)", origin)
+        priors.append(Prior(name, e["dist"], float(e["low"]), float(e["high"]), "fraction of scale maximum", e["why"]))
     return priors
 
 
@@ -91,7 +117,11 @@ def targets_from_table(table: ArmTable) -> ArmTargets:
             continue
         se = None if r.statistic == "proportion" else standard_error(
             r.statistic, r.n, r.spread_type, r.spread_low, r.spread_high)
-        targets.append(Target(f"{r.study} | {r.arm} | {r.endpoint} | m{r.month:g}", r.statistic, r.value, r.n, se))
+        # scores get the study/arm random effects on their instrument's scale; proportions and
+        # physical measures (no scale_max) are independent rows
+        scale = r.scale_max if r.statistic != "proportion" and r.endpoint in SCORES else None
+        targets.append(Target(f"{r.study} | {r.arm} | {r.endpoint} | m{r.month:g}", r.statistic, r.value, r.n, se,
+                              r.study, r.arm, scale))
         ids.append(i)
         studies.append(r.study)
     return ArmTargets(targets, ids, studies, skipped)
@@ -124,26 +154,23 @@ def arm_table_simulator(table: ArmTable, priors: Sequence[Prior], row_ids: Seque
 
 
 def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target], columns: Sequence[int],
-                        seed: int, n_draws: int = 1000) -> pd.DataFrame:
-    """95 % posterior predictive interval of each target column's statistic in a new trial."""
-    rng = np.random.default_rng(seed)
-    flat = chain_u.reshape(-1, chain_u.shape[-1])
-    pick = rng.choice(len(flat), size=min(n_draws, len(flat)), replace=False)
-    m, v = emulator.predict(flat[pick])
+                        seed: int, n_draws: int = 1000, heterogeneity: Sequence[Prior] = ()) -> pd.DataFrame:
+    """95 % predictive interval of each target column's statistic in a new study (posterior
+    parameters, the new study's random effects when ``heterogeneity`` is given, and the arm's
+    sampling error), its coverage of the published value, and its width over the trial's own CI."""
+    from scipy.stats import binomtest
+
+    sim = predictive_draws(emulator, chain_u, targets, heterogeneity, seed, n_draws)
     rows = []
     for j in columns:
         t = targets[j]
         if t.statistic == "proportion":
-            sim = rng.binomial(t.n, np.clip(m[:, j], 0, 1)) / t.n
-            from scipy.stats import binomtest
-
             ci = binomtest(round(t.value * t.n), t.n).proportion_ci(0.95, method="exact")
             own = ci.high - ci.low
         else:
             se = t.se if t.se is not None else emulator.sd_mean[j] / np.sqrt(t.n)
-            sim = m[:, j] + rng.normal(size=len(m)) * np.sqrt(v[:, j] + se ** 2)
             own = 2 * 1.959963984540054 * se
-        lo, hi = np.percentile(sim, [2.5, 97.5])
+        lo, hi = np.percentile(sim[:, j], [2.5, 97.5])
         inside = bool(lo <= t.value <= hi)
         # interval score (Gneiting & Raftery 2007, eq. 43) at alpha = 0.05
         score = (hi - lo) + 40.0 * max(lo - t.value, 0.0) + 40.0 * max(t.value - hi, 0.0)
@@ -153,8 +180,8 @@ def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequen
 
 
 def leave_one_study_out(emulator: Emulator, priors: Sequence[Prior], arm_targets: ArmTargets, seed: int,
-                        mcmc_steps: int = 1500) -> pd.DataFrame:
-    """Refit the posterior without each study in turn and predict that study's rows.
+                        mcmc_steps: int = 1500, heterogeneity: Sequence[Prior] = ()) -> pd.DataFrame:
+    """Refit the posterior without each study in turn and predict that study's rows as a new study.
 
     The emulators were trained on simulator runs of the whole table, which use no published
     value; only the likelihood changes, so each refit costs an MCMC run, not a design.
@@ -167,8 +194,10 @@ def leave_one_study_out(emulator: Emulator, priors: Sequence[Prior], arm_targets
         if not kept:
             continue
         sub = _SubEmulator(emulator, kept)
-        result = sample_posterior(sub, priors, [targets[j] for j in kept], seed + k, n_steps=mcmc_steps)
-        table = predictive_interval(emulator, result.chain_u, targets, held, seed + 1000 + k)
+        result = sample_posterior(sub, priors, [targets[j] for j in kept], seed + k, n_steps=mcmc_steps,
+                                  heterogeneity=heterogeneity)
+        table = predictive_interval(emulator, result.chain_u, targets, held, seed + 1000 + k,
+                                    heterogeneity=heterogeneity)
         table.insert(0, "study", study)
         table.insert(1, "row_id", [arm_targets.row_ids[j] for j in held])
         frames.append(table)

@@ -13,7 +13,8 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .bayes import CalibrationResult, Emulator, Prior, Simulator, Target, run_design, sample_posterior
+from .bayes import (CalibrationResult, Emulator, Prior, Simulator, Target, predictive_draws, run_design,
+                    sample_posterior)
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,9 @@ class CalibrationSettings:
 def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[Target], out: Path,
               settings: CalibrationSettings = CalibrationSettings(), provenance: dict | None = None,
               progress: Callable[[int, int], None] | None = None, force: bool = False,
-              extra: Callable[[Emulator, CalibrationResult, Path], None] | None = None) -> CalibrationResult:
+              extra: Callable[[Emulator, CalibrationResult, Path], None] | None = None,
+              heterogeneity: Sequence[Prior] = (), say: Callable[[str], None] = lambda message: None
+              ) -> CalibrationResult:
     """Design → emulator → MCMC → files in ``out`` (written whole or not at all).
 
     Finished design chunks are kept in a hidden ``.<out>.calibrate-work`` folder beside ``out``
@@ -39,11 +42,16 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
     out = check_output_dir(out, force)  # refuse before hours of simulation, not after
     work = out.parent / f".{out.name}.calibrate-work"
     u, mean, sd = run_design(simulator, priors, settings.design_points, settings.seed, work, settings.chunk, progress)
-    emulator = Emulator.fit(u, mean, sd, settings.seed, restarts=settings.gp_restarts)
-    result = sample_posterior(emulator, priors, targets, settings.seed + 1, n_steps=settings.mcmc_steps)
+    emulator = _fitted_emulator(u, mean, sd, settings, work, say)
+    say(f"sampling the posterior ({settings.mcmc_steps} steps); emulator hold-out R² median "
+        f"{np.nanmedian(emulator.holdout_r2):.3f}")
+    result = sample_posterior(emulator, priors, targets, settings.seed + 1, n_steps=settings.mcmc_steps,
+                              heterogeneity=heterogeneity)
     result.design_points = int(np.sum(np.all(np.isfinite(mean), axis=1)))
     with atomic_output_dir(out, force) as tmp:
         result.draws.to_parquet(tmp / "posterior.parquet", index=False)
+        if result.tau_draws is not None:  # not model parameters: kept apart from the parameter-set draws
+            result.tau_draws.to_parquet(tmp / "heterogeneity.parquet", index=False)
         result.summary().to_csv(tmp / "posterior_summary.csv", index=False)
         pd.DataFrame(np.column_stack([u, mean]), columns=[f"u_{p.name}" for p in priors]
                      + [t.label for t in targets]).to_parquet(tmp / "design.parquet", index=False)
@@ -52,46 +60,68 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
         (tmp / "diagnostics.json").write_text(json.dumps(diagnostics(result), indent=2))
         (tmp / "provenance.json").write_text(json.dumps(provenance or {}, indent=2, default=str))
         if extra is not None:  # e.g. the leave-one-study-out check, written inside the same atomic folder
+            say("predictive checks (leave one study out)")
             extra(emulator, result, tmp)
         (tmp / "report.html").write_text(html_report(result, predictive, mean, tmp), "utf-8")
     shutil.rmtree(work, ignore_errors=True)
     return result
 
 
+def _fitted_emulator(u: np.ndarray, mean: np.ndarray, sd: np.ndarray, settings: CalibrationSettings, work: Path,
+                     say: Callable[[str], None]) -> Emulator:
+    """Fit the emulators, or load the ones a killed run of the same design already fitted (kept
+    in the work folder, written to a temporary name and renamed, so never half-written)."""
+    import hashlib
+    import os
+    import pickle
+
+    key = hashlib.sha256(np.ascontiguousarray(np.column_stack([u, mean, sd])).tobytes()
+                         + repr((settings.seed, settings.gp_restarts)).encode()).hexdigest()[:12]
+    path = work / f"emulator_{key}.pickle"
+    if path.exists():
+        say("emulators loaded from the interrupted run")
+        with path.open("rb") as f:
+            return pickle.load(f)  # written by this function in this work folder, not user input
+    say(f"fitting {mean.shape[1]} emulators on {len(u)} design points")
+    emulator = Emulator.fit(u, mean, sd, settings.seed, restarts=settings.gp_restarts)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(emulator, f)
+    os.replace(tmp, path)
+    return emulator
+
+
 def diagnostics(result: CalibrationResult) -> dict:
+    names = [p.name for p in result.all_priors]
     return {
         "sampler": "emcee affine-invariant ensemble on Gaussian-process emulators",
         "acceptance_fraction": result.acceptance,
-        "autocorrelation_steps": dict(zip([p.name for p in result.priors], map(float, result.autocorr_steps))),
-        "ess": dict(zip([p.name for p in result.priors], map(float, result.ess))),
-        "rhat": dict(zip([p.name for p in result.priors], map(float, result.rhat))),
+        "autocorrelation_steps": dict(zip(names, map(float, result.autocorr_steps))),
+        "ess": dict(zip(names, map(float, result.ess))),
+        "rhat": dict(zip(names, map(float, result.rhat))),
         "emulator_holdout_r2": dict(zip([t.label for t in result.targets], map(float, result.emulator_r2))),
         "design_points": result.design_points,
+        "random_effects": [p.name for p in result.heterogeneity],
         "chain_shape_steps_walkers_parameters": list(result.chain_u.shape),
     }
 
 
 def posterior_predictive(emulator: Emulator, result: CalibrationResult, n: int = 1000) -> pd.DataFrame:
-    """Per target: the published value and its 95 % CI, and the 95 % posterior predictive interval
-    of a new trial's statistic (emulator mean and variance plus the trial's sampling error)."""
-    chain = result.chain_u.reshape(-1, result.chain_u.shape[-1])
-    pick = np.random.default_rng(0).choice(len(chain), size=min(n, len(chain)), replace=False)
-    m, v = emulator.predict(chain[pick])
-    rng = np.random.default_rng(1)
+    """Per target: the published value and its 95 % CI, and the 95 % predictive interval of the
+    statistic in a new study with the arm's design (posterior parameters through the emulators,
+    a new study's random effects at the posterior τ, and the arm's sampling error)."""
+    sim = predictive_draws(emulator, result.chain_u, result.targets, result.heterogeneity, 1, n)
     rows = []
     for j, t in enumerate(result.targets):
         if t.statistic == "proportion":
-            p = np.clip(m[:, j], 0, 1)
-            sim = rng.binomial(t.n, p) / t.n
             half = 1.96 * np.sqrt(t.value * (1 - t.value) / t.n)
         else:
             se = t.se if t.se is not None else emulator.sd_mean[j] / np.sqrt(t.n)
-            sim = m[:, j] + rng.normal(0, 1, len(m)) * np.sqrt(v[:, j] + se ** 2)
             half = 1.96 * se
-        lo, hi = np.percentile(sim, [2.5, 97.5])
+        lo, hi = np.percentile(sim[:, j], [2.5, 97.5])
         rows.append({"target": t.label, "statistic": t.statistic, "n": t.n, "value": t.value,
                      "value_ci_low": t.value - half, "value_ci_high": t.value + half,
-                     "predicted_median": float(np.median(sim)), "pi_low": lo, "pi_high": hi,
+                     "predicted_median": float(np.median(sim[:, j])), "pi_low": lo, "pi_high": hi,
                      "inside": bool(lo <= t.value <= hi)})
     return pd.DataFrame(rows)
 
@@ -113,13 +143,15 @@ def html_report(result: CalibrationResult, predictive: pd.DataFrame, design_mean
     import matplotlib.pyplot as plt
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    d = len(result.priors)
+    priors = result.all_priors
+    d = len(priors)
+    both = result.draws if result.tau_draws is None else pd.concat([result.draws, result.tau_draws], axis=1)
     fig, axes = plt.subplots(1, d, figsize=(3.2 * d, 2.6), squeeze=False)
-    for ax, p in zip(axes[0], result.priors):
+    for ax, p in zip(axes[0], priors):
         lo, hi = p.from_unit(np.array([0.005, 0.995]))
         grid = np.linspace(lo, hi, 300)
         ax.plot(grid, p.frozen.pdf(grid), color="0.5", label="prior")
-        ax.hist(result.draws[p.name], bins=40, density=True, alpha=0.6, color="C0", label="posterior")
+        ax.hist(both[p.name], bins=40, density=True, alpha=0.6, color="C0", label="posterior")
         ax.set_title(p.name, fontsize=8)
         ax.set_xlabel(p.unit, fontsize=8)
     axes[0][0].legend(fontsize=7)
@@ -138,7 +170,7 @@ def html_report(result: CalibrationResult, predictive: pd.DataFrame, design_mean
     predictive_png = _png(fig)
 
     fig, axes = plt.subplots(d, 1, figsize=(7, 1.1 * d), squeeze=False, sharex=True)
-    for i, p in enumerate(result.priors):
+    for i, p in enumerate(priors):
         axes[i][0].plot(result.chain_u[:, :, i], lw=0.3, alpha=0.5)
         axes[i][0].set_ylabel(p.name, fontsize=6, rotation=0, ha="right")
     axes[-1][0].set_xlabel("step after burn-in (prior-quantile scale)")
@@ -153,4 +185,4 @@ def html_report(result: CalibrationResult, predictive: pd.DataFrame, design_mean
     return env.get_template("calibration_report.html.j2").render(
         summary=result.summary().round(4).to_dict(orient="records"), diag=diagnostics(result),
         predictive=predictive.round(3).to_dict(orient="records"), coverage=float(predictive["inside"].mean()),
-        priors=result.priors, loso=loso, prior_posterior=prior_posterior, predictive_png=predictive_png, traces=traces)
+        priors=priors, loso=loso, prior_posterior=prior_posterior, predictive_png=predictive_png, traces=traces)

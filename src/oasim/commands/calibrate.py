@@ -23,7 +23,11 @@ def register(app: typer.Typer) -> None:
                                           help="simulator runs for the emulators (resumable in chunks)"),
         replicates: int = typer.Option(4, "--replicates", min=1, max=200, help="whole-table replicates per design point"),
         mcmc_steps: int = typer.Option(3000, "--mcmc-steps", min=200, max=200_000),
+        gp_restarts: int = typer.Option(1, "--gp-restarts", min=0, max=20,
+                                        help="extra random starts of each emulator's hyperparameter fit"),
         loso: bool = typer.Option(True, "--loso/--no-loso", help="leave-one-study-out predictive check"),
+        random_effects: bool = typer.Option(True, "--random-effects/--no-random-effects",
+                                            help="between-study/arm random effects of the priors file's [heterogeneity]"),
         force: bool = typer.Option(False, "--force", help="replace an earlier oasim output folder"),
         as_json: bool = typer.Option(False, "--json"),
     ):
@@ -33,8 +37,8 @@ def register(app: typer.Typer) -> None:
 
         from .. import __version__
         from ..calibration.arms import arm_table_from_records, bundled_arm_table, read_arm_table
-        from ..calibration.fit_arms import (arm_table_simulator, leave_one_study_out, load_priors,
-                                            targets_from_table)
+        from ..calibration.fit_arms import (arm_table_simulator, leave_one_study_out, load_heterogeneity,
+                                            load_priors, targets_from_table)
         from ..calibration.report import CalibrationSettings, calibrate
 
         try:
@@ -45,11 +49,13 @@ def register(app: typer.Typer) -> None:
                                    "kl_grades": f"{min(r.kl_grades)}-{max(r.kl_grades)}"}
                  for part in parts for r in part.rows], " + ".join(map(str, paths)))
             prior_list = load_priors(priors)
+            tau_priors = load_heterogeneity(priors) if random_effects else []
             arm_targets = targets_from_table(table)
             if not arm_targets.targets:
                 raise OasimError(f"{table.source}: no scoreable rows ({len(arm_targets.skipped)} skipped)")
             simulator = arm_table_simulator(table, prior_list, arm_targets.row_ids, parameter_set, replicates)
-            settings = CalibrationSettings(design_points=design_points, mcmc_steps=mcmc_steps, seed=seed)
+            settings = CalibrationSettings(design_points=design_points, mcmc_steps=mcmc_steps, seed=seed,
+                                           gp_restarts=gp_restarts)
 
             def extra(emulator, result, folder):
                 import pandas as pd
@@ -62,17 +68,19 @@ def register(app: typer.Typer) -> None:
                     f'description = "{parameter_set} set plus posterior draws of oasim calibrate (seed {seed})"\n')
                 if loso:
                     leave_one_study_out(emulator, prior_list, arm_targets, seed + 7,
-                                        mcmc_steps=max(500, mcmc_steps // 2)).to_csv(
+                                        mcmc_steps=max(500, mcmc_steps // 3), heterogeneity=tau_priors).to_csv(
                         folder / "leave_one_study_out.csv", index=False)
 
             provenance = {"tables": [str(p) for p in paths], "table_digest": table.digest(), "seed": seed,
                           "parameter_set": parameter_set, "design_points": design_points, "replicates": replicates,
+                          "random_effects": [p.__dict__ for p in tau_priors],
                           "oasim_version": __version__, "priors": [p.__dict__ for p in prior_list]}
             with Progress(BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                           transient=True) as bar:
                 task = bar.add_task("design runs", total=design_points)
                 result = calibrate(simulator, prior_list, arm_targets.targets, out, settings, provenance,
-                                   lambda done, total: bar.update(task, completed=done), force, extra)
+                                   lambda done, total: bar.update(task, completed=done), force, extra, tau_priors,
+                                   lambda message: bar.console.print(message, style="dim"))
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)

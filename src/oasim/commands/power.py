@@ -26,6 +26,9 @@ def register(app: typer.Typer) -> None:
         workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256,
                                               help="run on a local Dask cluster with N worker processes"),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="run on a Dask cluster: tcp://HOST:PORT"),
+        parameter_set: Optional[str] = typer.Option(
+            None, "--parameter-set", help="parameter set (default: the scenario's; the demo trial names "
+            "human_calibrated, whose posterior contributes one draw per simulated trial)"),
         as_json: bool = typer.Option(False, "--json"),
     ):
         """Simulate the whole trial TRIALS times and report power per active arm (ANCOVA of the
@@ -36,6 +39,10 @@ def register(app: typer.Typer) -> None:
         try:
             engine = Engine.from_options(workers=workers, scheduler=scheduler)
             sc = Scenario.from_toml(scenario)
+            if parameter_set is not None:
+                data = sc.model_dump()
+                data["model"]["parameter_set"] = parameter_set
+                sc = Scenario.from_dict(data, str(scenario))
             if n_active is not None or n_placebo is not None:
                 data = sc.model_dump()
                 for c in data["design"]["cohorts"]:
@@ -54,6 +61,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         if as_json:
             typer.echo(json.dumps({"endpoint": result.endpoint, "alpha": result.alpha, "trials": trials,
+                                   "parameter_set": sc.model.parameter_set,
                                    "arms": result.to_frame().to_dict(orient="records")}, indent=2))
         else:
             Console(width=160).print(result.summary())

@@ -59,7 +59,9 @@ def compare_groups(values: dict[str, np.ndarray], reference: str, method: str = 
         rows.append((other, reference, np.mean(values[other]) - np.mean(values[reference]), p, "welch_t"))
     elif method == "dunnett":
         others = [k for k in names if k != reference]
-        res = stats.dunnett(*[values[k] for k in others], control=values[reference])
+        # Dunnett's p integrates a multivariate t by quasi-Monte Carlo: a fixed generator makes the
+        # same data give the same p (unseeded, repeated calls differed in the third digit)
+        res = stats.dunnett(*[values[k] for k in others], control=values[reference], rng=np.random.default_rng(0))
         for k, p in zip(others, res.pvalue):
             rows.append((k, reference, np.mean(values[k]) - np.mean(values[reference]), float(p), "dunnett"))
     elif method == "tukey":

@@ -1,5 +1,5 @@
-"""Figures and the HTML report of a preclinical experiment (matplotlib Agg, PNG as base64 — the
-program stages read them so), rendered with the project's report document
+"""Figures and the HTML report of a preclinical experiment (matplotlib Agg, PNG bytes — the
+program stages embed them too), rendered with the project's report document
 (:mod:`oasim.report.document`).
 
 Assay: bar = group mean, error bar = SD, points = wells, stars = p against the reference.
@@ -9,7 +9,6 @@ Explant: % GAG and collagen released over days per group.
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -24,12 +23,7 @@ COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#d
 LABELS = {"viability_pct": "viability (% of control)", "oarsi": "OARSI score (0-6)", "synovitis": "synovitis (0-3)"}
 
 
-def _png(fig) -> str:
-    """The figure as base64-encoded PNG (:func:`oasim.report.figures.to_png`)."""
-    return base64.b64encode(to_png(fig)).decode("ascii")
-
-
-def assay_bars(wells: pd.DataFrame, stats: pd.DataFrame, hour: float, groups: list[str]) -> str:
+def assay_bars(wells: pd.DataFrame, stats: pd.DataFrame, hour: float, groups: list[str]) -> bytes:
     """One panel per readout at ``hour``: bars (mean), error bars (SD), points (wells), stars."""
     block = wells[wells.hour == hour]
     readouts = list(dict.fromkeys(block.readout))
@@ -48,11 +42,11 @@ def assay_bars(wells: pd.DataFrame, stats: pd.DataFrame, hour: float, groups: li
         ax.set_xticks(range(len(groups)))
         ax.set_xticklabels(groups, rotation=60, ha="right", fontsize=7)
     fig.suptitle(f"{hour:g} h", fontsize=10)
-    return _png(fig)
+    return to_png(fig)
 
 
 def time_courses(frame: pd.DataFrame, time_col: str, readouts: tuple[str, ...], groups: list[str],
-                 xlabel: str) -> str:
+                 xlabel: str) -> bytes:
     """Mean ± SD over time per group, one panel per readout, individual points shown."""
     fig, axes = plt.subplots(1, len(readouts), figsize=(4.2 * len(readouts), 3.4), squeeze=False)
     for ax, readout in zip(axes[0], readouts):
@@ -65,13 +59,13 @@ def time_courses(frame: pd.DataFrame, time_col: str, readouts: tuple[str, ...], 
         ax.set_xlabel(xlabel)
         ax.set_ylabel(LABELS.get(readout, readout))
     axes[0][0].legend(fontsize=7)
-    return _png(fig)
+    return to_png(fig)
 
 
 def write_html(path: Path, title: str, subtitle: str, sections: list[tuple[str, str, list[tuple[str, str]]]],
                provenance: dict) -> Path:
-    """``sections``: (heading, the result's text summary, [(figure caption, base64 PNG)])."""
-    blocks = [Section(heading, [*(Figure(caption, base64.b64decode(png)) for caption, png in figures),
+    """``sections``: (heading, the result's text summary, [(figure caption, PNG bytes)])."""
+    blocks = [Section(heading, [*(Figure(caption, png) for caption, png in figures),
                                 *([Preformatted(text)] if text else [])])
               for heading, text, figures in sections]
     return Document(title, subtitle, blocks, [f"{k}: {v}" for k, v in provenance.items()]).write(path)

@@ -86,7 +86,7 @@ def _tables(results: dict) -> dict[str, pd.DataFrame]:
 
 
 def _figures(results: dict) -> list[tuple[str, str, list[tuple[str, str]]]]:
-    """(heading, text summary, [(caption, base64 PNG)]) per result, for :func:`report.write_html`."""
+    """(heading, text summary, [(caption, PNG bytes)]) per result, for :func:`report.write_html`."""
     sections = []
     if "assay" in results:
         a = results["assay"]

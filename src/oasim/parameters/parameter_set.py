@@ -151,6 +151,8 @@ class ParameterSet:
     #: posterior draws of calibrated parameters (columns: parameter names of this set, of the
     #: observation model or of the product factors), or None for a set without calibration
     posterior: object = field(default=None, repr=False, compare=False)
+    #: row of ``posterior`` this set's calibrated values come from (None: the posterior medians)
+    draw_index: int | None = field(default=None, compare=False)
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> "ParameterSet":
@@ -227,13 +229,14 @@ class ParameterSet:
         """
         if self.posterior is None:
             return self, {}
-        row = self.posterior.iloc[int(rng.integers(len(self.posterior)))]
+        index = int(rng.integers(len(self.posterior)))
+        row = self.posterior.iloc[index]
         own = {k: float(v) for k, v in row.items() if k in self.parameters}
         other = {k: float(v) for k, v in row.items() if k not in self.parameters}
         params = dict(self.parameters)
         for k, v in own.items():
             params[k] = replace(params[k], value=v, source="calibrated: one posterior draw (oasim calibrate)")
-        return replace(self, parameters=params), other
+        return replace(self, parameters=params, draw_index=index), other
 
     def posterior_medians(self) -> dict[str, float]:
         """Posterior medians of every calibrated parameter (empty without posterior)."""

@@ -215,6 +215,13 @@ def trial_document(scenario, dataset, analysis, summary: TrialSummary, adam) -> 
                  f"{scenario.analysis.primary_visit_month:g}; arms in dose order",
         sections=sections,
         provenance=[f"seed {prov['seed']} · scenario digest {prov['scenario_digest']} · parameter set "
-                    f"{prov['parameter_set']} · oasim {prov['oasim_version']}",
+                    f"{prov['parameter_set']}{_draw_text(prov.get('posterior_draw'))} · oasim {prov['oasim_version']}",
                     "Tables: datasets/*.parquet (ADaM/SDTM), ard.parquet (analysis results), summary.json."],
     )
+
+
+def _draw_text(draw: dict | None) -> str:
+    """' (posterior draw i of n)' for a calibrated parameter set, '' otherwise."""
+    if not draw or draw.get("draw_index") is None:
+        return ""
+    return f" (posterior draw {draw['draw_index']} of {draw['n_draws']}, one per trial seed)"

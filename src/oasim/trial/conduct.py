@@ -358,6 +358,7 @@ def trial_parameters(scenario: Scenario) -> tuple[ParameterSet, ParameterSet, Pa
     if factor_over:
         factors = factors.with_values(note, **factor_over)
     draw = {} if parameter_set.posterior is None else {
+        "draw_index": parameter_set.draw_index, "n_draws": parameter_set.n_draws,
         **{k: parameter_set.value(k) for k in parameter_set.posterior.columns if k in parameter_set}, **other}
     return parameter_set, obs, factors, draw
 
