@@ -12,7 +12,8 @@ Hand-written because the maintained libraries do not fit: SciPy's BDF is per-sub
 numbalsoda 0.3.4 (LSODA callable from numba) has no wheel for this platform, builds only with a
 Fortran compiler and takes no analytic Jacobian; measured on the joint knee model (200 subjects,
 2 years, 5 doses, one thread, load 7-8, same process) it took 15.1 / 23.1 / 31.4 ms per subject
-at rtol 1e-5 / 1e-6 / 1e-7 against Rodas4's 4.0 / 8.2 / 15.6 ms, at 4-10x Rodas4's error.
+at rtol 1e-5 / 1e-6 / 1e-7 against Rodas4's 4.0 / 8.2 / 15.6 ms, at 4-10x Rodas4's error
+(``python -m benchmarks.lsoda``).
 
 Measured against Rodas4 (``python -m benchmarks.throughput --methods rodas4,bdf``): per step
 this BDF needs about 1.3 RHS + solves and 0.1 LU (Rodas4: 6 + 6 and 1), but on the knee model it
