@@ -407,8 +407,8 @@ def run_design(simulator: Simulator, priors: Sequence[Prior], n_points: int, see
 
     With ``common_random_numbers`` every design point gets the same simulator seed (the same
     virtual subjects), so differences between points are the parameters' effect and not Monte
-    Carlo noise the emulators would otherwise have to fit (common random numbers, e.g. Law 2015,
-    Simulation Modeling and Analysis, ch. 12).
+    Carlo noise the emulators would otherwise have to fit (the variance-reduction technique of
+    common random numbers).
     """
     u = design(priors, n_points, seed)
     theta = to_parameters(priors, u)
