@@ -10,9 +10,9 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from oasim.calibration.arms import (ArmRow, BaselineTarget, arm_table_from_records, condition_baseline,
+from oasim.calibration.arms import (SCORES, ArmRow, BaselineTarget, arm_table_from_records, condition_baseline,
                                     read_arm_table, simulate_arm_table)
-from oasim.calibration.validate import interval_score, published_ci_width, score_rows
+from oasim.calibration.validate import interval_score, new_study_effects, published_ci_width, score_rows
 from oasim.cli import app
 from oasim.endpoints import load_observation_parameters, observe_clinical, sample_baseline_symptoms
 from oasim.endpoints.clinical import baseline_disease_factor
@@ -160,3 +160,27 @@ def test_coverage_on_many_self_simulated_tables_is_95_percent():
         sim = simulate_arm_table(table, "human", replicates=200, seed=500 + k)
         inside += [r["inside"] for r in score_rows(table, sim.values, sim.skipped, 200).rows]
     assert 0.90 <= np.mean(inside) <= 0.98
+
+
+def test_new_study_effects_share_the_study_and_arm_terms_and_spare_proportions_and_month_0():
+    table = read_arm_table(SMALL)
+    only_study = new_study_effects(table, {"tau_study": 0.1, "tau_arm": 0.0, "sigma_row": 0.0},
+                                   np.random.default_rng(2))
+    by_study: dict[str, set] = {}
+    for row_id, r in enumerate(table.rows, start=1):
+        scored = r.month > 0 and r.statistic != "proportion" and r.scale_max is not None and r.endpoint in SCORES
+        if not scored:
+            assert only_study[row_id] == 0.0
+        else:  # one η per study, on each row's own scale
+            by_study.setdefault(r.study, set()).add(round(only_study[row_id] / r.scale_max, 12))
+    assert by_study and all(len(v) == 1 for v in by_study.values())
+    # the row SD alone: independent rows with SD sigma_row × scale_max
+    draws = np.array([new_study_effects(table, {"tau_study": 0.0, "tau_arm": 0.0, "sigma_row": 0.05},
+                                        np.random.default_rng(k)).to_numpy() for k in range(4000)])
+    scales = np.array([r.scale_max if r.scale_max and r.month > 0 and r.statistic != "proportion"
+                       and r.endpoint in SCORES else 0.0 for r in table.rows])
+    nonzero = scales > 0
+    assert nonzero.any()
+    np.testing.assert_allclose(draws[:, nonzero].std(axis=0), 0.05 * scales[nonzero], rtol=0.06)
+    corr = np.corrcoef(draws[:, nonzero].T)
+    assert np.abs(corr[np.triu_indices_from(corr, 1)]).max() < 0.1

@@ -98,3 +98,24 @@ def test_the_shipped_calibrated_set_loads_and_changes_the_simulation():
     sims = [simulate_arm_table(table, "human_calibrated", 2, 0, overrides={"msc_potency_umbilical_cord_rel": v})
             .values.loc[2].mean() for v in (lo, hi)]
     assert sims[1] < sims[0] - 0.5  # a more potent draw relieves more pain at month 6
+
+
+def test_heterogeneity_sds_load_row_for_row_and_a_mismatch_is_a_named_error(tmp_path):
+    draws = pd.DataFrame({"macrophage_memory_half_life_d": [40.0, 60.0, 200.0]})
+    sds = pd.DataFrame({"tau_study": [0.1, 0.2, 0.3], "tau_arm": [0.0, 0.1, 0.2], "sigma_row": [0.05] * 3})
+    sds.to_parquet(tmp_path / "sds.parquet", index=False)
+    toml = _write(tmp_path, draws)
+    toml.write_text(toml.read_text() + 'heterogeneity = "sds.parquet"\n')
+    cal = ParameterSet.load(toml)
+    one, _ = cal.posterior_draw(np.random.default_rng(4))
+    row = draws["macrophage_memory_half_life_d"].tolist().index(one.value("macrophage_memory_half_life_d"))
+    assert one.draw_index == row and one.heterogeneity.iloc[row]["tau_study"] == sds["tau_study"][row]
+    sds.iloc[:2].to_parquet(tmp_path / "sds.parquet", index=False)  # one row short
+    with pytest.raises(ParameterError, match="heterogeneity"):
+        ParameterSet.load(toml)
+
+
+def test_the_shipped_calibrated_set_carries_its_heterogeneity_sds():
+    cal = ParameterSet.load("human_calibrated")
+    assert cal.heterogeneity is not None and len(cal.heterogeneity) == cal.n_draws
+    assert set(cal.heterogeneity.columns) == {"tau_study", "tau_arm", "sigma_row"}

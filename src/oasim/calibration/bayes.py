@@ -56,6 +56,7 @@ from scipy import stats
 from scipy.linalg import solve_triangular
 
 from ..errors import FieldError, OasimError
+from ..parameters.parameter_set import HETEROGENEITY_SDS
 
 PRIOR_KINDS = ("lognormal", "normal", "uniform", "loguniform")
 _Z95 = 1.959963984540054
@@ -285,7 +286,7 @@ class _StackedLatentMatern:
 
 
 #: names of the heterogeneity SDs, in the order a (k, 3) ``tau`` array holds them
-HETEROGENEITY = ("tau_study", "tau_arm", "sigma_row")
+HETEROGENEITY = HETEROGENEITY_SDS
 
 
 class ArmLikelihood:

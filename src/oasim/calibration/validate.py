@@ -17,6 +17,12 @@ a check), not scored. Every later row gets
 ``width_ratio`` over the scored rows that have one. Rows that cannot be simulated are listed
 under ``skipped`` with the reason; nothing is dropped silently.
 
+With a calibrated parameter set every replicate replays the table at its own posterior draw.
+If the set also carries the calibration's heterogeneity SDs (``ParameterSet.heterogeneity``),
+each replicate adds, as for a study the calibration has not seen, the random effects of
+:mod:`oasim.calibration.bayes` at that draw's SDs: ``(η_study + η_arm + ε_row) · scale_max`` on
+every score row after month 0 (proportions and rows without an instrument maximum get none).
+
 Replicates run in chunks; with an output folder each chunk is written atomically as
 ``chunk_<start>_<stop>.parquet`` and a rerun skips chunks already written (as ``oasim power``).
 """
@@ -36,7 +42,7 @@ import pandas as pd
 from ..errors import FieldError
 from ..parameters import ParameterSet
 from ..distributed import run_chunks
-from .arms import ArmRow, ArmTable, plan_studies, simulate_arm_table
+from .arms import SCORES, ArmRow, ArmTable, plan_studies, simulate_arm_table
 
 ALPHA = 0.05
 Z975 = 1.959963984540054
@@ -142,21 +148,43 @@ def score_rows(table: ArmTable, simulated: pd.DataFrame, skipped: Mapping[int, s
     return ValidationResult(rows, conditioning, skipped_out, replicates, provenance or {})
 
 
+def new_study_effects(table: ArmTable, sds: Mapping[str, float], rng: np.random.Generator) -> pd.Series:
+    """One draw of a new study's random effects per row (index row_id, on the row's scale).
+
+    ``sds``: ``tau_study``, ``tau_arm``, ``sigma_row`` as fractions of the instrument maximum.
+    Rows of one study share η_study ~ N(0, tau_study²), rows of one arm η_arm ~ N(0, tau_arm²),
+    every row has ε ~ N(0, sigma_row²); only score rows after month 0 get them (0 elsewhere).
+    """
+    studies = {r.study for r in table.rows}
+    arms = {(r.study, r.arm) for r in table.rows}
+    eta_study = dict(zip(sorted(studies), rng.normal(0.0, sds["tau_study"], len(studies))))
+    eta_arm = dict(zip(sorted(arms), rng.normal(0.0, sds["tau_arm"], len(arms))))
+    eps = rng.normal(0.0, sds["sigma_row"], len(table.rows))
+    out = {}
+    for row_id, (r, e) in enumerate(zip(table.rows, eps), start=1):
+        scored = r.month > 0 and r.statistic != "proportion" and r.endpoint in SCORES and r.scale_max is not None
+        out[row_id] = (eta_study[r.study] + eta_arm[(r.study, r.arm)] + e) * r.scale_max if scored else 0.0
+    return pd.Series(out, name="effect")
+
+
 def validate_against(table: ArmTable, parameter_set: str = "human", replicates: int = 200, seed: int = 0,
                      chunk_size: int = 25, out_dir: Path | None = None, overrides: Mapping[str, float] | None = None,
-                     progress: Callable[[int, int], None] | None = None, engine=None) -> ValidationResult:
+                     progress: Callable[[int, int], None] | None = None, engine=None,
+                     new_study: bool = True) -> ValidationResult:
     """Replay ``table`` ``replicates`` times (resumable by chunk in ``out_dir``) and score it.
 
     ``engine``: where the chunks run (:class:`oasim.distributed.Engine`, local by default); each
-    replicate has its own seed stream, so the result does not depend on it."""
+    replicate has its own seed stream, so the result does not depend on it. ``new_study``: add a
+    new study's random effects when the set carries heterogeneity SDs (:func:`new_study_effects`)."""
     if replicates < 2:
         raise FieldError("replicates", replicates, ">= 2")
     if chunk_size < 1:
         raise FieldError("chunk_size", chunk_size, ">= 1")
     pset = ParameterSet.load(parameter_set)
+    random_effects = bool(new_study and pset.posterior is not None and pset.heterogeneity is not None)
     stamp_text = json.dumps({"table": table.digest(), "parameter_set": pset.name, "origin": pset.origin,
-                             "seed": seed, "chunk_size": chunk_size, "overrides": dict(overrides or {})},
-                            sort_keys=True)
+                             "seed": seed, "chunk_size": chunk_size, "overrides": dict(overrides or {}),
+                             **({"new_study_effects": True} if random_effects else {})}, sort_keys=True)
     digest = hashlib.sha256(stamp_text.encode()).hexdigest()[:16]
     if out_dir is not None:
         out_dir = Path(out_dir)
@@ -177,14 +205,20 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
         for k in range(start, stop):
             drawn, other = pset.posterior_draw(np.random.default_rng(np.random.SeedSequence([seed, k, 7])))
             sim = simulate_arm_table(table, drawn, 1, seed, {**other, **dict(overrides or {})}, first_replicate=k)
-            frames.append(sim.values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value"))
+            values = sim.values
+            if random_effects:  # a study the calibration has not seen: its random effects at this draw's SDs
+                sds = pset.heterogeneity.iloc[drawn.draw_index]
+                effect = new_study_effects(table, sds, np.random.default_rng(np.random.SeedSequence([seed, k, 11])))
+                values = values.add(effect.reindex(values.index).fillna(0.0), axis=0)
+            frames.append(values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value"))
         return pd.concat(frames, ignore_index=True)
 
     long = run_chunks(compute, replicates, chunk_size, out_dir, engine, progress)
     _, skipped = plan_studies(table, pset.value("exosome_particles_per_ug"))
     wide = long.pivot(index="row_id", columns="replicate", values="value") if len(long) else pd.DataFrame()
     provenance = {"table": table.source, "table_digest": table.digest(), "parameter_set": pset.name, "seed": seed,
-                  "replicates": replicates, "chunk_size": chunk_size, "run_digest": digest}
+                  "replicates": replicates, "chunk_size": chunk_size, "run_digest": digest,
+                  "new_study_effects": random_effects}
     from .. import __version__
 
     provenance["oasim_version"] = __version__

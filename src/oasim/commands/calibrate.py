@@ -63,9 +63,10 @@ def register(app: typer.Typer) -> None:
                 pd.DataFrame([{"row_id": k, "reason": v} for k, v in arm_targets.skipped.items()]).to_csv(
                     folder / "skipped_rows.csv", index=False)
                 # the posterior as a parameter set: --parameter-set <out>/parameter_set.toml
+                sds = 'heterogeneity = "heterogeneity.parquet"\n' if result.tau_draws is not None else ""
                 (folder / "parameter_set.toml").write_text(
                     f'name = "{parameter_set}_calibrated"\nbase = "{parameter_set}"\nposterior = "posterior.parquet"\n'
-                    f'description = "{parameter_set} set plus posterior draws of oasim calibrate (seed {seed})"\n')
+                    f'{sds}description = "{parameter_set} set plus posterior draws of oasim calibrate (seed {seed})"\n')
                 if loso:
                     leave_one_study_out(emulator, prior_list, arm_targets, seed + 7,
                                         mcmc_steps=max(500, mcmc_steps // 3), heterogeneity=tau_priors).to_csv(

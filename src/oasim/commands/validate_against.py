@@ -37,6 +37,9 @@ def register(app: typer.Typer) -> None:
         workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256,
                                               help="run on a local Dask cluster with N worker processes"),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="run on a Dask cluster: tcp://HOST:PORT"),
+        new_study: bool = typer.Option(True, "--new-study-effects/--no-new-study-effects",
+                                       help="with a calibrated set that carries heterogeneity SDs, each replicate "
+                                            "adds a new study's between-study/arm/row random effects"),
     ):
         """Simulate every study of TABLE as that trial R times: 95% predictive interval of each
         published statistic, inside or not, interval score, coverage and width vs the published CI."""
@@ -52,7 +55,7 @@ def register(app: typer.Typer) -> None:
                 task = bar.add_task("replicates", total=replicates)
                 result = validate_against(arm_table, parameter_set, replicates, seed, chunk_size, out,
                                           progress=lambda done, total: bar.update(task, completed=done),
-                                          engine=engine)
+                                          engine=engine, new_study=new_study)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)

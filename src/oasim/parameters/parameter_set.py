@@ -26,6 +26,8 @@ import numpy as np
 from ..errors import ParameterError
 
 SOURCE_KINDS = ("derived:", "calibrated:", "assumed:")
+#: the between-study, between-arm and row SDs of a calibration's random effects (oasim.calibration.bayes)
+HETEROGENEITY_SDS = ("tau_study", "tau_arm", "sigma_row")
 PRIOR_DISTRIBUTIONS = ("uniform", "loguniform")
 _BIB_KEY = re.compile(r"@\w+\{([^,]+),")
 _FRACTION_SUFFIXES = ("_fraction", "_weight", "_share")
@@ -153,6 +155,9 @@ class ParameterSet:
     posterior: object = field(default=None, repr=False, compare=False)
     #: row of ``posterior`` this set's calibrated values come from (None: the posterior medians)
     draw_index: int | None = field(default=None, compare=False)
+    #: the calibration's between-study/arm heterogeneity SDs (fractions of an instrument's
+    #: maximum; columns tau_study, tau_arm, sigma_row), one row per ``posterior`` row, or None
+    heterogeneity: object = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> "ParameterSet":
@@ -187,14 +192,35 @@ class ParameterSet:
         """A set made of a ``base`` set plus ``posterior`` draws (a Parquet file beside the TOML).
 
         The set's own values of the calibrated parameters are the posterior medians; population
-        runs draw one posterior sample per replicate (:meth:`posterior_draw`).
+        runs draw one posterior sample per replicate (:meth:`posterior_draw`). An optional
+        ``heterogeneity`` file holds the calibration's random-effect SDs, row for row.
         """
+        base = cls.load(data["base"])
+        draws = cls._read_draws(data.get("posterior"), "posterior", origin, path)
+        heterogeneity = None
+        if "heterogeneity" in data:
+            heterogeneity = cls._read_draws(data["heterogeneity"], "heterogeneity", origin, path)
+            if (len(heterogeneity) != len(draws) or sorted(heterogeneity.columns) != sorted(HETEROGENEITY_SDS)
+                    or (heterogeneity.to_numpy(float) < 0).any()):
+                raise ParameterError("heterogeneity", data["heterogeneity"],
+                                     f"{len(draws)} rows (one per posterior draw) of non-negative "
+                                     f"{list(HETEROGENEITY_SDS)}", origin)
+        params = dict(base.parameters)
+        note = f"calibrated: posterior median of {len(draws)} draws ({data['posterior']}, oasim calibrate)"
+        for column in draws.columns:
+            if column in params:
+                old = params[column]
+                params[column] = replace(old, value=float(draws[column].median()), source=note)
+        return cls(data.get("name", path.stem), params, data.get("description", base.description), origin,
+                   base.system, posterior=draws, heterogeneity=heterogeneity)
+
+    @staticmethod
+    def _read_draws(name, key: str, origin: str, path: Path):
+        """The Parquet file ``name`` beside the set's TOML (``key`` names the TOML field in errors)."""
         import pandas as pd
 
-        base = cls.load(data["base"])
-        name = data.get("posterior")
         if not isinstance(name, str) or not name.endswith(".parquet"):
-            raise ParameterError("posterior", name, "the file name of the posterior draws (.parquet)", origin)
+            raise ParameterError(key, name, f"the file name of the {key} draws (.parquet)", origin)
         if origin.startswith("oasim/"):
             draws_path = resources.files("oasim.parameters").joinpath("sets", name)
         else:
@@ -203,18 +229,11 @@ class ParameterSet:
             with resources.as_file(draws_path) if origin.startswith("oasim/") else contextlib.nullcontext(draws_path) as f:
                 draws = pd.read_parquet(f)
         except (OSError, ValueError) as exc:
-            raise ParameterError("posterior", str(draws_path), f"a readable Parquet file of posterior draws ({exc})",
+            raise ParameterError(key, str(draws_path), f"a readable Parquet file of {key} draws ({exc})",
                                  origin) from None
         if len(draws) < 2 or not np.all(np.isfinite(draws.to_numpy(float))):
-            raise ParameterError("posterior", str(draws_path), "at least 2 draws, all finite", origin)
-        params = dict(base.parameters)
-        note = f"calibrated: posterior median of {len(draws)} draws ({name}, oasim calibrate)"
-        for column in draws.columns:
-            if column in params:
-                old = params[column]
-                params[column] = replace(old, value=float(draws[column].median()), source=note)
-        return cls(data.get("name", path.stem), params, data.get("description", base.description), origin,
-                   base.system, posterior=draws)
+            raise ParameterError(key, str(draws_path), "at least 2 draws, all finite", origin)
+        return draws
 
     @property
     def n_draws(self) -> int:
