@@ -25,6 +25,21 @@ DOSE_MAX: dict[str, float] = {
 }
 
 
+def dose_in_model_units(amount: float, unit: str, particles_per_ug: float | np.ndarray | None):
+    """A dose in the model's unit: cells stay cells, µg protein becomes particles.
+
+    The one place where µg are converted: ``particles = µg × particles_per_ug`` (the product
+    lot's purity, Webber 2013); never implicitly. ``particles_per_ug`` may be one value per
+    subject (an array); the result then is an array too.
+    """
+    if unit in ("ug", "ug_protein"):
+        factor = None if particles_per_ug is None else np.asarray(particles_per_ug, float)
+        if factor is None or not np.all(factor > 0):
+            raise FieldError("particles_per_ug", particles_per_ug, "> 0 to convert a µg dose to particles")
+        return float(amount) * (float(factor) if factor.ndim == 0 else factor)
+    return float(amount)
+
+
 @dataclass(frozen=True)
 class Dose:
     """One intra-articular injection.
@@ -69,7 +84,7 @@ class Dose:
         """Exosome dose in particles (µg × explicit particles-per-µg factor)."""
         if self.product != "exosome":
             raise FieldError("dose.product", self.product, "'exosome' for a particle count")
-        return self.amount * particles_per_ug if self.unit == "ug" else self.amount
+        return dose_in_model_units(self.amount, self.unit, particles_per_ug)
 
 
 @dataclass(frozen=True)

@@ -200,3 +200,14 @@ def test_a_parallel_group_trial_runs_to_its_report(tmp_path):
     assert "every arm (parallel groups)" in page
     (review,) = summary.cohort_decisions
     assert (review.cohort, review.n_subjects, review.decision) == (1, 40, "none (parallel-group design)")
+
+
+def test_one_dose_rule_for_the_cli_dose_the_arm_and_per_subject_factors():
+    from oasim.protocol import Dose
+
+    assert Dose.parse("exosome:10:ug@0").particles(2e9) == dose_in_model_units(10.0, "ug", 2e9) == 2e10
+    per_subject = Dose.parse("exosome:10:ug@0").particles(np.array([1e9, 3e9]))
+    assert per_subject.tolist() == [1e10, 3e10]
+    assert Dose.parse("exosome:3e11:particles@0").particles(2e9) == 3e11  # particles are never rescaled
+    with pytest.raises(FieldError, match="particles_per_ug"):
+        Dose.parse("exosome:10:ug@0").particles(np.array([1e9, 0.0]))

@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
         time-averaged tissue-bound exosome effect); print all three with their assumptions."""
         from ..experiments.systems import System
         from ..experiments.translation import translate
+        from ..protocol import dose_in_model_units
 
         try:
             if unit not in ("particles", "ug"):
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
             dose_days = tuple(float(x) for x in days.split(",") if x.strip())
             if unit == "ug":
                 ppu = particles_per_ug or System.load(source).value("exosome_particles_per_ug")
-                dose = dose * ppu
+                dose = dose_in_model_units(dose, unit, ppu)
             result = translate(dose, source, target, dose_days, horizon_days)
         except (OasimError, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)

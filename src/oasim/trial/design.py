@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import FieldError, ParameterError
 from ..parameters import ParameterSet
-from ..protocol import Dose
+from ..protocol import Dose, dose_in_model_units
 
 ProductKind = Literal["saline", "hyaluronic_acid", "msc", "exosome"]
 PRODUCTS: tuple[str, ...] = ("saline", "hyaluronic_acid", "msc", "exosome")
@@ -48,19 +48,6 @@ RETENTION_PARAMETERS = ("msc_fast_half_life_d", "msc_persistent_half_life_d")
 def product_parameters() -> ParameterSet:
     """``trial/products.toml``: HA effect, cell-source factors, KL 1 stratum (value, unit, source)."""
     return ParameterSet.load(str(resources.files("oasim.trial").joinpath("products.toml")))
-
-
-def dose_in_model_units(amount: float, unit: str, particles_per_ug: float | None) -> float:
-    """A dose in the model's unit: cells stay cells, µg protein becomes particles.
-
-    The one place where µg are converted: ``particles = µg × particles_per_ug`` (the product
-    lot's purity, Webber 2013); never implicitly.
-    """
-    if unit in ("ug", "ug_protein"):
-        if particles_per_ug is None or not particles_per_ug > 0:
-            raise FieldError("particles_per_ug", particles_per_ug, "> 0 to convert a µg dose to particles")
-        return float(amount) * float(particles_per_ug)
-    return float(amount)
 
 
 @dataclass(frozen=True)
