@@ -41,3 +41,22 @@ def test_the_safety_review_counts_the_canonical_dlts_per_cohort():
         expected = [len(dlt & set(subjects.loc[subjects["cohort"] == k, "subject_id"])) for k in enrolled]
         assert [d["n_dlt"] for d in decisions] == expected
         assert 0 < sum(expected) < n_subjects
+
+
+def test_event_rule_on_adae_columns_with_missing_days_and_nullable_grades():
+    """The report's DLT listing applies the same per-event rule to ADaM's nullable columns."""
+    import pandas as pd
+
+    from oasim.analysis.safety import dlt_events
+
+    events = pd.DataFrame({
+        "subject_id": ["a", "b", "c", "d", "e"],
+        "grade": pd.array([3, 3, 2, pd.NA, 4], dtype="Int64"),
+        "related": [True, True, True, True, False],
+        "onset_day": pd.array([5, pd.NA, 5, 5, 5], dtype="Int64"),
+        "dose_day": pd.array([0, 0, 0, 0, 0], dtype="Int64"),
+    })
+    assert dlt_events(events, min_grade=3, window_days=28).tolist() == [True, False, False, False, False]
+    assert dlt_events(events, min_grade=3, window_days=28, related_only=False).tolist() == [
+        True, False, False, False, True]
+    assert dlt_events(events, min_grade=3, window_days=4).tolist() == [False] * 5

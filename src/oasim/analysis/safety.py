@@ -204,3 +204,23 @@ def safety_table(
     digest = inputs_hash(adsl, used_adsl, adae=inputs_hash(adae, used_adae), alpha=alpha, model="safety")
     return SafetyTables(any_ae=any_ae, by_term=by_term, by_max_grade=by_max_grade, by_dose=by_dose,
                         exposure_adjusted=exposure_adjusted, alpha=alpha, inputs_hash=digest)
+
+
+def dlt_events(adverse_events: pd.DataFrame, min_grade: int = 3, window_days: float = 28.0,
+               related_only: bool = True) -> np.ndarray:
+    """Which AEs are dose-limiting (bool per row): the one DLT rule of oasim.
+
+    An AE is a DLT when its grade is >= ``min_grade``, 0 <= onset_day - dose_day <=
+    ``window_days`` and (with ``related_only``) it is related; columns as in
+    :func:`dlt_from_adverse_events`. A missing day is never within the window.
+    """
+    required = ["subject_id", "grade", "related", "onset_day", "dose_day"]
+    missing = [c for c in required if c not in adverse_events.columns]
+    if missing:
+        raise FieldError("adverse_events.columns", list(adverse_events.columns), f"must include {required}")
+    ae = adverse_events
+    delay = ae["onset_day"].to_numpy(float, na_value=np.nan) - ae["dose_day"].to_numpy(float, na_value=np.nan)
+    counts = (ae["grade"].to_numpy(float, na_value=np.nan) >= min_grade) & (delay >= 0) & (delay <= window_days)
+    if related_only:
+        counts &= ae["related"].to_numpy(bool)
+    return counts

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..adam.report import analysis_sections, labels_for, safety_sections
+from ..analysis.safety import dlt_events
 from ..data.tables import HIGHER_IS_BETTER, PARAM_LABELS, benefit_text, paramcd_of
 from ..errors import FieldError
 from . import figures
@@ -179,9 +180,9 @@ def responders_section(scenario, analysis, order: list[str], lab: dict) -> Secti
 def dlt_section(scenario, dataset, lab: dict) -> Section:
     review = scenario.design.safety_review
     ae = dataset["ADAE"]
-    after = (ae["ASTDY"] - ae["DOSEDY"]).astype("Float64")
-    dlt = ae[(ae["AREL"] == "RELATED") & (ae["ATOXGRN"] >= review.dlt_min_grade)
-             & after.between(0, review.dlt_window_days).fillna(False).to_numpy(bool)]
+    events = pd.DataFrame({"subject_id": ae["USUBJID"], "grade": ae["ATOXGRN"], "related": ae["AREL"] == "RELATED",
+                           "onset_day": ae["ASTDY"], "dose_day": ae["DOSEDY"]})
+    dlt = ae[dlt_events(events, review.dlt_min_grade, review.dlt_window_days)]  # the safety review's rule
     rows = [[r.USUBJID, str(r.COHORT), lab.get(r.TRT01A, r.TRT01A), r.AEDECOD, str(r.ATOXGRN), str(r.ASTDY),
              str(r.ASTDY - r.DOSEDY)] for r in dlt.itertuples()]
     if not rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from oasim.analysis.safety import dlt_events
 from oasim.errors import FieldError
 from oasim.trial.escalation.boin import Boin
 from oasim.trial.escalation.crm import Crm, crm_skeleton
@@ -108,15 +109,8 @@ def dlt_from_adverse_events(
     Series of bool
         Indexed by subject_id, True for a DLT.
     """
-    required = ["subject_id", "grade", "related", "onset_day", "dose_day"]
-    missing = [c for c in required if c not in adverse_events.columns]
-    if missing:
-        raise FieldError("adverse_events.columns", list(adverse_events.columns), f"must include {required}")
     ae = adverse_events
-    delay = ae["onset_day"].to_numpy(float) - ae["dose_day"].to_numpy(float)
-    counts = (ae["grade"].to_numpy() >= min_grade) & (delay >= 0) & (delay <= window_days)
-    if related_only:
-        counts &= ae["related"].to_numpy(bool)
+    counts = dlt_events(ae, min_grade, window_days, related_only)
     flagged = pd.Series(counts, index=ae["subject_id"].to_numpy()).groupby(level=0).any()
     subjects = pd.unique(np.asarray(ae["subject_id"])) if subject_ids is None else list(subject_ids)
     return flagged.reindex(subjects, fill_value=False).astype(bool).rename("dlt").rename_axis("subject_id")
