@@ -210,11 +210,9 @@ def msc_effect_sobol(n_base: int = 256, seed: int = 1, parameter_set: str = "hum
             for k, v in scaled.items():
                 params[k] = params[k].copy()
                 params[k][rows] = v
-    from .trial.design import POTENCY_PARAMETERS
+    from .trial.design import apply_msc_potency
 
-    for name in POTENCY_PARAMETERS:
-        if name in params:
-            params[name] = params[name] * x["msc_potency_rel"].to_numpy(float)
+    params.update(apply_msc_potency(params, x["msc_potency_rel"].to_numpy(float)))
     knees = Population(pop.covariates.assign(bmi_kg_per_m2=params["bmi_kg_per_m2"]), params, pset.name)
     doses = [tuple(Dose("msc", float(d), "cells", k * INJECTION_INTERVAL_DAYS) for k in range(int(m)))
              for d, m in zip(x["dose_cells"], x["injections"])]

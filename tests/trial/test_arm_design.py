@@ -16,7 +16,8 @@ from oasim.parameters import ParameterSet
 from oasim.population import Population
 from oasim.scenario import Scenario
 from oasim.trial.conduct import conduct_trial, with_kl1_stratum
-from oasim.trial.design import (POTENCY_PARAMETERS, RETENTION_PARAMETERS, ArmProtocol, Product,
+from oasim.trial.design import (PER_CELL_HALF_EFFECT_PARAMETERS, POTENCY_PARAMETERS, RETENTION_PARAMETERS,
+                                ArmProtocol, Product,
                                 cell_source_parameters, dose_in_model_units, product_parameters)
 from oasim.trial.randomisation import permuted_blocks_arms
 
@@ -48,12 +49,37 @@ def test_cell_source_factors_scale_the_shared_mechanism_parameters():
     scaled = cell_source_parameters(pop.parameters, "bone_marrow", factors)
     for name in POTENCY_PARAMETERS:
         assert np.allclose(scaled[name], 2.0 * pop.parameters[name])
+    for name in PER_CELL_HALF_EFFECT_PARAMETERS:
+        assert np.allclose(scaled[name], pop.parameters[name] / 2.0)
     for name in RETENTION_PARAMETERS:
         assert np.allclose(scaled[name], 0.5 * pop.parameters[name])
     arm = ArmProtocol("BM", Product("msc", cell_source="bone_marrow"), 5e7, "cells")
     out = arm.subject_parameters(pop.parameters, factors)
     assert np.allclose(out["msc_pge2_pg_per_mcells_day"], 2.0 * pop.parameters["msc_pge2_pg_per_mcells_day"])
     assert out is not pop.parameters and "msc_pge2_pg_per_mcells_day" in pop.parameters  # input untouched
+
+
+def test_an_msc_source_of_negligible_potency_acts_like_no_cells_once_the_flare_is_off():
+    """Potency scales every per-cell route (secretion, T-cell contact, efferocytosis): at 1e-6 the
+    MSC arm's pain drive is the untreated one when the cells' flare (a reaction to the cells
+    themselves, not to their potency) is switched off. With secretion alone scaled, the contact and
+    efferocytosis effects of 5e7 cells stayed saturated (drive 20-40 % lower at months 3-12)."""
+    from oasim.protocol import Dose
+    from oasim.simulation import simulate
+
+    human = ParameterSet.load("human").with_values("test", flare_pain_gain=0.0, flare_recruitment_gain=0.0,
+                                                   flare_msc_clearance_gain=0.0)
+    pop = Population.sample(human, 6, np.random.default_rng(3))
+    t = np.array([0.0, 30.0, 91.0, 182.0, 365.0])
+    arm = ArmProtocol("BM", Product("msc", cell_source="bone_marrow"), 5e7, "cells")
+    drive = {}
+    for potency in (1.0, 1e-6):
+        factors = product_parameters().with_values("test", msc_potency_bone_marrow_rel=potency)
+        knees = Population(pop.covariates, arm.subject_parameters(pop.parameters, factors), human.name)
+        drive[potency] = simulate(knees, t, [arm.model_doses()] * 6).solution["pain_drive_rel"]
+    untreated = simulate(pop, t, None).solution["pain_drive_rel"]
+    np.testing.assert_allclose(drive[1e-6], untreated, rtol=2e-3)
+    assert np.all(drive[1.0][:, 2:] < 0.95 * untreated[:, 2:])  # the reference potency does act
 
 
 def test_ha_relief_follows_its_published_shape_and_lowers_scores_by_that_fraction():

@@ -214,10 +214,7 @@ def dlt_events(adverse_events: pd.DataFrame, min_grade: int = 3, window_days: fl
     ``window_days`` and (with ``related_only``) it is related; columns as in
     :func:`dlt_from_adverse_events`. A missing day is never within the window.
     """
-    required = ["subject_id", "grade", "related", "onset_day", "dose_day"]
-    missing = [c for c in required if c not in adverse_events.columns]
-    if missing:
-        raise FieldError("adverse_events.columns", list(adverse_events.columns), f"must include {required}")
+    require_columns(adverse_events, ["subject_id", "grade", "related", "onset_day", "dose_day"], "adverse_events")
     ae = adverse_events
     delay = ae["onset_day"].to_numpy(float, na_value=np.nan) - ae["dose_day"].to_numpy(float, na_value=np.nan)
     counts = (ae["grade"].to_numpy(float, na_value=np.nan) >= min_grade) & (delay >= 0) & (delay <= window_days)

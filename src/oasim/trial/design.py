@@ -41,6 +41,10 @@ PRODUCT_LABELS = {"saline": "Saline", "hyaluronic_acid": "Hyaluronic acid", "msc
 # subject parameters of the shared MSC mechanism that a cell source's factors multiply
 POTENCY_PARAMETERS = ("msc_pge2_pg_per_mcells_day", "msc_il1ra_pg_per_mcells_day", "msc_tsg6_pg_per_mcells_day",
                       "msc_exosome_secretion_particles_per_cell_day")
+# half-effective cell numbers of the contact- and apoptosis-mediated MSC actions (T-cell contact,
+# macrophage education by efferocytosis), which a cell source's potency divides: potency is the
+# per-cell immunomodulatory activity, secreted or not (see cell_source_parameters)
+PER_CELL_HALF_EFFECT_PARAMETERS = ("k_half_msc_contact_cells", "k_half_msc_efferocytosis_cells_per_day")
 RETENTION_PARAMETERS = ("msc_fast_half_life_d", "msc_persistent_half_life_d")
 
 
@@ -150,8 +154,8 @@ class ArmProtocol:
                            factors: ParameterSet | None = None) -> dict[str, np.ndarray]:
         """The arm's per-subject parameter vector: cell-source factors and lot potency applied.
 
-        A new dict (the input is not changed): MSC arms scale the secretion parameters by the
-        source's potency and the viable-cell half-lives by its retention factor; exosome arms
+        A new dict (the input is not changed): MSC arms apply the source's potency
+        (:func:`apply_msc_potency`) and scale the viable-cell half-lives by its retention factor; exosome arms
         divide their EC50 through ``exosome_potency_rel`` × the lot's measured potency.
         """
         out = dict(parameters)
@@ -164,7 +168,8 @@ class ArmProtocol:
 
 def cell_source_parameters(parameters: Mapping[str, np.ndarray], cell_source: str,
                            factors: ParameterSet | None = None) -> dict[str, np.ndarray]:
-    """The MSC parameters of ``cell_source``: secretion × potency, half-lives × retention.
+    """The MSC parameters of ``cell_source``: potency applied (:func:`apply_msc_potency`),
+    viable-cell half-lives × retention.
 
     ``factors`` defaults to ``trial/products.toml`` (calibration passes a set with overrides).
     """
@@ -175,5 +180,27 @@ def cell_source_parameters(parameters: Mapping[str, np.ndarray], cell_source: st
     if not present:
         raise ParameterError("cell_source", cell_source,
                              f"a parameter set with the MSC parameters {POTENCY_PARAMETERS + RETENTION_PARAMETERS}")
-    return {n: np.asarray(parameters[n], float) * (potency if n in POTENCY_PARAMETERS else retention)
-            for n in present}
+    out = apply_msc_potency(parameters, potency)
+    out.update({n: np.asarray(parameters[n], float) * retention for n in RETENTION_PARAMETERS if n in parameters})
+    return out
+
+
+def apply_msc_potency(parameters: Mapping[str, np.ndarray], potency) -> dict[str, np.ndarray]:
+    """The MSC parameters at a relative potency (scalar or per subject): every per-cell action
+    scaled alike.
+
+    Secretion rates (:data:`POTENCY_PARAMETERS`) are multiplied by ``potency``; the half-effective
+    cell numbers of the contact- and apoptosis-mediated actions
+    (:data:`PER_CELL_HALF_EFFECT_PARAMETERS`) are divided by it, so a cell of potency 0.1 does a
+    tenth of what a reference cell does by every route. One factor for all routes is assumed:
+    MSC potency assays (T-cell suppression, IDO activity) measure secreted and contact-dependent
+    suppression together and no source separates them per cell source; with secretion alone
+    scaled, a potency near 0 still left the contact and efferocytosis effects of 1e7-1e8 cells
+    saturated, and the calibration could not express an MSC arm no better than its control
+    (Gupta2016's 50M and 150M arms).
+    """
+    potency = np.asarray(potency, float)
+    out = {n: np.asarray(parameters[n], float) * potency for n in POTENCY_PARAMETERS if n in parameters}
+    out.update({n: np.asarray(parameters[n], float) / potency for n in PER_CELL_HALF_EFFECT_PARAMETERS
+                if n in parameters})
+    return out
