@@ -1,6 +1,6 @@
 """Full virtual trials per second: locally and on a local 2-worker Dask cluster.
 
-Run: ``python -m benchmarks.trials [--trials 100] [--workers 2] [--chunk-size 5]``.
+Run: ``python -m benchmarks.trials [--trials 100] [--workers 2] [--chunk-size 5] [--reference-trials 40]``.
 
 Each replicate is the whole example trial (``examples/hucmsc_exosome_trial.toml``: 3 ascending
 cohorts × 8 subjects, 5 visits, screening, randomisation, safety review, model, observation,
@@ -8,6 +8,12 @@ dropout, ANCOVA), as in ``oasim power``. Local = this process (numba uses both c
 subjects of a replicate); Dask = ``Engine(workers=N)``: N worker processes with one numba thread
 each, started on the loopback interface (the wall time includes cluster start and each worker's
 kernel load; both are reported). The tables are checked equal. Timing only; no assertions.
+
+Reference, in the same process (absolute times drift with the machine's load): the first
+``--reference-trials`` replicates by the full route ``oasim power`` took before issue 16 item 5
+(parameter set read per replicate, CDISC tables built and unblinded, formula ANCOVA:
+``one_replicate(..., lean=False)``); the trials/s ratio local / reference is reported, and the
+reference rows are checked equal to the local ones.
 """
 
 from __future__ import annotations
@@ -27,12 +33,13 @@ def main(argv=None) -> int:
 
     from oasim.distributed import Engine
     from oasim.scenario import Scenario
-    from oasim.trial.power import simulate_power
+    from oasim.trial.power import one_replicate, simulate_power
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk-size", type=int, default=5)
+    parser.add_argument("--reference-trials", type=int, default=40)
     args = parser.parse_args(argv)
     sc = Scenario.from_toml(EXAMPLE)
     print(f"# python -m benchmarks.trials {' '.join(argv if argv is not None else sys.argv[1:])}")
@@ -44,6 +51,11 @@ def main(argv=None) -> int:
     local = simulate_power(sc, args.trials, chunk_size=args.chunk_size).replicates
     t_local = time.perf_counter() - t0
     t0 = time.perf_counter()
+    n_ref = min(args.reference_trials, args.trials)
+    reference = pd.DataFrame([row for k in range(n_ref) for row in one_replicate(sc, k, lean=False)])
+    t_ref = time.perf_counter() - t0
+    same_ref = reference.equals(local[local["replicate"] < n_ref].reset_index(drop=True))
+    t0 = time.perf_counter()
     simulate_power(sc, 2, chunk_size=1, engine=Engine(workers=args.workers))
     t_start = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -53,13 +65,16 @@ def main(argv=None) -> int:
     print()
     print("| engine | trials | wall (s) | trials/s | 1,000 trials (s, extrapolated) |")
     print("|---|---|---|---|---|")
-    for label, wall in (("local (1 process, numba 2 threads)", t_local),
-                        (f"Dask LocalCluster, {args.workers} workers x 1 thread (incl. cluster start)", t_dask)):
-        print(f"| {label} | {args.trials} | {wall:.1f} | {args.trials / wall:.2f} | {1000 * wall / args.trials:.0f} |")
+    for label, wall, n in (("local (1 process, numba 2 threads)", t_local, args.trials),
+                           ("reference: full route, per-replicate set load (local)", t_ref, n_ref),
+                           (f"Dask LocalCluster, {args.workers} workers x 1 thread (incl. cluster start)", t_dask,
+                            args.trials)):
+        print(f"| {label} | {n} | {wall:.1f} | {n / wall:.2f} | {1000 * wall / n:.0f} |")
     print()
     print(f"- warm-up (kernel load, 2 trials) {warm:.1f} s; a 2-trial Dask run (cluster start + worker kernel "
           f"load) {t_start:.1f} s")
-    print(f"- local and Dask tables identical: {same}")
+    print(f"- local / reference trials per second: {(args.trials / t_local) / (n_ref / t_ref):.2f}x")
+    print(f"- local and Dask tables identical: {same}; reference rows identical to local: {same_ref}")
     print(f"- load average after {os.getloadavg()[0]:.1f}")
     return 0
 
