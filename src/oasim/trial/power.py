@@ -58,18 +58,18 @@ def primary_rows(run: TrialRun) -> pd.DataFrame:
     name = ENDPOINT_OF[paramcd_of(sc.analysis.primary_endpoint)]  # observations carry endpoint names
     visitn = list(sc.visits.months).index(sc.analysis.primary_visit_month)
     obs = run.observations
-    obs = obs[(obs["paramcd"] == name).to_numpy()]
-    visitnum = obs["visitnum"].to_numpy()
-    base = pd.Series(obs["value"].to_numpy()[visitnum == 0], index=obs["subject_id"].to_numpy()[visitnum == 0])
-    at_visit = obs[visitnum == visitn]
-    sid = at_visit["subject_id"].to_numpy()
-    aval = at_visit["value"].to_numpy()
+    mine = (obs["paramcd"] == name).to_numpy()
+    sid, visitnum, value = (obs[c].to_numpy()[mine] for c in ("subject_id", "visitnum", "value"))
+    base = pd.Series(value[visitnum == 0], index=sid[visitnum == 0])
+    at_visit = visitnum == visitn
+    sid, aval = sid[at_visit], value[at_visit]
     base_at = base.reindex(sid).to_numpy()
     arm_of = pd.Series(run.subjects["arm"].to_numpy(), index=run.subjects["subject_id"].to_numpy())
-    rows = pd.DataFrame({"CHG": aval - base_at, "TRT01P": arm_of.reindex(sid).to_numpy(), "BASE": base_at})
-    # ADQS is sorted by USUBJID, "<STUDYID>-<subject id, 4 digits>"
-    order = np.argsort(np.char.mod("%04d", sid), kind="stable")
-    return rows.iloc[order].dropna(subset=["CHG", "BASE"]).reset_index(drop=True)
+    chg = aval - base_at
+    # complete CHG and BASE, in ADQS order: USUBJID is "<STUDYID>-<subject id, 4 digits>"
+    keep = np.flatnonzero(~np.isnan(chg) & ~np.isnan(base_at))
+    keep = keep[np.argsort(np.char.mod("%04d", sid[keep]), kind="stable")]
+    return pd.DataFrame({"CHG": chg[keep], "TRT01P": arm_of.reindex(sid[keep]).to_numpy(), "BASE": base_at[keep]})
 
 
 def primary_rows_from_datasets(run: TrialRun) -> pd.DataFrame:
