@@ -253,11 +253,11 @@ def randomise(scenario: Scenario, enrolment: Enrolment, arms: tuple[ArmProtocol,
                 for j in range(len(seq))]
     arm_index = np.asarray(arm_index, dtype=int)
     chosen = [arms[i] for i in arm_index]
-    subjects = pd.DataFrame(rows).assign(
-        active=[a.label != PLACEBO_LABEL for a in chosen], arm=[a.label for a in chosen],
-        product=[a.product.kind for a in chosen],
-        dose=[a.dose for a in chosen], dose_unit=[a.dose_unit for a in chosen],
-        dose_model_amount=[a.model_amount for a in chosen])
+    subjects = pd.DataFrame({name: [r[name] for r in rows] for name in ("subject_id", "cohort", "sentinel", "randno")}
+                            | {"active": [a.label != PLACEBO_LABEL for a in chosen], "arm": [a.label for a in chosen],
+                               "product": [a.product.kind for a in chosen], "dose": [a.dose for a in chosen],
+                               "dose_unit": [a.dose_unit for a in chosen],
+                               "dose_model_amount": [a.model_amount for a in chosen]})
     subjects = subjects.merge(enrolment.population.covariates, on="subject_id")
     return Allocation(subjects, arms, arm_index)
 
