@@ -20,6 +20,7 @@ import pytest
 
 from oasim.analysis import ancova
 from oasim.analysis.ancova import ancova_differences
+from oasim.errors import OasimError
 from oasim.parameters import ParameterSet
 from oasim.scenario import Scenario
 from oasim.trial.conduct import conduct_trial
@@ -60,7 +61,7 @@ def test_lean_and_full_power_paths_agree(case):
         pd.testing.assert_frame_equal(lean, full, check_exact=True)
         try:
             expected = ancova(full, **settings).differences
-        except Exception as exc:  # both paths must fail alike (power writes NaN rows then)
+        except OasimError as exc:  # both paths must fail alike (power writes NaN rows then)
             with pytest.raises(type(exc)):
                 ancova_differences(lean, **settings)
             continue
