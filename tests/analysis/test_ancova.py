@@ -106,3 +106,31 @@ def test_bad_input_raises(ancova_drug):
         ancova(ancova_drug, response="post", treatment="drug", baseline="pre", control="Placebo")
     with pytest.raises(OasimError):
         ancova(ancova_drug.head(3), response="post", treatment="drug", baseline="pre", control="A")
+
+
+def test_array_fit_equals_the_formula_fit(ancova_drug):
+    """ancova_differences (arrays, no formula) gives ancova()'s differences bit for bit: the SAS
+    leprosy data (control F, the last level, and A, the first), a simulated 4-arm trial with
+    missing values, and the same named errors."""
+    from oasim.analysis.ancova import ancova_differences
+
+    for control in ("F", "A"):
+        args = dict(response="post", treatment="drug", baseline="pre", control=control, alpha=0.1)
+        pd.testing.assert_frame_equal(ancova_differences(ancova_drug, **args), ancova(ancova_drug, **args).differences,
+                                      check_exact=True)
+    rng = np.random.default_rng(7)
+    n = 40
+    df = pd.DataFrame({"TRT01P": rng.choice(["1e+11 particles", "3e+11 particles", "1e+12 particles", "Placebo"], n),
+                       "BASE": rng.normal(50, 10, n)})
+    df["CHG"] = -0.2 * df["BASE"] + rng.normal(0, 8, n)
+    df.loc[[3, 11], "CHG"] = np.nan
+    df.loc[5, "BASE"] = np.nan
+    pd.testing.assert_frame_equal(ancova_differences(df), ancova(df).differences, check_exact=True)
+    with pytest.raises(FieldError, match="drug"):
+        ancova_differences(ancova_drug, response="post", treatment="drug", baseline="pre", control="Placebo")
+    three = pd.concat([ancova_drug[ancova_drug["drug"] == "A"].head(2), ancova_drug[ancova_drug["drug"] == "F"].head(1)])
+    for fit in (ancova, ancova_differences):  # 3 rows, 3 coefficients: no residual degrees of freedom
+        with pytest.raises(FieldError, match="complete rows"):
+            fit(three, response="post", treatment="drug", baseline="pre", control="A")
+    with pytest.raises(FieldError, match="alpha"):
+        ancova_differences(df, alpha=1.5)

@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from patsy.contrasts import Sum
 
 from oasim.analysis._common import inputs_hash, make_summary, require_columns, require_levels
 from oasim.analysis._lsmeans import is_categorical, levels_of, lsmean_matrix
 from oasim.errors import FieldError
 
-__all__ = ["AncovaResult", "ancova"]
+__all__ = ["AncovaResult", "ancova", "ancova_differences"]
 
 
 def _term(name: str, categorical: bool) -> str:
@@ -147,6 +148,64 @@ def ancova(
     -9.845
     """
     covariates = list(covariates)
+    used = [response, treatment, baseline, *covariates]
+    data, arms, categorical = _analysed_rows(df, response, treatment, baseline, covariates, control, alpha)
+    rhs = [_term(treatment, True)]
+    if baseline is not None:
+        rhs.append(_term(baseline, False))
+    rhs += [_term(c, categorical[c]) for c in covariates]
+    formula = f"Q({response!r}) ~ " + " + ".join(rhs)
+    fit = _with_residual_df(smf.ols(formula, data=data).fit(), len(data))
+
+    numeric = [c for c in [baseline, *covariates] if c is not None and not categorical.get(c, False)]
+    averaged = [c for c in covariates if categorical[c]]
+    grid, lsm_rows = lsmean_matrix(
+        _design_info(fit), data, {treatment: arms}, averaged, numeric, fixed={response: 0.0}
+    )
+    lsmeans = _contrast_table(fit, lsm_rows, grid[treatment].tolist(), alpha, with_test=False)
+    differences = _differences(fit, lsm_rows, arms, control, alpha)
+
+    type3 = sm.stats.anova_lm(fit, typ=3).drop(index="Intercept")
+    type3.index = [_pretty_term(str(t), [treatment, baseline, *covariates]) for t in type3.index]
+    type3 = type3.rename(columns={"sum_sq": "sum_sq", "PR(>F)": "p_value"})
+    return AncovaResult(
+        model_result=fit, lsmeans=lsmeans, differences=differences, type3=type3,
+        response=response, treatment=treatment, control=control, n_subjects=int(fit.nobs),
+        alpha=alpha,
+        inputs_hash=inputs_hash(data, used, control=control, alpha=alpha, model="ancova"),
+    )
+
+
+def ancova_differences(
+    df: pd.DataFrame,
+    response: str = "CHG",
+    treatment: str = "TRT01P",
+    baseline: str = "BASE",
+    control: object = "Placebo",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """``ancova(df, response, treatment, baseline, control, alpha=alpha).differences`` for the model
+    without further covariates, fitted without the formula interface.
+
+    For repeated simulation (``oasim power`` fits one ANCOVA per simulated trial): the design
+    matrix (intercept, patsy's sum-to-zero coding of the arms, baseline) is built from arrays and
+    fitted by ``statsmodels.regression.linear_model.OLS``; no formula parse, LS-mean table or
+    type III table. Same rows dropped, same errors, and for string arm labels (patsy orders them
+    as :func:`levels_of` does) the same design, so the same numbers as :func:`ancova`.
+    """
+    data, arms, _ = _analysed_rows(df, response, treatment, baseline, [], control, alpha)
+    coding = Sum().code_without_intercept(arms).matrix  # one row per arm, as patsy's C(arm, Sum)
+    arm_of_row = pd.Index(arms).get_indexer(data[treatment])
+    exog = np.column_stack([np.ones(len(data)), coding[arm_of_row], data[baseline].to_numpy(float)])
+    fit = _with_residual_df(sm.OLS(data[response].to_numpy(float), exog).fit(), len(data))
+    # LS means: each arm at the mean baseline (np.mean of the column, as lsmean_matrix takes it)
+    lsm_rows = np.column_stack([np.ones(len(arms)), coding, np.full(len(arms), float(np.mean(data[baseline])))])
+    return _differences(fit, lsm_rows, arms, control, alpha)
+
+
+def _analysed_rows(df, response, treatment, baseline, covariates, control, alpha):
+    """Checked inputs: (complete rows of the model variables, arms in model order, which
+    covariates are class variables); named errors for anything an ANCOVA cannot use."""
     require_columns(df, [response, treatment, baseline, *covariates])
     require_levels(df, treatment, [control])
     if not 0 < alpha < 1:
@@ -160,35 +219,21 @@ def ancova(
     for name in [response, baseline, *[c for c in covariates if not categorical[c]]]:
         if name is not None and not pd.api.types.is_numeric_dtype(data[name]):
             raise FieldError(f"df.{name}", str(data[name].dtype), "a numeric column")
-    rhs = [_term(treatment, True)]
-    if baseline is not None:
-        rhs.append(_term(baseline, False))
-    rhs += [_term(c, categorical[c]) for c in covariates]
-    formula = f"Q({response!r}) ~ " + " + ".join(rhs)
-    fit = smf.ols(formula, data=data).fit()
-    if fit.df_resid < 1:
-        raise FieldError("df", len(data), f"more than {int(fit.df_model) + 1} complete rows")
+    return data, arms, categorical
 
-    numeric = [c for c in [baseline, *covariates] if c is not None and not categorical.get(c, False)]
-    averaged = [c for c in covariates if categorical[c]]
-    grid, lsm_rows = lsmean_matrix(
-        _design_info(fit), data, {treatment: arms}, averaged, numeric, fixed={response: 0.0}
-    )
-    lsmeans = _contrast_table(fit, lsm_rows, grid[treatment].tolist(), alpha, with_test=False)
+
+def _with_residual_df(fit, n_rows: int):
+    if fit.df_resid < 1:
+        raise FieldError("df", n_rows, f"more than {int(fit.df_model) + 1} complete rows")
+    return fit
+
+
+def _differences(fit, lsm_rows: np.ndarray, arms: list, control: object, alpha: float) -> pd.DataFrame:
+    """Every arm minus the control arm (rows of ``lsm_rows`` follow ``arms``)."""
     control_row = lsm_rows[arms.index(control)]
     others = [arm for arm in arms if arm != control]
     diff_rows = np.array([lsm_rows[arms.index(arm)] - control_row for arm in others])
-    differences = _contrast_table(fit, diff_rows, others, alpha, with_test=True)
-
-    type3 = sm.stats.anova_lm(fit, typ=3).drop(index="Intercept")
-    type3.index = [_pretty_term(str(t), [treatment, baseline, *covariates]) for t in type3.index]
-    type3 = type3.rename(columns={"sum_sq": "sum_sq", "PR(>F)": "p_value"})
-    return AncovaResult(
-        model_result=fit, lsmeans=lsmeans, differences=differences, type3=type3,
-        response=response, treatment=treatment, control=control, n_subjects=int(fit.nobs),
-        alpha=alpha,
-        inputs_hash=inputs_hash(data, used, control=control, alpha=alpha, model="ancova"),
-    )
+    return _contrast_table(fit, diff_rows, others, alpha, with_test=True)
 
 
 def _design_info(fit):

@@ -253,11 +253,11 @@ def randomise(scenario: Scenario, enrolment: Enrolment, arms: tuple[ArmProtocol,
                 for j in range(len(seq))]
     arm_index = np.asarray(arm_index, dtype=int)
     chosen = [arms[i] for i in arm_index]
-    subjects = pd.DataFrame(rows).assign(
-        active=[a.label != PLACEBO_LABEL for a in chosen], arm=[a.label for a in chosen],
-        product=[a.product.kind for a in chosen],
-        dose=[a.dose for a in chosen], dose_unit=[a.dose_unit for a in chosen],
-        dose_model_amount=[a.model_amount for a in chosen])
+    subjects = pd.DataFrame({name: [r[name] for r in rows] for name in ("subject_id", "cohort", "sentinel", "randno")}
+                            | {"active": [a.label != PLACEBO_LABEL for a in chosen], "arm": [a.label for a in chosen],
+                               "product": [a.product.kind for a in chosen], "dose": [a.dose for a in chosen],
+                               "dose_unit": [a.dose_unit for a in chosen],
+                               "dose_model_amount": [a.model_amount for a in chosen]})
     subjects = subjects.merge(enrolment.population.covariates, on="subject_id")
     return Allocation(subjects, arms, arm_index)
 
@@ -313,12 +313,18 @@ def review(scenario: Scenario, subjects: pd.DataFrame, ae: pd.DataFrame) -> Revi
     return Review(tuple(enrolled), decisions)
 
 
-def conduct_trial(scenario: Scenario, progress: Callable[[str], None] | None = None) -> TrialRun:
-    """Run the virtual trial described by ``scenario``: screen → randomise → simulate → observe → review."""
+def conduct_trial(scenario: Scenario, progress: Callable[[str], None] | None = None,
+                  model_set: ParameterSet | None = None) -> TrialRun:
+    """Run the virtual trial described by ``scenario``: screen → randomise → simulate → observe → review.
+
+    ``model_set``: the scenario's parameter set already loaded (``ParameterSet.load(
+    scenario.model.parameter_set)``), so that repeated trials of one scenario (``oasim power``)
+    read and parse it once; by default it is loaded here.
+    """
     say = progress or (lambda _msg: None)
     rngs = streams(scenario.seed)
     model = KneeModel()
-    parameter_set, obs, factors, draw = trial_parameters(scenario)
+    parameter_set, obs, factors, draw = trial_parameters(scenario, model_set)
     validate_for_model(parameter_set, model.parameter_names)
     arms = arm_protocols(scenario, parameter_set)
     t_visits = np.asarray(scenario.visit_days)
@@ -339,14 +345,16 @@ def conduct_trial(scenario: Scenario, progress: Callable[[str], None] | None = N
                    parameter_draw=draw)
 
 
-def trial_parameters(scenario: Scenario) -> tuple[ParameterSet, ParameterSet, ParameterSet, dict]:
+def trial_parameters(scenario: Scenario, model_set: ParameterSet | None = None,
+                     ) -> tuple[ParameterSet, ParameterSet, ParameterSet, dict]:
     """(model set, observation model, product factors, the posterior draw used) of one trial.
 
     A calibrated set (``human_calibrated``) contributes one posterior draw per trial, from a
     stream of its own, so replicates of ``oasim power`` (one seed each) carry parameter
-    uncertainty; the draw's observation and product parameters replace theirs.
+    uncertainty; the draw's observation and product parameters replace theirs. ``model_set``:
+    the scenario's set if the caller has loaded it already (it is not modified).
     """
-    parameter_set = ParameterSet.load(scenario.model.parameter_set)
+    parameter_set = model_set if model_set is not None else ParameterSet.load(scenario.model.parameter_set)
     obs, factors = load_observation_parameters(), product_parameters()
     draw_rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 0x0A5C]))
     parameter_set, other = parameter_set.posterior_draw(draw_rng)
@@ -375,7 +383,8 @@ def _assemble(scenario: Scenario, enrolment: Enrolment, allocation: Allocation, 
     sid = observations["subject_id"].to_numpy() - 1
     visible = observations["t_days"].to_numpy() <= seen.dropout_day[sid]
     mri_days = {m * DAYS_PER_MONTH for m in scenario.visits.mri_months}
-    is_mri = observations["paramcd"].str.startswith("MRI_").to_numpy()
+    paramcd = observations["paramcd"]
+    is_mri = paramcd.isin([c for c in paramcd.unique() if c.startswith("MRI_")]).to_numpy()
     visible &= ~is_mri | observations["t_days"].isin(mri_days).to_numpy()
     observations = observations[visible & keep[sid]]
     subjects = subjects.assign(dropout_day=np.where(seen.dropout_day < t_visits[-1], np.round(seen.dropout_day), np.nan),
@@ -392,9 +401,10 @@ def _exposure(scenario: Scenario, subjects: pd.DataFrame, protocols: list[ArmPro
     """EX rows: one per injection, read from each subject's arm protocol."""
     sentinel_days = scenario.design.sentinel_days if scenario.design.sentinel and scenario.design.cohorts else 0.0
     return pd.DataFrame([
-        {"subject_id": r.subject_id, "day": day, "product": arm.exposure_product(), "dose": arm.dose,
-         "dose_unit": arm.dose_unit, "sentinel_offset_days": 0.0 if r.sentinel else sentinel_days}
-        for r, arm in zip(subjects.itertuples(), protocols) for day in arm.injection_days],
+        {"subject_id": sid, "day": day, "product": arm.exposure_product(), "dose": arm.dose,
+         "dose_unit": arm.dose_unit, "sentinel_offset_days": 0.0 if sentinel else sentinel_days}
+        for sid, sentinel, arm in zip(subjects["subject_id"].tolist(), subjects["sentinel"].tolist(), protocols)
+        for day in arm.injection_days],
         columns=["subject_id", "day", "product", "dose", "dose_unit", "sentinel_offset_days"])
 
 
@@ -403,13 +413,13 @@ def _dose_label(dose: float, unit: str) -> str:
 
 
 def _observation_table(scores, subject_ids, scenario, t_visits) -> pd.DataFrame:
-    names = [f"MONTH {m:g}" if m else "BASELINE" for m in scenario.visits.months]
-    n, v = len(subject_ids), len(t_visits)
-    frames = [pd.DataFrame({"subject_id": np.repeat(subject_ids, v), "visit": np.tile(names, n),
-                            "visitnum": np.tile(np.arange(v), n), "t_days": np.tile(t_visits, n),
-                            "paramcd": code, "value": values.reshape(-1)})
-              for code, values in scores.items()]
-    return pd.concat(frames, ignore_index=True)
+    """Long table: per score (in ``scores`` order), per subject, per visit; columns built once."""
+    names = np.array([f"MONTH {m:g}" if m else "BASELINE" for m in scenario.visits.months], dtype=object)
+    n, v, k = len(subject_ids), len(t_visits), len(scores)
+    return pd.DataFrame({"subject_id": np.tile(np.repeat(subject_ids, v), k), "visit": np.tile(names, n * k),
+                         "visitnum": np.tile(np.arange(v), n * k), "t_days": np.tile(t_visits, n * k),
+                         "paramcd": np.repeat(np.array(list(scores), dtype=object), n * v),
+                         "value": np.concatenate([values.reshape(-1) for values in scores.values()])})
 
 
 def _safety_review(scenario: Scenario, subjects: pd.DataFrame, ae: pd.DataFrame):

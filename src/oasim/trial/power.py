@@ -21,12 +21,14 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import ancova
+from ..analysis.ancova import ancova_differences
 from ..data import from_trial_run
-from ..data.tables import paramcd_of
+from ..data.tables import ENDPOINT_OF, paramcd_of
 from ..errors import FieldError, OasimError
+from ..parameters import ParameterSet
 from ..scenario import Scenario
 from .analyse import PLACEBO, arm_order
-from .conduct import conduct_trial
+from .conduct import TrialRun, conduct_trial
 
 # endpoints where a lower value is better (pain, disability, inflammation); others: higher is better
 LOWER_IS_BETTER = ("WOMAC", "VAS_PAIN", "PGA_VAS", "MRI_T2", "MRI_SYNOV", "SF_IL1B")
@@ -42,32 +44,77 @@ def replicate_seed(seed: int, k: int) -> int:
     return int(np.random.SeedSequence(seed, spawn_key=(k,)).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-def one_replicate(scenario: Scenario, k: int) -> list[dict]:
-    """Rows (one per active arm) of replicate ``k``."""
-    sc = scenario.model_copy(update={"seed": replicate_seed(scenario.seed, k)})
-    run = conduct_trial(sc)
-    ds = from_trial_run(run).unblind()
+def primary_rows(run: TrialRun) -> pd.DataFrame:
+    """The rows the power analysis fits (CHG, TRT01P, BASE of the primary endpoint at the primary
+    visit, complete CHG and BASE, in USUBJID order), from the trial's records.
+
+    The values of ADQS (:func:`oasim.data.from_trial_run`, unblinded) without building the CDISC
+    tables: BASE is the subject's value at the baseline visit (visit number 0), CHG the value
+    minus BASE, TRT01P the subject's arm. :func:`primary_rows_from_datasets` takes the same rows
+    from the tables themselves (``oasim run``'s route); ``tests/trial/test_power_pinned.py``
+    checks both give the same rows.
+    """
+    sc = run.scenario
+    name = ENDPOINT_OF[paramcd_of(sc.analysis.primary_endpoint)]  # observations carry endpoint names
+    visitn = list(sc.visits.months).index(sc.analysis.primary_visit_month)
+    obs = run.observations
+    mine = (obs["paramcd"] == name).to_numpy()
+    sid, visitnum, value = (obs[c].to_numpy()[mine] for c in ("subject_id", "visitnum", "value"))
+    base = pd.Series(value[visitnum == 0], index=sid[visitnum == 0])
+    at_visit = visitnum == visitn
+    sid, aval = sid[at_visit], value[at_visit]
+    base_at = base.reindex(sid).to_numpy()
+    arm_of = pd.Series(run.subjects["arm"].to_numpy(), index=run.subjects["subject_id"].to_numpy())
+    chg = aval - base_at
+    # complete CHG and BASE, in ADQS order: USUBJID is "<STUDYID>-<subject id, 4 digits>"
+    keep = np.flatnonzero(~np.isnan(chg) & ~np.isnan(base_at))
+    keep = keep[np.argsort(np.char.mod("%04d", sid[keep]), kind="stable")]
+    return pd.DataFrame({"CHG": chg[keep], "TRT01P": arm_of.reindex(sid[keep]).to_numpy(), "BASE": base_at[keep]})
+
+
+def primary_rows_from_datasets(run: TrialRun) -> pd.DataFrame:
+    """:func:`primary_rows` read from the unblinded CDISC tables (ADQS joined with the randomisation list)."""
+    sc = run.scenario
     code = paramcd_of(sc.analysis.primary_endpoint)  # ADQS PARAMCD (<= 8 characters)
     visitn = list(sc.visits.months).index(sc.analysis.primary_visit_month)
-    adqs = ds["ADQS"]
+    adqs = from_trial_run(run).unblind()["ADQS"]
     rows = adqs[(adqs["PARAMCD"] == code) & (adqs["AVISITN"] == visitn)].dropna(subset=["CHG", "BASE"])
-    n_cohorts = len(sc.design.cohorts)
-    stopped = len(run.cohort_decisions) < n_cohorts
-    out = []
+    return rows[["CHG", "TRT01P", "BASE"]].reset_index(drop=True)
+
+
+def one_replicate(scenario: Scenario, k: int, model_set: ParameterSet | None = None, lean: bool = True) -> list[dict]:
+    """Rows (one per active arm) of replicate ``k``.
+
+    ``model_set``: the scenario's parameter set, loaded once by the caller (see
+    :func:`~oasim.trial.conduct.conduct_trial`). ``lean`` (default): the analysis rows come from
+    the trial's records (:func:`primary_rows`) and the ANCOVA is fitted on arrays
+    (:func:`~oasim.analysis.ancova.ancova_differences`); ``lean=False`` builds the CDISC tables and
+    fits :func:`~oasim.analysis.ancova` with its formula, as ``oasim run`` does. Both give the same rows.
+    """
+    sc = scenario.model_copy(update={"seed": replicate_seed(scenario.seed, k)})
+    run = conduct_trial(sc, model_set=model_set)
+    stopped = len(run.cohort_decisions) < len(sc.design.cohorts)
+    settings = {"response": "CHG", "treatment": "TRT01P", "baseline": "BASE", "control": PLACEBO,
+                "alpha": sc.analysis.alpha}
     try:
-        diffs = ancova(rows, response="CHG", treatment="TRT01P", baseline="BASE", control=PLACEBO,
-                       alpha=sc.analysis.alpha).differences
+        if lean:
+            diffs = ancova_differences(primary_rows(run), **settings)
+        else:
+            diffs = ancova(primary_rows_from_datasets(run), **settings).differences
     except OasimError:
         diffs = pd.DataFrame(columns=["estimate", "p_value"])
-    for arm in sorted(set(run.subjects.loc[run.subjects["active"], "arm"])):
-        if arm in diffs.index:
-            est, p = float(diffs.loc[arm, "estimate"]), float(diffs.loc[arm, "p_value"])
-            lo, hi = (float(diffs.loc[arm, c]) if c in diffs.columns else np.nan for c in ("ci_lower", "ci_upper"))
+    arm = run.subjects["arm"]
+    per_trial = {"n_total": int(len(run.subjects)), "n_ae": int(len(run.adverse_events)), "stopped_early": stopped,
+                 "n_dlt": int(sum(d["n_dlt"] for d in run.cohort_decisions))}
+    out = []
+    for name in sorted(set(arm[run.subjects["active"]])):
+        if name in diffs.index:
+            est, p = float(diffs.loc[name, "estimate"]), float(diffs.loc[name, "p_value"])
+            lo, hi = (float(diffs.loc[name, c]) if c in diffs.columns else np.nan for c in ("ci_lower", "ci_upper"))
         else:
             est, p, lo, hi = np.nan, np.nan, np.nan, np.nan
-        out.append({"replicate": k, "arm": arm, "estimate": est, "p_value": p, "ci_lower": lo, "ci_upper": hi,
-                    "n_active": int(((run.subjects["arm"] == arm)).sum()), "n_total": int(len(run.subjects)), "n_ae": int(len(run.adverse_events)),
-                    "stopped_early": stopped, "n_dlt": int(sum(d["n_dlt"] for d in run.cohort_decisions))})
+        out.append({"replicate": k, "arm": name, "estimate": est, "p_value": p, "ci_lower": lo, "ci_upper": hi,
+                    "n_active": int((arm == name).sum()), **per_trial})
     return out
 
 
@@ -104,9 +151,16 @@ class PowerResult:
                 f"(benefit direction required)\n{self.to_frame().to_string(index=False)}")
 
 
-def replicate_chunk(scenario: Scenario, start: int, stop: int) -> pd.DataFrame:
-    """Rows of replicates ``start .. stop - 1`` (a pure function of its arguments: any worker)."""
-    return pd.DataFrame([row for k in range(start, stop) for row in one_replicate(scenario, k)])
+def replicate_chunk(scenario: Scenario, start: int, stop: int, model_set: ParameterSet | None = None,
+                    lean: bool = True) -> pd.DataFrame:
+    """Rows of replicates ``start .. stop - 1`` (a pure function of its arguments: any worker).
+
+    ``model_set``: the scenario's parameter set (:func:`simulate_power` reads it once and ships it
+    with every chunk); read here if not given.
+    """
+    if model_set is None:
+        model_set = ParameterSet.load(scenario.model.parameter_set)
+    return pd.DataFrame([row for k in range(start, stop) for row in one_replicate(scenario, k, model_set, lean)])
 
 
 def simulate_power(scenario: Scenario, n_trials: int, chunk_size: int = 10, out_dir: Path | None = None,
@@ -131,5 +185,6 @@ def simulate_power(scenario: Scenario, n_trials: int, chunk_size: int = 10, out_
         if stamp.exists() and stamp.read_text().strip() != scenario.digest():
             raise FieldError("out", str(out_dir), "a folder of the same scenario (digest differs: use a new folder)")
         stamp.write_text(scenario.digest())
-    frame = run_chunks(partial(replicate_chunk, scenario), n_trials, chunk_size, out_dir, engine, progress)
+    model_set = ParameterSet.load(scenario.model.parameter_set)  # once, not per replicate
+    frame = run_chunks(partial(replicate_chunk, scenario, model_set=model_set), n_trials, chunk_size, out_dir, engine, progress)
     return PowerResult(frame, scenario.analysis.primary_endpoint, scenario.analysis.alpha, n_trials)
