@@ -13,7 +13,8 @@ Two models, in one process run:
 
 Methods: (a) oasim ``NumbaRodasSolver`` (Rodas4, 2 threads), ``BdfSolver`` (variable-order BDF
 with Jacobian/LU reuse, CVODE's policy) and the tableau-driven ``RosenbrockSolver`` variants
-(Rodas3, ROS3, Rodas4 with Hermite dense output; ``--methods``), (b) libRoadRunner CVODE, one loaded
+(Rodas3, ROS3, Rodas4 with Hermite dense output, Rodas5P stopping at outputs or with its own
+4th-order interpolant; ``--methods``), (b) libRoadRunner CVODE, one loaded
 model reused, parameters and initial amounts set in one call each and ``reset()`` between
 subjects, in a loop and as a 2-process pool (one model per worker; worker start and model
 load excluded), (c) SciPy ``solve_ivp`` LSODA and BDF in a loop (the kernel's compiled RHS,
@@ -127,6 +128,8 @@ OASIM_METHODS = {
     "rodas3": ("(a) oasim Rosenbrock Rodas3, 2 threads", (4, 3 + 1)),  # + 1 RHS at the accepted point
     "ros3": ("(a) oasim Rosenbrock ROS3, 2 threads", (3, 2 + 1)),
     "rodas4-dense": ("(a) oasim Rosenbrock Rodas4 + Hermite output, 2 threads", (6, 6 + 1)),
+    "rodas5p": ("(a) oasim Rosenbrock Rodas5P, 2 threads", (8, 7 + 1)),
+    "rodas5p-dense": ("(a) oasim Rosenbrock Rodas5P + its 4th-order interpolant, 2 threads", (8, 7 + 1)),
     # per step: measured RHS (= Newton iterations = solves), LU and Jacobian counts, see kernel floor
     "bdf": ("(a) oasim BDF with Jacobian/LU reuse, 2 threads", None),
 }
@@ -139,8 +142,8 @@ def _solver(method: str, rtol: float, atol: float):
         return BdfSolver(rtol=rtol, atol=atol)
     if method == "rodas4":
         return NumbaRodasSolver(rtol=rtol, atol=atol)
-    if method == "rodas4-dense":
-        return RosenbrockSolver(method="rodas4", rtol=rtol, atol=atol, dense=True)
+    if method.endswith("-dense"):
+        return RosenbrockSolver(method=method.removesuffix("-dense"), rtol=rtol, atol=atol, dense=True)
     return RosenbrockSolver(method=method, rtol=rtol, atol=atol, dense=False)
 
 
