@@ -362,6 +362,8 @@ def main(argv=None) -> int:
                         help=f"oasim methods, from {', '.join(OASIM_METHODS)}")
     parser.add_argument("--method-max-n", type=int, default=10_000,
                         help="largest N for the oasim methods other than rodas4")
+    parser.add_argument("--rtols", default="1e-6,1e-5,1e-4",
+                        help="oasim tolerances (atol = rtol / 100); add 1e-7 to compare at libRoadRunner's 1e-7")
     args = parser.parse_args(argv)
     max_n = min(args.max_n, 1000) if args.quick else args.max_n
     max_rr = min(args.max_rr_n, 1000) if args.quick else args.max_rr_n
@@ -385,7 +387,7 @@ def main(argv=None) -> int:
         sizes = all_sizes if name == "joint" else [n for n in all_sizes if n <= args.proctor_max_n]
         max_rr = all_max_rr if name == "joint" else min(all_max_rr, args.proctor_max_rr_n)
         big = (joint_problem if name == "joint" else proctor_problem)(max(sizes))
-        configs = [(1e-6, 1e-8), (1e-5, 1e-7), (1e-4, 1e-6)]
+        configs = [(float(r), float(f"{float(r) / 100:.3g}")) for r in args.rtols.split(",")]  # 1e-6 -> 1e-08 exactly
         rr_configs = [(1e-5, 1e-7), (1e-6, 1e-8), (1e-7, 1e-9)]
         methods = [m for m in args.methods.split(",") if m]
         # tight reference on the first N_ERR subjects (libRoadRunner, rtol 1e-12)

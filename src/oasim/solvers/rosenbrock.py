@@ -1,7 +1,9 @@
 """Tableau-driven numba Rosenbrock solvers (ROS3, Rodas3, Rodas4, Rodas5P) with dense output.
 
-One kernel template (``rosenbrock_kernel.py``) serves every method; the tableau is written as
-module constants in front of it, so numba compiles (and caches) one module per model and method.
+One kernel template (``rosenbrock_kernel.py``) serves every method; the tableau is written in
+front of it as module constants and as ``ros_stages``, the stages of one step unrolled with the
+coefficients inlined (one fused pass over the states per stage, as the hand-written Rodas4
+kernel does), so numba compiles (and caches) one module per model and method.
 ROS3, Rodas3 and Rodas4 and their coefficients are those of KPP's Rosenbrock integrator (Sandu et
 al. 1997, ``sandu1997benchmarking``; Rodas4 from Hairer & Wanner 1996, ``hairer1996solving``).
 Rodas5P is Steinebach 2023 (``steinebach2023rodas5p``); its coefficients (A, C, γ and the dense
@@ -127,15 +129,47 @@ def tableau_source(method: str) -> str:
         f"ROS_S = {s}",
         f"ROS_GAMMA = {tb['gamma']!r}",
         f"ROS_ELO = {tb['elo']!r}",
-        f"ROS_A = np.array({a.tolist()!r})",
-        f"ROS_C = np.array({c.tolist()!r})",
-        f"ROS_M = np.array({list(tb['M'])!r})",
-        f"ROS_E = np.array({list(tb['E'])!r})",
-        f"ROS_NEWF = np.array({list(tb['newf'])!r})",
         f"ROS_NH = {n_h}",
         f"ROS_H = np.array({h.tolist()!r})",
         "",
+        _stages_source(s, a, c, tb),
     ])
+
+
+def _combination(first: str, terms) -> str:
+    """``first + c_1 * v_1[i] + ...`` over the non-zero coefficients, in order (exact literals)."""
+    return " + ".join([first] + [f"{float(coef)!r} * {vec}[i]" for coef, vec in terms if coef != 0.0])
+
+
+def _stages_source(s: int, a: np.ndarray, c: np.ndarray, tb: dict) -> str:
+    """``ros_stages``: all stages of one step unrolled with the coefficients inlined, each stage
+    one fused pass over the states (as the hand-written Rodas4 kernel does); leaves
+    y1 = z + Σ M_i K_i in ``u`` and the error Σ E_i K_i in ``fs``. Sums keep the tableau's term
+    order; zero coefficients are left out."""
+    lines = [
+        "@njit(cache=True, fastmath=True, error_model='numpy')",
+        "def ros_stages(z, f0, p, inv_h, w, K, u, fs):",
+        "    n = z.shape[0]",
+        *[f"    k{j} = K[{j}]" for j in range(s)],
+    ]
+    last_f = "f0"  # stage 0 uses f(z), kept from the previous step
+    for i in range(s):
+        if i > 0 and tb["newf"][i]:  # (a stage without a new f reuses the last one, as in KPP)
+            lines += ["    for i in range(n):",
+                      f"        u[i] = {_combination('z[i]', [(a[i, j], f'k{j}') for j in range(i)])}",
+                      "    rhs(u, p, fs)"]
+            last_f = "fs"
+        scaled = [j for j in range(i) if c[i, j] != 0.0]
+        lines += [f"    c{i}_{j} = {float(c[i, j])!r} * inv_h" for j in scaled]
+        lines += ["    for i in range(n):",
+                  f"        k{i}[i] = {' + '.join([f'{last_f}[i]'] + [f'c{i}_{j} * k{j}[i]' for j in scaled])}",
+                  f"    lu_solve(w, k{i})"]
+    error = _combination("0.0", [(x, f"k{j}") for j, x in enumerate(tb["E"])])
+    lines += ["    for i in range(n):",
+              f"        u[i] = {_combination('z[i]', [(x, f'k{j}') for j, x in enumerate(tb['M'])])}",
+              f"        fs[i] = {error.removeprefix('0.0 + ')}",
+              ""]
+    return "\n".join(lines)
 
 
 @lru_cache(maxsize=16)

@@ -1,8 +1,8 @@
-# ruff: noqa: F821  (a template: rhs, jac_w, lu_*, extend, model_event, NNZ, NONNEGATIVE, ROS_* come from the generated module)
+# ruff: noqa: F821  (a template: rhs, jac_w, lu_*, extend, model_event, NNZ, NONNEGATIVE, ROS_*, ros_stages come from the generated module)
 # Tableau-driven Rosenbrock population kernel. Not imported directly: its text is appended to the
 # model-specific module written by oasim.solvers.codegen plus a tableau block written by
-# oasim.solvers.rosenbrock (ROS_S, ROS_A, ROS_C, ROS_M, ROS_E, ROS_NEWF, ROS_GAMMA, ROS_ELO, and the
-# dense-output rows ROS_NH, ROS_H).
+# oasim.solvers.rosenbrock (ROS_S, ROS_GAMMA, ROS_ELO, the dense-output rows ROS_NH, ROS_H, and
+# ros_stages: the stages of one step unrolled from the tableau's A, C, M, E).
 #
 # Method (KPP formulation, Sandu et al. 1997): with W = I/(h·γ) − J(y0),
 #     Y_i = y0 + Σ_j A_ij K_j,   W K_i = f(Y_i) + Σ_j (C_ij / h) K_j,
@@ -55,36 +55,14 @@ def _ros_segment(z, f0, p, t, t_stop, h, t_eval, k_out, out_row, rtol, atol, max
         inv_h = 1.0 / hh
         jac_w(z, p, inv_h / ROS_GAMMA, w)
         lu_factor(w)
-        for s in range(ROS_S):
-            if s == 0:
-                for i in range(n):
-                    fs[i] = f0[i]
-            elif ROS_NEWF[s]:
-                for i in range(n):
-                    acc = z[i]
-                    for j in range(s):
-                        acc += ROS_A[s, j] * K[j, i]
-                    u[i] = acc
-                rhs(u, p, fs)
-            # (a stage without a new f reuses the last one, as in KPP)
-            for i in range(n):
-                acc = fs[i]
-                for j in range(s):
-                    acc += ROS_C[s, j] * inv_h * K[j, i]
-                K[s, i] = acc
-            lu_solve(w, K[s])
+        ros_stages(z, f0, p, inv_h, w, K, u, fs)  # y1 -> u, error vector -> fs
         err = 0.0
         negative = False
         finite = True
         for i in range(n):
-            y_new = z[i]
-            e = 0.0
-            for s in range(ROS_S):
-                y_new += ROS_M[s] * K[s, i]
-                e += ROS_E[s] * K[s, i]
-            u[i] = y_new
+            y_new = u[i]
             sc = atol + rtol * max(abs(z[i]), abs(y_new))
-            e /= sc
+            e = fs[i] / sc
             err += e * e
             if NONNEGATIVE and y_new < -atol:
                 negative = True
@@ -106,10 +84,11 @@ def _ros_segment(z, f0, p, t, t_stop, h, t_eval, k_out, out_row, rtol, atol, max
                 # outputs inside (t_old, t]: the method's interpolant, D_j = Σ_i H_ji K_i
                 for j in range(ROS_NH):
                     for i in range(n):
-                        acc = 0.0
-                        for s in range(ROS_S):
-                            acc += ROS_H[j, s] * K[s, i]
-                        D[j, i] = acc
+                        D[j, i] = 0.0
+                    for s in range(ROS_S):
+                        hjs = ROS_H[j, s]
+                        for i in range(n):
+                            D[j, i] += hjs * K[s, i]
                 while k_out < n_eval and t_eval[k_out] <= t:
                     th = (t_eval[k_out] - t_old) * inv_h
                     th1 = 1.0 - th
