@@ -358,7 +358,7 @@ def main(argv=None) -> int:
     parser.add_argument("--proctor-max-rr-n", type=int, default=1_000)
     parser.add_argument("--models", default="joint,proctor")
     parser.add_argument("--scipy-n", type=int, default=10)
-    parser.add_argument("--methods", default="rodas4,bdf,rodas3,ros3,rodas4-dense",
+    parser.add_argument("--methods", default="rodas4,bdf,rodas3,ros3,rodas4-dense,rodas5p",
                         help=f"oasim methods, from {', '.join(OASIM_METHODS)}")
     parser.add_argument("--method-max-n", type=int, default=10_000,
                         help="largest N for the oasim methods other than rodas4")
