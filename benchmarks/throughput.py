@@ -13,7 +13,8 @@ Two models, in one process run:
 
 Methods: (a) oasim ``NumbaRodasSolver`` (Rodas4, 2 threads), ``BdfSolver`` (variable-order BDF
 with Jacobian/LU reuse, CVODE's policy) and the tableau-driven ``RosenbrockSolver`` variants
-(Rodas3, ROS3, Rodas4 with Hermite dense output; ``--methods``), (b) libRoadRunner CVODE, one loaded
+(Rodas3, ROS3, Rodas4 with Hermite dense output, Rodas5P stopping at outputs or with its own
+4th-order interpolant; ``--methods``), (b) libRoadRunner CVODE, one loaded
 model reused, parameters and initial amounts set in one call each and ``reset()`` between
 subjects, in a loop and as a 2-process pool (one model per worker; worker start and model
 load excluded), (c) SciPy ``solve_ivp`` LSODA and BDF in a loop (the kernel's compiled RHS,
@@ -127,6 +128,8 @@ OASIM_METHODS = {
     "rodas3": ("(a) oasim Rosenbrock Rodas3, 2 threads", (4, 3 + 1)),  # + 1 RHS at the accepted point
     "ros3": ("(a) oasim Rosenbrock ROS3, 2 threads", (3, 2 + 1)),
     "rodas4-dense": ("(a) oasim Rosenbrock Rodas4 + Hermite output, 2 threads", (6, 6 + 1)),
+    "rodas5p": ("(a) oasim Rosenbrock Rodas5P, 2 threads", (8, 7 + 1)),
+    "rodas5p-dense": ("(a) oasim Rosenbrock Rodas5P + its 4th-order interpolant, 2 threads", (8, 7 + 1)),
     # per step: measured RHS (= Newton iterations = solves), LU and Jacobian counts, see kernel floor
     "bdf": ("(a) oasim BDF with Jacobian/LU reuse, 2 threads", None),
 }
@@ -139,8 +142,8 @@ def _solver(method: str, rtol: float, atol: float):
         return BdfSolver(rtol=rtol, atol=atol)
     if method == "rodas4":
         return NumbaRodasSolver(rtol=rtol, atol=atol)
-    if method == "rodas4-dense":
-        return RosenbrockSolver(method="rodas4", rtol=rtol, atol=atol, dense=True)
+    if method.endswith("-dense"):
+        return RosenbrockSolver(method=method.removesuffix("-dense"), rtol=rtol, atol=atol, dense=True)
     return RosenbrockSolver(method=method, rtol=rtol, atol=atol, dense=False)
 
 
@@ -355,10 +358,12 @@ def main(argv=None) -> int:
     parser.add_argument("--proctor-max-rr-n", type=int, default=1_000)
     parser.add_argument("--models", default="joint,proctor")
     parser.add_argument("--scipy-n", type=int, default=10)
-    parser.add_argument("--methods", default="rodas4,bdf,rodas3,ros3,rodas4-dense",
+    parser.add_argument("--methods", default="rodas4,bdf,rodas3,ros3,rodas4-dense,rodas5p",
                         help=f"oasim methods, from {', '.join(OASIM_METHODS)}")
     parser.add_argument("--method-max-n", type=int, default=10_000,
                         help="largest N for the oasim methods other than rodas4")
+    parser.add_argument("--rtols", default="1e-6,1e-5,1e-4",
+                        help="oasim tolerances (atol = rtol / 100); add 1e-7 to compare at libRoadRunner's 1e-7")
     args = parser.parse_args(argv)
     max_n = min(args.max_n, 1000) if args.quick else args.max_n
     max_rr = min(args.max_rr_n, 1000) if args.quick else args.max_rr_n
@@ -382,7 +387,7 @@ def main(argv=None) -> int:
         sizes = all_sizes if name == "joint" else [n for n in all_sizes if n <= args.proctor_max_n]
         max_rr = all_max_rr if name == "joint" else min(all_max_rr, args.proctor_max_rr_n)
         big = (joint_problem if name == "joint" else proctor_problem)(max(sizes))
-        configs = [(1e-6, 1e-8), (1e-5, 1e-7), (1e-4, 1e-6)]
+        configs = [(float(r), float(f"{float(r) / 100:.3g}")) for r in args.rtols.split(",")]  # 1e-6 -> 1e-08 exactly
         rr_configs = [(1e-5, 1e-7), (1e-6, 1e-8), (1e-7, 1e-9)]
         methods = [m for m in args.methods.split(",") if m]
         # tight reference on the first N_ERR subjects (libRoadRunner, rtol 1e-12)

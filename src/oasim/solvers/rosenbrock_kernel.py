@@ -1,7 +1,8 @@
-# ruff: noqa: F821  (a template: rhs, jac_w, lu_*, extend, model_event, NNZ, NONNEGATIVE, ROS_* come from the generated module)
+# ruff: noqa: F821  (a template: rhs, jac_w, lu_*, extend, model_event, NNZ, NONNEGATIVE, ROS_*, ros_stages come from the generated module)
 # Tableau-driven Rosenbrock population kernel. Not imported directly: its text is appended to the
 # model-specific module written by oasim.solvers.codegen plus a tableau block written by
-# oasim.solvers.rosenbrock (ROS_S, ROS_A, ROS_C, ROS_M, ROS_E, ROS_NEWF, ROS_GAMMA, ROS_ELO).
+# oasim.solvers.rosenbrock (ROS_S, ROS_GAMMA, ROS_ELO, the dense-output rows ROS_NH, ROS_H, and
+# ros_stages: the stages of one step unrolled from the tableau's A, C, M, E).
 #
 # Method (KPP formulation, Sandu et al. 1997): with W = I/(h·γ) − J(y0),
 #     Y_i = y0 + Σ_j A_ij K_j,   W K_i = f(Y_i) + Σ_j (C_ij / h) K_j,
@@ -11,7 +12,9 @@
 # * f(y) at the start of a step is kept from the previous accepted step (it is needed for the
 #   first stage and for the interpolant), so a rejected step does not recompute it;
 # * with DENSE output the steps are not clipped at output times: outputs inside an accepted step
-#   are filled by cubic Hermite interpolation from (y0, f(y0), y1, f(y1)) (3rd order, matching
+#   are filled by the method's own interpolant when the tableau has one (ROS_NH = 3 rows of H,
+#   Rodas5P: y(θ) = (1−θ) y0 + θ (y1 + (1−θ)(D1 + θ (D2 + θ D3))), D_j = Σ_i H_ji K_i, 4th order),
+#   otherwise by cubic Hermite interpolation from (y0, f(y0), y1, f(y1)) (3rd order, matching
 #   the order-3 methods; Rodas4 keeps its 4th-order step). Steps are still clipped at events
 #   (doses), which are discontinuities.
 # * unreached outputs stay NaN and the time reached is returned per subject.
@@ -25,7 +28,7 @@ STATUS_NOT_FINITE = 3
 
 @njit(cache=True, fastmath=True, error_model='numpy')
 def _ros_segment(z, f0, p, t, t_stop, h, t_eval, k_out, out_row, rtol, atol, max_steps, dense,
-                 steps, K, u, fs, w):
+                 steps, K, u, fs, w, D):
     """Integrate one subject from t to t_stop in place; f0 = f(z) on entry and on exit.
 
     Returns (t, h, k_out, status)."""
@@ -52,36 +55,14 @@ def _ros_segment(z, f0, p, t, t_stop, h, t_eval, k_out, out_row, rtol, atol, max
         inv_h = 1.0 / hh
         jac_w(z, p, inv_h / ROS_GAMMA, w)
         lu_factor(w)
-        for s in range(ROS_S):
-            if s == 0:
-                for i in range(n):
-                    fs[i] = f0[i]
-            elif ROS_NEWF[s]:
-                for i in range(n):
-                    acc = z[i]
-                    for j in range(s):
-                        acc += ROS_A[s, j] * K[j, i]
-                    u[i] = acc
-                rhs(u, p, fs)
-            # (a stage without a new f reuses the last one, as in KPP)
-            for i in range(n):
-                acc = fs[i]
-                for j in range(s):
-                    acc += ROS_C[s, j] * inv_h * K[j, i]
-                K[s, i] = acc
-            lu_solve(w, K[s])
+        ros_stages(z, f0, p, inv_h, w, K, u, fs)  # y1 -> u, error vector -> fs
         err = 0.0
         negative = False
         finite = True
         for i in range(n):
-            y_new = z[i]
-            e = 0.0
-            for s in range(ROS_S):
-                y_new += ROS_M[s] * K[s, i]
-                e += ROS_E[s] * K[s, i]
-            u[i] = y_new
+            y_new = u[i]
             sc = atol + rtol * max(abs(z[i]), abs(y_new))
-            e /= sc
+            e = fs[i] / sc
             err += e * e
             if NONNEGATIVE and y_new < -atol:
                 negative = True
@@ -99,7 +80,25 @@ def _ros_segment(z, f0, p, t, t_stop, h, t_eval, k_out, out_row, rtol, atol, max
                 if NONNEGATIVE and u[i] < 0.0:
                     u[i] = 0.0
             rhs(u, p, fs)
-            if dense:
+            if dense and ROS_NH > 0 and k_out < n_eval and t_eval[k_out] <= t:
+                # outputs inside (t_old, t]: the method's interpolant, D_j = Σ_i H_ji K_i
+                for j in range(ROS_NH):
+                    for i in range(n):
+                        D[j, i] = 0.0
+                    for s in range(ROS_S):
+                        hjs = ROS_H[j, s]
+                        for i in range(n):
+                            D[j, i] += hjs * K[s, i]
+                while k_out < n_eval and t_eval[k_out] <= t:
+                    th = (t_eval[k_out] - t_old) * inv_h
+                    th1 = 1.0 - th
+                    for i in range(n):
+                        acc = D[ROS_NH - 1, i]
+                        for j in range(ROS_NH - 2, -1, -1):
+                            acc = D[j, i] + th * acc
+                        out_row[k_out, i] = th1 * z[i] + th * (u[i] + th1 * acc)
+                    k_out += 1
+            elif dense:
                 # outputs strictly inside (t_old, t]: cubic Hermite on (z, f0) -> (u, f1)
                 while k_out < n_eval and t_eval[k_out] <= t:
                     th = (t_eval[k_out] - t_old) * inv_h
@@ -151,6 +150,7 @@ def solve_population(z0, params, t_start, t_eval, ev_t, ev_idx, ev_amt, rtol, at
         f0 = np.empty(n)
         fs = np.empty(n)
         w = np.empty(NNZ)
+        D = np.empty((max(ROS_NH, 1), n))
         steps = np.zeros(1, dtype=np.int64)
         t = t_start
         h = h_init
@@ -163,7 +163,7 @@ def solve_population(z0, params, t_start, t_eval, ev_t, ev_idx, ev_amt, rtol, at
             if e < n_ev and ev_t[s, e] < t_stop:
                 t_stop = ev_t[s, e]
             t, h, k_out, st = _ros_segment(z, f0, p, t, t_stop, h, t_eval, k_out, out[s],
-                                           rtol, atol, max_steps, dense, steps, K, u, fs, w)
+                                           rtol, atol, max_steps, dense, steps, K, u, fs, w, D)
             if st != STATUS_OK:
                 break
             while k_out < t_eval.shape[0] and t_eval[k_out] <= t:
