@@ -184,3 +184,38 @@ def test_new_study_effects_share_the_study_and_arm_terms_and_spare_proportions_a
     np.testing.assert_allclose(draws[:, nonzero].std(axis=0), 0.05 * scales[nonzero], rtol=0.06)
     corr = np.corrcoef(draws[:, nonzero].T)
     assert np.abs(corr[np.triu_indices_from(corr, 1)]).max() < 0.1
+
+
+def test_score_range_keeps_a_new_study_on_its_instrument():
+    """With the calibrated random effects (tau about 0.1 of the scale) the replicate means of
+    Gupta2016's MSC arms (model about 20 mm VAS) crossed the floor: 95 % intervals reached -34 mm.
+    Each replicate is clipped to [0, max] for means, [-max, max] for changes; others unbounded."""
+    from oasim.calibration.arms import bundled_arm_table
+    from oasim.calibration.validate import score_range, validate_against
+
+    full = read_arm_table(bundled_arm_table())
+    low, high = score_range(full)
+    for row_id, r in enumerate(full.rows, start=1):
+        if r.statistic == "proportion" or r.endpoint not in SCORES or r.scale_max is None:
+            assert (low[row_id], high[row_id]) == (-np.inf, np.inf)
+        else:
+            assert high[row_id] == r.scale_max
+            assert low[row_id] == (-r.scale_max if r.statistic == "mean_change" else 0.0)
+    rows = [r.model_dump() for r in full.rows if r.study == "Gupta2016" and r.arm.startswith("cohort2")]
+    result = validate_against(arm_table_from_records(rows), "human_calibrated", replicates=40, seed=3)
+    scored = [row for row in result.rows if row["month"] > 0]
+    assert scored and all(row["pi_low"] >= 0.0 for row in scored)
+    assert any(row["pi_low"] == 0.0 for row in scored)  # the floor is reached: the clip acts
+
+
+def test_a_rounded_proportion_is_scored_as_the_count_it_reports():
+    """Chen2021 reports 0.733 of 15 subjects (11/15 = 0.7333...): a simulated interval starting at
+    11/15 covers it; 10/15 = 0.667 as an upper bound does not."""
+    import pandas as pd
+
+    table = arm_table_from_records([_row(n=15, kl_grades="2-4", endpoint="ae_any", scale_max=1,
+                                         statistic="proportion", month=5.5, value=0.733).model_dump()])
+    at_11 = score_rows(table, pd.DataFrame([[11 / 15] * 10 + [1.0] * 10], index=[1]), {}, 20)
+    assert at_11.rows[0]["inside"] and at_11.rows[0]["value"] == 0.733
+    below = score_rows(table, pd.DataFrame([[0.5] * 10 + [10 / 15] * 10], index=[1]), {}, 20)
+    assert not below.rows[0]["inside"]

@@ -171,7 +171,9 @@ def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequen
             se = t.se if t.se is not None else emulator.sd_mean[j] / np.sqrt(t.n)
             own = 2 * 1.959963984540054 * se
         lo, hi = np.percentile(sim[:, j], [2.5, 97.5])
-        inside = bool(lo <= t.value <= hi)
+        # a proportion is scored as the count it was rounded from, as the likelihood counts events
+        value = round(t.value * t.n) / t.n if t.statistic == "proportion" else t.value
+        inside = bool(lo <= value <= hi)
         # interval score (Gneiting & Raftery 2007, eq. 43) at alpha = 0.05
         score = (hi - lo) + 40.0 * max(lo - t.value, 0.0) + 40.0 * max(t.value - hi, 0.0)
         rows.append({"target": t.label, "value": t.value, "pi_low": lo, "pi_high": hi, "inside": inside,

@@ -121,6 +121,13 @@ class ValidationResult:
         return "\n".join(lines)
 
 
+def _as_reported_count(r) -> float:
+    """The value a row is scored at: a proportion is the count it was rounded from, round(p·n)/n
+    (Chen2021's 0.733 of 15 subjects is 11/15 = 0.7333, which a simulated 11/15 must match), as
+    the calibration likelihood counts events; other statistics as published."""
+    return round(r.value * r.n) / r.n if r.statistic == "proportion" else r.value
+
+
 def score_rows(table: ArmTable, simulated: pd.DataFrame, skipped: Mapping[int, str], replicates: int,
                provenance: dict | None = None) -> ValidationResult:
     """Intervals and scores from simulated statistics (index row_id, one column per replicate)."""
@@ -137,7 +144,7 @@ def score_rows(table: ArmTable, simulated: pd.DataFrame, skipped: Mapping[int, s
             skipped_out.append({**head, "reason": "fewer than 2 finite simulated values"})
             continue
         lo, hi = (float(q) for q in np.quantile(sims, [ALPHA / 2, 1 - ALPHA / 2]))
-        inside = bool(lo <= r.value <= hi)
+        inside = bool(lo <= _as_reported_count(r) <= hi)
         if r.month == 0:
             conditioning.append({**head, "pi_low": lo, "pi_high": hi, "inside": inside})
             continue
@@ -165,6 +172,20 @@ def new_study_effects(table: ArmTable, sds: Mapping[str, float], rng: np.random.
         scored = r.month > 0 and r.statistic != "proportion" and r.endpoint in SCORES and r.scale_max is not None
         out[row_id] = (eta_study[r.study] + eta_arm[(r.study, r.arm)] + e) * r.scale_max if scored else 0.0
     return pd.Series(out, name="effect")
+
+
+def score_range(table: ArmTable) -> tuple[pd.Series, pd.Series]:
+    """(low, high) per row (index row_id) that a score statistic can take: [0, max] for a mean or
+    median, [−max, max] for a mean change; unbounded (±inf) for other rows.
+
+    Normal random effects added to a mean near the floor of a scale can cross it (a VAS mean of
+    −20 mm); a new study's arm mean cannot, so the replicate is clipped to the instrument."""
+    low, high = {}, {}
+    for row_id, r in enumerate(table.rows, start=1):
+        scored = r.statistic != "proportion" and r.endpoint in SCORES and r.scale_max is not None
+        low[row_id] = (-r.scale_max if r.statistic == "mean_change" else 0.0) if scored else -np.inf
+        high[row_id] = r.scale_max if scored else np.inf
+    return pd.Series(low, dtype=float), pd.Series(high, dtype=float)
 
 
 def validate_against(table: ArmTable, parameter_set: str = "human", replicates: int = 200, seed: int = 0,
@@ -210,6 +231,8 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
                 sds = pset.heterogeneity.iloc[drawn.draw_index]
                 effect = new_study_effects(table, sds, np.random.default_rng(np.random.SeedSequence([seed, k, 11])))
                 values = values.add(effect.reindex(values.index).fillna(0.0), axis=0)
+                low, high = score_range(table)
+                values = values.clip(low.reindex(values.index), high.reindex(values.index), axis=0)
             frames.append(values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value"))
         return pd.concat(frames, ignore_index=True)
 
