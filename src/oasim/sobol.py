@@ -201,8 +201,12 @@ def msc_effect_sobol(n_base: int = 256, seed: int = 1, parameter_set: str = "hum
             params[f.name] = x[f.name].to_numpy(float)
         elif f.name == "pain_drive_exponent":
             exponent = x[f.name].to_numpy(float)
-    # the cell source's own factors, then the row's potency on top
+    # the cell source's own factors (a calibrated set's posterior medians), then the row's potency on top
     factors_set = product_parameters()
+    if pset.posterior is not None:
+        fitted = {c: float(pset.posterior[c].median()) for c in pset.posterior.columns if c in factors_set}
+        if fitted:
+            factors_set = factors_set.with_values(f"{pset.name} posterior medians", **fitted)
     for source in ("umbilical_cord", "bone_marrow", "adipose"):
         rows = x["cell_source"].to_numpy() == source
         if rows.any():
