@@ -162,6 +162,20 @@ def standard_error(statistic: str, n: int, spread_type: str, low: float | None, 
     raise FieldError("spread_type", spread_type, "sd, se, ci95, iqr or none")
 
 
+def scored_value(statistic: str, value: float, n: int) -> float:
+    """The value a published statistic is scored at: a proportion is the count it was rounded from,
+    round(p·n)/n (Chen2021's 0.733 of 15 subjects is 11/15 = 0.7333, which a simulated 11/15 must
+    match), as the likelihood counts events; other statistics as published."""
+    return round(value * n) / n if statistic == "proportion" else value
+
+
+def instrument_bounds(statistic: str, scale_max: float) -> tuple[float, float]:
+    """(low, high) a score statistic can take on an instrument of maximum ``scale_max``: [0, max]
+    for a mean or median, [−max, max] for a mean change. Normal random effects added to a mean
+    near the floor can cross it (a VAS mean of −20 mm); a new study's arm mean cannot."""
+    return (-scale_max if statistic == "mean_change" else 0.0), scale_max
+
+
 #: simulator(theta (k, d) in parameter units, seeds (k,)) -> (mean (k, m), sd (k, m)) per target:
 #: the predicted statistic and the between-subject SD used when a target reports no spread.
 Simulator = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -516,7 +530,7 @@ def predictive_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[
     # a score statistic stays on its instrument: [0, max] for a mean or median, [-max, max] for a change
     for j, t in enumerate(targets):
         if t.scale is not None and not likelihood.prop[j]:
-            sim[:, j] = np.clip(sim[:, j], -t.scale if t.statistic == "mean_change" else 0.0, t.scale)
+            sim[:, j] = np.clip(sim[:, j], *instrument_bounds(t.statistic, t.scale))
     prop = likelihood.prop
     if prop.any():
         sim[:, prop] = rng.binomial(likelihood.n[prop].astype(int), np.clip(m[:, prop], 0, 1)) / likelihood.n[prop]

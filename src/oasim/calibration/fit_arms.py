@@ -17,7 +17,7 @@ import pandas as pd
 from ..errors import FieldError
 from .arms import SCORES, ArmTable, skip_reason
 from .bayes import (HETEROGENEITY, Emulator, Prior, Simulator, Target, predictive_draws, sample_posterior,
-                    standard_error)
+                    scored_value, standard_error)
 
 
 def calibration_sets(parameter_set: str = "human") -> dict:
@@ -171,9 +171,7 @@ def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequen
             se = t.se if t.se is not None else emulator.sd_mean[j] / np.sqrt(t.n)
             own = 2 * 1.959963984540054 * se
         lo, hi = np.percentile(sim[:, j], [2.5, 97.5])
-        # a proportion is scored as the count it was rounded from, as the likelihood counts events
-        value = round(t.value * t.n) / t.n if t.statistic == "proportion" else t.value
-        inside = bool(lo <= value <= hi)
+        inside = bool(lo <= scored_value(t.statistic, t.value, t.n) <= hi)
         # interval score (Gneiting & Raftery 2007, eq. 43) at alpha = 0.05
         score = (hi - lo) + 40.0 * max(lo - t.value, 0.0) + 40.0 * max(t.value - hi, 0.0)
         rows.append({"target": t.label, "value": t.value, "pi_low": lo, "pi_high": hi, "inside": inside,

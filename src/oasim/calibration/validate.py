@@ -43,6 +43,7 @@ from ..errors import FieldError
 from ..parameters import ParameterSet
 from ..distributed import run_chunks
 from .arms import SCORES, ArmRow, ArmTable, plan_studies, simulate_arm_table
+from .bayes import instrument_bounds, scored_value
 
 ALPHA = 0.05
 Z975 = 1.959963984540054
@@ -121,13 +122,6 @@ class ValidationResult:
         return "\n".join(lines)
 
 
-def _as_reported_count(r) -> float:
-    """The value a row is scored at: a proportion is the count it was rounded from, round(p·n)/n
-    (Chen2021's 0.733 of 15 subjects is 11/15 = 0.7333, which a simulated 11/15 must match), as
-    the calibration likelihood counts events; other statistics as published."""
-    return round(r.value * r.n) / r.n if r.statistic == "proportion" else r.value
-
-
 def score_rows(table: ArmTable, simulated: pd.DataFrame, skipped: Mapping[int, str], replicates: int,
                provenance: dict | None = None) -> ValidationResult:
     """Intervals and scores from simulated statistics (index row_id, one column per replicate)."""
@@ -144,7 +138,7 @@ def score_rows(table: ArmTable, simulated: pd.DataFrame, skipped: Mapping[int, s
             skipped_out.append({**head, "reason": "fewer than 2 finite simulated values"})
             continue
         lo, hi = (float(q) for q in np.quantile(sims, [ALPHA / 2, 1 - ALPHA / 2]))
-        inside = bool(lo <= _as_reported_count(r) <= hi)
+        inside = bool(lo <= scored_value(r.statistic, r.value, r.n) <= hi)
         if r.month == 0:
             conditioning.append({**head, "pi_low": lo, "pi_high": hi, "inside": inside})
             continue
@@ -175,16 +169,12 @@ def new_study_effects(table: ArmTable, sds: Mapping[str, float], rng: np.random.
 
 
 def score_range(table: ArmTable) -> tuple[pd.Series, pd.Series]:
-    """(low, high) per row (index row_id) that a score statistic can take: [0, max] for a mean or
-    median, [−max, max] for a mean change; unbounded (±inf) for other rows.
-
-    Normal random effects added to a mean near the floor of a scale can cross it (a VAS mean of
-    −20 mm); a new study's arm mean cannot, so the replicate is clipped to the instrument."""
+    """(low, high) per row (index row_id): the instrument's bounds of a score statistic
+    (:func:`~oasim.calibration.bayes.instrument_bounds`), unbounded (±inf) for other rows."""
     low, high = {}, {}
     for row_id, r in enumerate(table.rows, start=1):
         scored = r.statistic != "proportion" and r.endpoint in SCORES and r.scale_max is not None
-        low[row_id] = (-r.scale_max if r.statistic == "mean_change" else 0.0) if scored else -np.inf
-        high[row_id] = r.scale_max if scored else np.inf
+        low[row_id], high[row_id] = instrument_bounds(r.statistic, r.scale_max) if scored else (-np.inf, np.inf)
     return pd.Series(low, dtype=float), pd.Series(high, dtype=float)
 
 
@@ -216,6 +206,8 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
                                                   "(digest differs: use a new folder)")
         stamp.write_text(digest)
 
+    low, high = score_range(table)  # a new study's score statistics stay on their instrument
+
     def compute(start: int, stop: int) -> pd.DataFrame:
         if pset.posterior is None:
             sim = simulate_arm_table(table, pset, stop - start, seed, overrides, first_replicate=start)
@@ -231,7 +223,6 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
                 sds = pset.heterogeneity.iloc[drawn.draw_index]
                 effect = new_study_effects(table, sds, np.random.default_rng(np.random.SeedSequence([seed, k, 11])))
                 values = values.add(effect.reindex(values.index).fillna(0.0), axis=0)
-                low, high = score_range(table)
                 values = values.clip(low.reindex(values.index), high.reindex(values.index), axis=0)
             frames.append(values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value"))
         return pd.concat(frames, ignore_index=True)
