@@ -160,6 +160,10 @@ def main(shared: Path) -> None:
     rows, sources, excl2 = from_published(shared / "published-trials.csv")
     table = pd.DataFrame([r for r, _ in kept] + rows, columns=list(COLUMNS))
     src = pd.DataFrame([s for _, s in kept] + sources).drop_duplicates(["study", "arm"])
+    # rows whose source says they were read from a secondary source (Gupta 2016: chart data of a
+    # web application, not the paper) get the calibration's extra secondary-source SDs
+    secondary = {(s["study"], s["arm"]) for _, s in kept if "SECONDARY" in s["how"]}
+    table["source_kind"] = ["secondary" if k in secondary else "primary" for k in zip(table.study, table.arm)]
     OUT.mkdir(parents=True, exist_ok=True)
     table.to_csv(OUT / "arms.csv", index=False)
     src.to_csv(OUT / "sources.csv", index=False)

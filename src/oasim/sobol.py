@@ -25,8 +25,10 @@ from .errors import FieldError
 class Factor:
     """One input of a sensitivity analysis.
 
-    ``levels`` makes it discrete (each level an equal share of the unit interval); otherwise it
-    spans ``low``–``high`` on a ``scale`` of ``linear`` or ``log``.
+    ``levels`` makes it discrete (each level an equal share of the unit interval); ``quantiles``
+    (q_0 ≤ … ≤ q_K at probabilities 0, 1/K, …, 1, e.g. of posterior draws) makes it follow that
+    distribution (linear between quantiles); otherwise it spans ``low``–``high`` on a ``scale``
+    of ``linear`` or ``log``.
     """
 
     name: str
@@ -35,9 +37,15 @@ class Factor:
     scale: Literal["linear", "log"] = "linear"
     levels: tuple = ()
     unit: str = "1"
+    quantiles: tuple = ()
 
     def __post_init__(self):
-        if not self.levels:
+        if self.quantiles:
+            q = np.asarray(self.quantiles, float)
+            if q.size < 2 or not np.all(np.isfinite(q)) or np.any(np.diff(q) < 0) or q[0] == q[-1]:
+                raise FieldError(f"{self.name}.quantiles", self.quantiles,
+                                 "at least 2 finite, non-decreasing values, not all equal")
+        elif not self.levels:
             if not (np.isfinite(self.low) and np.isfinite(self.high) and self.low < self.high):
                 raise FieldError(f"{self.name}.low/high", (self.low, self.high), "finite with low < high")
             if self.scale == "log" and self.low <= 0:
@@ -47,6 +55,8 @@ class Factor:
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         u = np.clip(np.asarray(u, float), 0.0, 1.0)
+        if self.quantiles:
+            return np.interp(u, np.linspace(0.0, 1.0, len(self.quantiles)), self.quantiles)
         if self.levels:
             index = np.minimum((u * len(self.levels)).astype(int), len(self.levels) - 1)
             return np.asarray(self.levels, dtype=object)[index] if not _numeric(self.levels) \
@@ -148,17 +158,41 @@ INJECTION_INTERVAL_DAYS = 182.6  # repeat injections every 6 months (FORWARD-sty
 
 
 def calibrated_factors(parameter_set: str = "human") -> list[Factor]:
-    """The calibrated parameters (``calibration/priors_human.toml``) as factors over their priors."""
+    """The calibrated parameters (``calibration/priors_human.toml``) as factors.
+
+    For a set without posterior they span their priors. For a calibrated set they follow their
+    posterior marginals (percentiles of the draws): what is still unknown after calibration, not
+    what was unknown before it. Sobol' indices need independent inputs, so the posterior's
+    correlations are dropped (each marginal is kept). ``msc_potency_rel`` multiplies the cell
+    source's potency: 0.1–10 on a log scale without a posterior; with one, the spread of each
+    source's potency draws around that source's median, pooled over the sources.
+    """
     from .calibration.fit_arms import load_priors
+    from .parameters import ParameterSet
+
+    posterior = ParameterSet.load(parameter_set).posterior
+    grid = np.linspace(0.0, 100.0, 101)
+
+    def from_draws(name: str, values: np.ndarray, unit: str, scale: str = "linear") -> Factor:
+        q = tuple(float(v) for v in np.percentile(values, grid))
+        return Factor(name, q[0], q[-1], scale=scale, unit=unit, quantiles=q)
 
     out = []
     for p in load_priors(parameter_set=parameter_set):
         if p.name.startswith("msc_potency_") or p.name.startswith("ha_") or p.name == "rtm_half_life_days":
             continue  # potency enters through one factor; no HA here; regression to the mean cancels in twins
         log = p.distribution in ("loguniform", "lognormal")
+        if posterior is not None and p.name in posterior.columns:
+            out.append(from_draws(p.name, posterior[p.name].to_numpy(float), p.unit, "log" if log else "linear"))
+            continue
         low = max(p.low, 1e-9) if log else p.low
         out.append(Factor(p.name, low, p.high, scale="log" if log else "linear", unit=p.unit))
-    out.append(Factor("msc_potency_rel", 0.1, 10.0, scale="log"))
+    sources = [c for c in posterior.columns if c.startswith("msc_potency_")] if posterior is not None else []
+    if sources:
+        ratio = np.concatenate([posterior[c].to_numpy(float) / posterior[c].median() for c in sources])
+        out.append(from_draws("msc_potency_rel", ratio, "1", "log"))
+    else:
+        out.append(Factor("msc_potency_rel", 0.1, 10.0, scale="log"))
     return out
 
 
@@ -171,8 +205,8 @@ def msc_effect_sobol(n_base: int = 256, seed: int = 1, parameter_set: str = "hum
     free) WOMAC pain of :func:`oasim.endpoints.clinical.observe_clinical` differs between twins
     only through the drive and structure terms: effect = level × disease × ((d_T/d_0)^e −
     (d_U/d_0)^e) + coupling × (loss_T − loss_U) / 0.1 mm, with the typical baseline level.
-    Factors: the calibrated parameters over their priors and the covariates of
-    :data:`COVARIATE_FACTORS`. ``engine``: where the knees are simulated
+    Factors: the calibrated parameters (:func:`calibrated_factors`: over their priors, or their
+    posterior marginals for a calibrated set) and the covariates of :data:`COVARIATE_FACTORS`. ``engine``: where the knees are simulated
     (:class:`oasim.distributed.Engine`; the result does not depend on it).
     """
     from .endpoints import load_observation_parameters

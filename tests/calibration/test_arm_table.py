@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from oasim.calibration.arms import (COLUMNS, ArmTableError, arm_table_from_records, bundled_arm_table,
+from oasim.calibration.arms import (COLUMNS, OPTIONAL_COLUMNS, ArmTableError, arm_table_from_records, bundled_arm_table,
                                     read_arm_table, skip_reason)
 from oasim.cli import app
 from oasim.errors import DataError, OasimError
@@ -27,9 +27,15 @@ def _records(path=SMALL):
 def test_the_bundled_calibration_table_has_exactly_the_columns_and_a_source_for_every_arm():
     path = bundled_arm_table()
     with open(path, newline="") as fh:
-        assert tuple(csv.reader(fh).__next__()) == COLUMNS
+        assert tuple(csv.reader(fh).__next__()) == COLUMNS + OPTIONAL_COLUMNS
     table = read_arm_table(path)
     frame = table.frame()
+    # the rows whose source says SECONDARY (Gupta2016 chart data) and only they are flagged
+    kinds = frame.groupby(["study", "arm"])["source_kind"].agg(set)
+    secondary = {k for k, v in kinds.items() if v == {"secondary"}}
+    how = pd.read_csv(path.parent / "sources.csv").set_index(["study", "arm"])["how"]
+    assert secondary == {k for k in how.index if "SECONDARY" in how[k]} and secondary
+    assert all(len(v) == 1 for v in kinds)
     sources = pd.read_csv(path.parent / "sources.csv")
     arms = set(zip(frame["study"], frame["arm"]))
     assert arms == set(zip(sources["study"], sources["arm"]))

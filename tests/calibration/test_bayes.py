@@ -177,6 +177,60 @@ def test_random_effects_make_each_study_one_multivariate_normal():
     assert no_re[0] == pytest.approx(indep + stats.binom.logpmf(6, 20, 0.25))
 
 
+def test_secondary_source_sds_add_only_to_secondary_rows():
+    """Rows flagged secondary get τ_arm,secondary² within their arm and σ_row,secondary² on the
+    diagonal on top of the shared structure; primary rows' covariance does not change."""
+    from scipy import stats
+
+    targets = [Target("A a m1", "mean", 40.0, 10, 4.0, "A", "a", 100.0, True),
+               Target("A a m3", "mean", 35.0, 10, 4.0, "A", "a", 100.0, True),
+               Target("A b m3", "mean", 30.0, 10, 4.0, "A", "b", 100.0, False),
+               Target("B x m3", "mean_change", -20.0, 50, 2.0, "B", "x", 100.0, False)]
+    pred = np.array([[45.0, 30.0, 33.0, -15.0]])
+    var = np.zeros((1, 4))
+    tau = np.array([[0.05, 0.03, 0.02, 0.10, 0.04, 0.0]])
+    got = log_likelihood(targets, pred, var, np.zeros(4), tau)[0]
+    s = np.full(3, 100.0)
+    sec = np.array([1.0, 1.0, 0.0])
+    same_arm = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]], float)
+    cov = (np.diag(16.0 + (0.02 ** 2 + 0.04 ** 2 * sec) * s ** 2) + 0.05 ** 2 * np.outer(s, s)
+           + (0.03 ** 2 + 0.10 ** 2 * np.outer(sec, sec)) * np.outer(s, s) * same_arm)
+    expected = stats.multivariate_normal.logpdf([40.0, 35.0, 30.0], pred[0, :3], cov)
+    expected += stats.norm.logpdf(-20.0, -15.0, np.sqrt(4.0 + (0.05 ** 2 + 0.03 ** 2 + 0.02 ** 2) * 1e4))
+    assert got == pytest.approx(expected, rel=1e-10)
+    # the extra SDs leave an all-primary likelihood alone
+    primary = [Target(t.label, t.statistic, t.value, t.n, t.se, t.study, t.arm, t.scale) for t in targets]
+    assert log_likelihood(primary, pred, var, np.zeros(4), tau)[0] == pytest.approx(
+        log_likelihood(primary, pred, var, np.zeros(4), tau[:, :3])[0], rel=1e-12)
+
+
+def test_ae_random_effect_integrates_the_binomials_of_a_study():
+    """A study's AE rows share η ~ N(0, τ²) on the log-odds: the Gauss–Hermite value equals
+    scipy's adaptive quadrature of the same integral; τ = 0 is the plain binomial; another
+    study's rows get their own η (the log likelihood adds over studies)."""
+    from scipy import integrate, special, stats
+
+    targets = [Target("A 1", "proportion", 0.5, 8, None, "A", "c"), Target("A 2", "proportion", 0.88, 17, None, "A", "m"),
+               Target("B 1", "proportion", 0.573, 220, None, "B", "s")]
+    p = np.array([[0.3, 0.6, 0.35]])
+    var = np.zeros((1, 3))
+    k = np.array([4, 15, 126])
+
+    def study(cols, tau):
+        def f(eta):
+            q = special.expit(special.logit(p[0, cols]) + eta)
+            return np.prod(stats.binom.pmf(k[cols], [8, 17, 220][cols[0]:cols[-1] + 1], q)) * stats.norm.pdf(eta, 0, tau)
+        return np.log(integrate.quad(f, -12 * tau, 12 * tau, epsabs=0, epsrel=1e-11, limit=200)[0])
+
+    for tau_ae in (0.3, 1.0, 2.0):
+        tau = np.zeros((1, 6))
+        tau[0, 5] = tau_ae
+        got = log_likelihood(targets, p, var, np.zeros(3), tau)[0]
+        assert got == pytest.approx(study([0, 1], tau_ae) + study([2], tau_ae), rel=1e-8)
+    plain = stats.binom.logpmf(k, [8, 17, 220], p[0]).sum()
+    assert log_likelihood(targets, p, var, np.zeros(3), np.zeros((1, 6)))[0] == pytest.approx(plain, rel=1e-12)
+
+
 def test_common_random_numbers_give_every_design_point_the_same_subjects():
     seen = []
 

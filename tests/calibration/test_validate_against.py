@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
-from scipy import stats
+from scipy import special, stats
 from typer.testing import CliRunner
 
 from oasim.calibration.arms import (SCORES, ArmRow, BaselineTarget, arm_table_from_records, condition_baseline,
@@ -164,8 +165,9 @@ def test_coverage_on_many_self_simulated_tables_is_95_percent():
 
 def test_new_study_effects_share_the_study_and_arm_terms_and_spare_proportions_and_month_0():
     table = read_arm_table(SMALL)
-    only_study = new_study_effects(table, {"tau_study": 0.1, "tau_arm": 0.0, "sigma_row": 0.0},
-                                   np.random.default_rng(2))
+    only_study, no_shift = new_study_effects(table, {"tau_study": 0.1, "tau_arm": 0.0, "sigma_row": 0.0},
+                                             np.random.default_rng(2))
+    assert (no_shift == 0.0).all()  # no AE SD given: proportions stay as simulated
     by_study: dict[str, set] = {}
     for row_id, r in enumerate(table.rows, start=1):
         scored = r.month > 0 and r.statistic != "proportion" and r.scale_max is not None and r.endpoint in SCORES
@@ -176,7 +178,7 @@ def test_new_study_effects_share_the_study_and_arm_terms_and_spare_proportions_a
     assert by_study and all(len(v) == 1 for v in by_study.values())
     # the row SD alone: independent rows with SD sigma_row × scale_max
     draws = np.array([new_study_effects(table, {"tau_study": 0.0, "tau_arm": 0.0, "sigma_row": 0.05},
-                                        np.random.default_rng(k)).to_numpy() for k in range(4000)])
+                                        np.random.default_rng(k))[0].to_numpy() for k in range(4000)])
     scales = np.array([r.scale_max if r.scale_max and r.month > 0 and r.statistic != "proportion"
                        and r.endpoint in SCORES else 0.0 for r in table.rows])
     nonzero = scales > 0
@@ -184,6 +186,34 @@ def test_new_study_effects_share_the_study_and_arm_terms_and_spare_proportions_a
     np.testing.assert_allclose(draws[:, nonzero].std(axis=0), 0.05 * scales[nonzero], rtol=0.06)
     corr = np.corrcoef(draws[:, nonzero].T)
     assert np.abs(corr[np.triu_indices_from(corr, 1)]).max() < 0.1
+
+
+def test_secondary_source_sds_touch_only_secondary_rows_and_ae_shift_is_one_per_study():
+    """The extra SDs of a secondary source widen only the rows flagged ``source_kind =
+    secondary``; the AE log-odds shift is shared by a study's proportion rows and moves their
+    counts, 0/n included (continuity correction), and nothing else."""
+    from oasim.calibration.arms import bundled_arm_table
+    from oasim.calibration.validate import shift_proportions
+
+    table = read_arm_table(bundled_arm_table())
+    sds = {"tau_arm_secondary": 0.1, "sigma_row_secondary": 0.05, "tau_ae_logit": 1.0}
+    effect, shift = new_study_effects(table, sds, np.random.default_rng(3))
+    kinds = {row_id: r for row_id, r in enumerate(table.rows, start=1)}
+    secondary_scored = [i for i, r in kinds.items() if r.source_kind == "secondary" and r.month > 0]
+    assert secondary_scored and all(effect[i] != 0.0 for i in secondary_scored)
+    assert all(effect[i] == 0.0 for i, r in kinds.items() if r.source_kind == "primary")
+    by_study: dict[str, set] = {}
+    for i, r in kinds.items():
+        if r.statistic == "proportion":
+            by_study.setdefault(r.study, set()).add(shift[i])
+        else:
+            assert shift[i] == 0.0
+    assert len(by_study) >= 3 and all(len(v) == 1 and 0.0 not in v for v in by_study.values())
+    # the shift on counts: 0 of 33 moved by +3 log-odds is logit^-1(logit(0.5/33) + 3) = 0.24 -> 8/33
+    values = pd.DataFrame({0: [0.0, 0.5, 0.25]}, index=[1, 2, 3])
+    moved = shift_proportions(values, pd.Series({1: 3.0, 2: 0.0, 3: -20.0}), pd.Series({1: 33, 2: 10, 3: 8}))
+    assert moved.loc[1, 0] == round(33 * special.expit(special.logit(0.5 / 33) + 3.0)) / 33 == 8 / 33
+    assert moved.loc[2, 0] == 0.5 and moved.loc[3, 0] == 0.0
 
 
 def test_score_range_keeps_a_new_study_on_its_instrument():

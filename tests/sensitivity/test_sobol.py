@@ -106,3 +106,27 @@ def test_a_calibrated_set_gives_each_cell_source_its_fitted_potency():
     result = msc_effect_sobol(n_base=32, seed=3, parameter_set="human_calibrated")
     st = result.tables["womac_pain_effect_m6"].set_index("factor")["ST"]
     assert st["cell_source"] > 0.02
+
+
+def test_a_calibrated_set_s_factors_follow_the_posterior_not_the_prior():
+    """With a posterior, each calibrated factor maps the unit interval onto the percentiles of its
+    draws (u = 0.5 is the posterior median, the ends are the extreme draws), so the indices answer
+    what is still unknown after calibration; without one, the prior range (uniform here)."""
+    from oasim.calibration.fit_arms import load_priors
+    from oasim.parameters import ParameterSet
+    from oasim.sobol import calibrated_factors
+
+    posterior = ParameterSet.load("human_calibrated").posterior
+    fitted = {f.name: f for f in calibrated_factors("human_calibrated")}
+    prior = {f.name: f for f in calibrated_factors("human")}
+    name = "macrophage_memory_half_life_d"
+    draws = posterior[name].to_numpy(float)
+    got = fitted[name].from_unit(np.array([0.0, 0.5, 1.0]))
+    np.testing.assert_allclose(got, [draws.min(), np.median(draws), draws.max()], rtol=1e-12)
+    p = {q.name: q for q in load_priors()}[name]
+    np.testing.assert_allclose(prior[name].from_unit(np.array([0.0, 1.0])), [p.low, p.high])
+    # potency: each source's draws over its own median, pooled; the median ratio is about 1
+    assert fitted["msc_potency_rel"].from_unit(np.array([0.5]))[0] == pytest.approx(1.0, rel=0.1)
+    assert (prior["msc_potency_rel"].low, prior["msc_potency_rel"].high) == (0.1, 10.0)
+    with pytest.raises(FieldError, match="quantiles"):
+        Factor("q", quantiles=(1.0, 0.5))

@@ -1,7 +1,7 @@
 """The arm table: published trial arms in one normalised form, and the simulator that replays them.
 
-One row per arm × endpoint × visit with exactly the columns :data:`COLUMNS` (vocabularies in
-:class:`ArmRow`). :func:`read_arm_table` checks a CSV row by row and raises
+One row per arm × endpoint × visit with the columns :data:`COLUMNS` and, optionally,
+:data:`OPTIONAL_COLUMNS` (vocabularies in :class:`ArmRow`). :func:`read_arm_table` checks a CSV row by row and raises
 :class:`ArmTableError` naming the row and column of the first problem. :func:`simulate_arm_table`
 replays every study as that trial — its arms' n, products, doses, schedules and KL mix — R
 times and returns the simulated statistic of every row for every replicate: the engine of
@@ -53,6 +53,10 @@ from ..trial.design import ArmProtocol, Product, product_parameters
 COLUMNS = ("study", "arm", "product", "cell_source", "dose", "dose_unit", "injection_days", "co_injection", "n",
            "kl_grades", "endpoint", "scale_max", "statistic", "month", "value", "spread_type", "spread_low",
            "spread_high")
+#: columns a table may have; absent, they take ArmRow's default. ``source_kind``: ``primary``
+#: (the paper's own tables or text) or ``secondary`` (e.g. values read off a chart elsewhere),
+#: which gets the calibration's extra secondary-source SDs (oasim.calibration.bayes)
+OPTIONAL_COLUMNS = ("source_kind",)
 # endpoint -> (observation-model code, its range); None = not a score
 SCORES: dict[str, tuple[str, float]] = {
     "womac_pain": ("WOMAC_PAIN", 20.0), "womac_stiffness": ("WOMAC_STIFF", 8.0),
@@ -104,6 +108,7 @@ class ArmRow(BaseModel):
     spread_type: Literal["sd", "se", "iqr", "ci95", "none"]
     spread_low: Optional[float] = None
     spread_high: Optional[float] = None
+    source_kind: Literal["primary", "secondary"] = "primary"
 
     _floats = field_validator("dose", "scale_max", "spread_low", "spread_high", mode="before")(
         lambda v: _optional_float(v))
@@ -180,7 +185,9 @@ class ArmTable:
         return df
 
     def digest(self) -> str:
-        text = "\n".join(r.model_dump_json() for r in self.rows)
+        # a row of the default source kind digests as before the column existed
+        text = "\n".join(r.model_dump_json(exclude={"source_kind"} if r.source_kind == "primary" else None)
+                         for r in self.rows)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def with_values(self, values: Mapping[int, float]) -> "ArmTable":
@@ -191,7 +198,8 @@ class ArmTable:
 
 
 def read_arm_table(path: str | Path) -> ArmTable:
-    """Read and check an arm table CSV (exactly :data:`COLUMNS`, in any order)."""
+    """Read and check an arm table CSV (all of :data:`COLUMNS` and any of :data:`OPTIONAL_COLUMNS`,
+    in any order)."""
     path = Path(path)
     if not path.is_file():
         raise ArmTableError(path, None, "file", str(path), "an existing CSV file")
@@ -202,8 +210,9 @@ def read_arm_table(path: str | Path) -> ArmTable:
             if col not in header:
                 raise ArmTableError(path, None, col, None, "a column of the arm table (it is missing)")
         for col in header:
-            if col not in COLUMNS:
-                raise ArmTableError(path, None, col, col, f"only the columns {', '.join(COLUMNS)}")
+            if col not in COLUMNS + OPTIONAL_COLUMNS:
+                raise ArmTableError(path, None, col, col,
+                                    f"only the columns {', '.join(COLUMNS)} (optional: {', '.join(OPTIONAL_COLUMNS)})")
         records = list(reader)
     return arm_table_from_records(records, str(path))
 
@@ -213,7 +222,8 @@ def arm_table_from_records(records: list[dict], source: str = "<table>") -> ArmT
     rows = []
     for i, rec in enumerate(records, start=1):
         try:
-            rows.append(ArmRow.model_validate({k: rec.get(k) for k in COLUMNS}))
+            rows.append(ArmRow.model_validate({k: rec.get(k) for k in COLUMNS}
+                                              | {k: rec[k] for k in OPTIONAL_COLUMNS if rec.get(k) not in (None, "")}))
         except ValidationError as exc:
             err = exc.errors()[0]
             ctx_err = (err.get("ctx") or {}).get("error")

@@ -38,7 +38,20 @@ serves VAS, WOMAC and their subscales. Integrating the η's out makes each study
 multivariate normal block. The τ's are sampled with the model parameters (uniform priors on
 the SDs, Gelman 2006, Bayesian Anal 1:515), so one study that the model cannot follow inflates
 τ instead of dragging every parameter to a bound, and the predictive interval of a *new* study
-carries τ. Proportions keep their binomial likelihood without random effects.
+carries τ.
+
+Two refinements, each with its own SD (any may be left out of a calibration; it is then 0):
+
+* rows read from a *secondary* source (values transcribed from a chart in a web application,
+  not the paper's tables; ``Target.secondary``) carry an extra between-arm and row SD on top of
+  the ones above (``tau_arm_secondary``, ``sigma_row_secondary``, added in variance), so the
+  reading error of one such source does not widen every primary study's predictive interval,
+  and a new secondary-source study gets the extra width;
+* AE proportions of one study share a random shift of the log-odds,
+  ``logit p = logit p_model + η_study``, η ~ N(0, τ_ae²) (``tau_ae_logit``): trials ascertain
+  and report adverse events differently (a solicited diary or not, what counts as related).
+  The study's binomial likelihood is integrated over η by Gauss–Hermite quadrature
+  (``numpy.polynomial.hermite_e.hermegauss``).
 """
 
 from __future__ import annotations
@@ -52,7 +65,7 @@ from typing import Callable, Literal, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 from scipy.linalg import solve_triangular
 
 from ..errors import FieldError, OasimError
@@ -132,6 +145,7 @@ class Target:
     study: str = ""  # rows of one study share the between-study random effect
     arm: str = ""  # rows of one arm (within a study) share the between-arm random effect
     scale: float | None = None  # instrument maximum the random effects scale with; None: no random effect
+    secondary: bool = False  # read from a secondary source: the extra SDs of the module docstring apply
 
     def __post_init__(self):
         if self.statistic not in STATISTICS:
@@ -303,12 +317,46 @@ class _StackedLatentMatern:
 HETEROGENEITY = HETEROGENEITY_SDS
 
 
+#: probabilists' Gauss–Hermite nodes and weights for the AE random effect, used adaptively
+#: (centred and scaled at the integrand's mode; Liu & Pierce 1994, Biometrika 81:624): 20 nodes
+#: match adaptive quadrature to < 1e-8 relative up to n = 220 and τ_ae = 2 (test_bayes.py)
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(20)
+_GH_LOG_W = np.log(_GH_WEIGHTS) + 0.5 * _GH_NODES ** 2
+
+
+def tau_matrix(heterogeneity: Sequence[Prior], u: np.ndarray) -> np.ndarray:
+    """(k, len(HETEROGENEITY)) SDs at prior quantiles ``u`` (k, len(heterogeneity)) of the
+    calibrated ones; SDs a calibration leaves out are 0."""
+    u = np.atleast_2d(u)
+    tau = np.zeros((u.shape[0], len(HETEROGENEITY)))
+    for i, p in enumerate(heterogeneity):
+        tau[:, HETEROGENEITY.index(p.name)] = p.from_unit(u[:, i])
+    return tau
+
+
+def tau_frame_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """(k, len(HETEROGENEITY)) SDs from draws named by column (missing columns are 0)."""
+    return frame.reindex(columns=list(HETEROGENEITY), fill_value=0.0).to_numpy(float)
+
+
+def _padded(tau: np.ndarray, k: int) -> np.ndarray:
+    """``tau`` as (k, len(HETEROGENEITY)): given columns are the first ones in HETEROGENEITY's
+    order (e.g. the three score SDs), the rest 0."""
+    tau = np.atleast_2d(np.asarray(tau, float))
+    if tau.shape[1] > len(HETEROGENEITY):
+        raise CalibrationError(f"tau: {tau.shape[1]} columns, at most {len(HETEROGENEITY)} {HETEROGENEITY}")
+    out = np.zeros((k, len(HETEROGENEITY)))
+    out[:, :tau.shape[1]] = tau
+    return out
+
+
 class ArmLikelihood:
     """Log likelihood of published statistics, vectorised over k predicted vectors.
 
     Continuous rows with a ``scale`` get the random-effects structure of the module docstring
     (one multivariate normal block per study); continuous rows without one are independent
-    normals; proportions are binomial. Built once per target set: the block layout is fixed.
+    normals; proportions are binomial, with a study-level logit random effect when
+    ``tau_ae_logit`` > 0. Built once per target set: the block layout is fixed.
     """
 
     def __init__(self, targets: Sequence[Target], sd_sim: np.ndarray):
@@ -316,52 +364,97 @@ class ArmLikelihood:
         self.prop = np.array([t.statistic == "proportion" for t in targets], bool)
         self.value = np.array([t.value for t in targets], float)
         self.n = np.array([t.n for t in targets], float)
+        self.secondary = np.array([bool(t.secondary) for t in targets], bool)
         self.se_obs = np.array([1.0 if self.prop[j] else (t.se if t.se is not None else sd_sim[j] / np.sqrt(t.n))
                                 for j, t in enumerate(targets)])
-        scaled = np.array([not self.prop[j] and t.scale is not None for j, t in enumerate(targets)], bool)
-        self.independent = np.flatnonzero(~self.prop & ~scaled)
-        self.blocks = []  # (columns, scale, same-arm matrix) per study
-        for study in dict.fromkeys(t.study for j, t in enumerate(targets) if scaled[j]):
-            cols = np.array([j for j, t in enumerate(targets) if scaled[j] and t.study == study])
-            s = np.array([targets[j].scale for j in cols], float)
+        self.scaled = np.array([not self.prop[j] and t.scale is not None for j, t in enumerate(targets)], bool)
+        self.scale = np.array([t.scale if self.scaled[j] else 0.0 for j, t in enumerate(targets)], float)
+        self.independent = np.flatnonzero(~self.prop & ~self.scaled)
+        self.blocks = []  # (columns, scale, same-arm matrix, both-secondary same-arm matrix, secondary) per study
+        for study in dict.fromkeys(t.study for j, t in enumerate(targets) if self.scaled[j]):
+            cols = np.array([j for j, t in enumerate(targets) if self.scaled[j] and t.study == study])
+            s = self.scale[cols]
             arms = np.array([targets[j].arm for j in cols])
-            self.blocks.append((cols, s, (arms[:, None] == arms[None, :]).astype(float)))
+            same_arm = (arms[:, None] == arms[None, :]).astype(float)
+            sec = self.secondary[cols].astype(float)
+            self.blocks.append((cols, s, same_arm, same_arm * np.outer(sec, sec), sec))
+        # AE proportions: one group per study (they share the study's logit effect)
+        self.events = np.round(self.value * self.n)
+        self.prop_groups = [np.array([j for j, t in enumerate(targets) if self.prop[j] and t.study == study])
+                            for study in dict.fromkeys(t.study for j, t in enumerate(targets) if self.prop[j])]
 
     def __call__(self, predicted: np.ndarray, variance: np.ndarray, tau: np.ndarray | None = None) -> np.ndarray:
         k = predicted.shape[0]
-        tau = np.zeros((k, 3)) if tau is None else np.broadcast_to(tau, (k, 3))
+        tau = np.zeros((k, len(HETEROGENEITY))) if tau is None else _padded(tau, k)
         total = np.zeros(k)
         j = self.independent
         if j.size:
             var = self.se_obs[j] ** 2 + variance[:, j]
             resid = self.value[j] - predicted[:, j]
             total += (-0.5 * (np.log(2 * np.pi * var) + resid ** 2 / var)).sum(axis=1)
-        for cols, s, same_arm in self.blocks:
+        t_study, t_arm, s_row, t_arm2, s_row2 = (tau[:, i, None, None] ** 2 for i in range(5))
+        for cols, s, same_arm, same_arm2, sec in self.blocks:
             ss = np.outer(s, s)
-            cov = (tau[:, 0, None, None] ** 2 * ss + tau[:, 1, None, None] ** 2 * ss * same_arm)
-            diag = self.se_obs[cols] ** 2 + variance[:, cols] + (tau[:, 2:3] * s) ** 2
+            cov = t_study * ss + t_arm * ss * same_arm + t_arm2 * ss * same_arm2
+            diag = (self.se_obs[cols] ** 2 + variance[:, cols]
+                    + (s_row[:, :, 0] + s_row2[:, :, 0] * sec) * s ** 2)
             cov = cov + diag[:, :, None] * np.eye(len(cols))
             resid = self.value[cols] - predicted[:, cols]
             chol = np.linalg.cholesky(cov)
             w = np.linalg.solve(chol, resid[:, :, None])[:, :, 0]
             logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
             total += -0.5 * (len(cols) * np.log(2 * np.pi) + logdet + (w * w).sum(axis=1))
-        if self.prop.any():
-            p = np.clip(predicted[:, self.prop], 1e-6, 1 - 1e-6)
-            events = np.round(self.value[self.prop] * self.n[self.prop])
-            total += stats.binom.logpmf(events, self.n[self.prop], p).sum(axis=1)
+        if self.prop_groups:
+            tau_ae = tau[:, HETEROGENEITY.index("tau_ae_logit")]
+            for cols in self.prop_groups:
+                total += self._proportions(predicted[:, cols], cols, tau_ae)
         return total
 
+    def _proportions(self, p_model: np.ndarray, cols: np.ndarray, tau_ae: np.ndarray) -> np.ndarray:
+        """log ∫ Π_j Binom(k_j | n_j, expit(logit p_j + η)) N(η; 0, τ²) dη for one study, (k,).
+
+        The log integrand is concave in η, so a few Newton steps find its mode μ and curvature;
+        Gauss–Hermite nodes placed at μ + σ̂·z (σ̂ = curvature^(-1/2)) then integrate it."""
+        p = np.clip(p_model, 1e-6, 1 - 1e-6)
+        n, events = self.n[cols], self.events[cols]
+        logc = special.gammaln(n + 1) - special.gammaln(events + 1) - special.gammaln(n - events + 1)
+        plain = (logc + events * np.log(p) + (n - events) * np.log1p(-p)).sum(axis=1)
+        if not np.any(tau_ae > 0):
+            return plain
+        logit = np.log(p) - np.log1p(-p)
+        prec = 1.0 / np.maximum(tau_ae, 1e-6) ** 2
+        mu = np.zeros(len(tau_ae))
+        for _ in range(30):
+            q = special.expit(logit + mu[:, None])
+            grad = (events - n * q).sum(axis=1) - mu * prec
+            curv = (n * q * (1 - q)).sum(axis=1) + prec
+            step = np.clip(grad / curv, -2.0, 2.0)
+            mu += step
+            if np.all(np.abs(step) < 1e-10):
+                break
+        q = special.expit(logit + mu[:, None])
+        sig = 1.0 / np.sqrt((n * q * (1 - q)).sum(axis=1) + prec)
+        eta = mu[:, None] + sig[:, None] * _GH_NODES[None, :]  # (k, nodes)
+        x = logit[:, None, :] + eta[:, :, None]  # (k, nodes, rows); log p = -softplus(-x), log(1-p) = -softplus(x)
+        ll = (logc - events * np.logaddexp(0.0, -x) - (n - events) * np.logaddexp(0.0, x)).sum(axis=2)
+        log_prior = -0.5 * eta ** 2 * prec[:, None] + 0.5 * np.log(prec / (2 * np.pi))[:, None]
+        integral = special.logsumexp(ll + log_prior + _GH_LOG_W[None, :], axis=1) + np.log(sig)
+        return np.where(tau_ae > 0, integral, plain)
+
     def new_study_variance(self, tau: np.ndarray) -> np.ndarray:
-        """(k, m) variance a new study adds to each row: (τ_study² + τ_arm² + σ_row²)·scale²."""
-        s = np.array([0.0 if self.prop[j] or t.scale is None else t.scale for j, t in enumerate(self.targets)])
-        return (np.atleast_2d(tau) ** 2).sum(axis=1)[:, None] * s[None, :] ** 2
+        """(k, m) variance a new study adds to each score row: (τ_study² + τ_arm² + σ_row²)·scale²,
+        plus (τ_arm,secondary² + σ_row,secondary²)·scale² on secondary-source rows."""
+        tau = _padded(tau, np.atleast_2d(tau).shape[0])
+        base = (tau[:, :3] ** 2).sum(axis=1)[:, None]
+        extra = (tau[:, 3:5] ** 2).sum(axis=1)[:, None] * self.secondary[None, :]
+        return (base + extra) * self.scale[None, :] ** 2
 
 
 def log_likelihood(targets: Sequence[Target], predicted: np.ndarray, variance: np.ndarray,
                    sd_sim: np.ndarray, tau: np.ndarray | None = None) -> np.ndarray:
     """Log likelihood (k,) of the published statistics at k predicted vectors (k, m);
-    ``tau`` (k, 3) holds the heterogeneity SDs (:data:`HETEROGENEITY`), None for none."""
+    ``tau`` (k, len(HETEROGENEITY)) holds the heterogeneity SDs (:data:`HETEROGENEITY`, 0 for
+    one left out), None for none."""
     return ArmLikelihood(targets, sd_sim)(predicted, variance, tau)
 
 
@@ -470,14 +563,16 @@ def sample_posterior(emulator: Emulator, priors: Sequence[Prior], targets: Seque
     The walkers move in z = Φ⁻¹(u), where the prior is a standard normal: no hard walls at the
     prior bounds (the stretch move stalls against them when the data push a parameter to an end
     of its range). The chain is reported in u = Φ(z); the emulators are evaluated at u clipped to
-    the design's range. ``heterogeneity`` holds the priors of the three random-effect SDs
-    (:data:`HETEROGENEITY`), sampled alongside; empty for a likelihood without random effects.
+    the design's range. ``heterogeneity`` holds the priors of the random-effect SDs calibrated
+    (some of :data:`HETEROGENEITY`; the others are 0), sampled alongside; empty for a likelihood
+    without random effects.
     """
     import emcee
 
     d, h = len(priors), len(heterogeneity)
-    if h not in (0, len(HETEROGENEITY)):
-        raise CalibrationError(f"heterogeneity: {h} priors given, need 0 or {len(HETEROGENEITY)} {HETEROGENEITY}")
+    names = [p.name for p in heterogeneity]
+    if len(set(names)) != h or not set(names) <= set(HETEROGENEITY):
+        raise CalibrationError(f"heterogeneity: {names} given, need distinct names among {HETEROGENEITY}")
     n_walkers = n_walkers or max(4 * (d + h), 16)
     rng = np.random.default_rng(seed)
     likelihood = ArmLikelihood(targets, emulator.sd_mean)
@@ -486,7 +581,7 @@ def sample_posterior(emulator: Emulator, priors: Sequence[Prior], targets: Seque
         z = np.atleast_2d(z)
         u = np.clip(stats.norm.cdf(z), 1e-4, 1 - 1e-4)
         m, v = emulator.predict(u[:, :d])
-        tau = to_parameters(heterogeneity, u[:, d:]) if h else None
+        tau = tau_matrix(heterogeneity, u[:, d:]) if h else None
         return likelihood(m, v, tau) - 0.5 * (z * z).sum(axis=1)
 
     # differential-evolution proposals (ter Braak 2006; ter Braak & Vrugt 2008, snooker) mixed as
@@ -517,7 +612,8 @@ def predictive_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[
                      heterogeneity: Sequence[Prior], seed: int, n_draws: int = 1000) -> np.ndarray:
     """(n_draws, m) statistics of a *new* study run with each target's arm design: posterior
     parameter draws through the emulators (mean and variance), the new study's random effects
-    at posterior τ draws, and the arm's own sampling error (binomial for proportions)."""
+    at posterior τ draws (score rows on their scale, AE proportions on the log-odds), and the
+    arm's own sampling error (binomial for proportions)."""
     rng = np.random.default_rng(seed)
     h = len(heterogeneity)
     d = chain_u.shape[-1] - h
@@ -525,7 +621,8 @@ def predictive_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[
     pick = rng.choice(len(flat), size=min(n_draws, len(flat)), replace=False)
     m, v = emulator.predict(flat[pick, :d])
     likelihood = ArmLikelihood(targets, emulator.sd_mean)
-    extra = likelihood.new_study_variance(to_parameters(heterogeneity, flat[pick, d:])) if h else 0.0
+    tau = tau_matrix(heterogeneity, flat[pick, d:]) if h else np.zeros((len(pick), len(HETEROGENEITY)))
+    extra = likelihood.new_study_variance(tau)
     sim = m + rng.normal(size=m.shape) * np.sqrt(v + extra + likelihood.se_obs ** 2)
     # a score statistic stays on its instrument: [0, max] for a mean or median, [-max, max] for a change
     for j, t in enumerate(targets):
@@ -533,7 +630,12 @@ def predictive_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[
             sim[:, j] = np.clip(sim[:, j], *instrument_bounds(t.statistic, t.scale))
     prop = likelihood.prop
     if prop.any():
-        sim[:, prop] = rng.binomial(likelihood.n[prop].astype(int), np.clip(m[:, prop], 0, 1)) / likelihood.n[prop]
+        p = np.clip(m, 1e-9, 1 - 1e-9)
+        tau_ae = tau[:, HETEROGENEITY.index("tau_ae_logit")]
+        for cols in likelihood.prop_groups:  # the new study's AE log-odds shift, one per study and draw
+            eta = rng.normal(size=len(pick)) * tau_ae
+            p[:, cols] = special.expit(special.logit(p[:, cols]) + eta[:, None])
+        sim[:, prop] = rng.binomial(likelihood.n[prop].astype(int), p[:, prop]) / likelihood.n[prop]
     return sim
 
 

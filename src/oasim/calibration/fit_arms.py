@@ -76,23 +76,25 @@ def load_priors(path: str | Path | None = None, parameter_set: str = "human") ->
 
 
 def load_heterogeneity(path: str | Path | None = None) -> list[Prior]:
-    """Priors of the random-effect SDs (``[heterogeneity]`` of the priors file, in the order of
-    :data:`~oasim.calibration.bayes.HETEROGENEITY`); empty when the file has no such table."""
+    """Priors of the random-effect SDs (``[heterogeneity]`` of the priors file: any of
+    :data:`~oasim.calibration.bayes.HETEROGENEITY`, in that order; the ones left out are 0);
+    empty when the file has no such table."""
     data, origin = _read_priors_file(path)
     table = data.get("heterogeneity")
     if table is None:
         return []
-    if not isinstance(table, dict) or set(table) != set(HETEROGENEITY):
+    if not isinstance(table, dict) or not table or not set(table) <= set(HETEROGENEITY):
         raise FieldError("heterogeneity", sorted(table) if isinstance(table, dict) else table,
-                         f"a table with exactly {list(HETEROGENEITY)}", origin)
+                         f"a table of SDs named among {list(HETEROGENEITY)}", origin)
     priors = []
-    for name in HETEROGENEITY:
+    for name in (n for n in HETEROGENEITY if n in table):
         e = table[name]
         if not isinstance(e, dict) or not {"dist", "low", "high", "why"} <= set(e):
             raise FieldError(f"heterogeneity.{name}", e, "{ dist, low, high, why }", origin)
         if e["low"] < 0:
             raise FieldError(f"heterogeneity.{name}.low", e["low"], ">= 0 (a standard deviation)", origin)
-        priors.append(Prior(name, e["dist"], float(e["low"]), float(e["high"]), "fraction of scale maximum", e["why"]))
+        unit = "log-odds" if name == "tau_ae_logit" else "fraction of scale maximum"
+        priors.append(Prior(name, e["dist"], float(e["low"]), float(e["high"]), unit, e["why"]))
     return priors
 
 
@@ -121,7 +123,7 @@ def targets_from_table(table: ArmTable) -> ArmTargets:
         # physical measures (no scale_max) are independent rows
         scale = r.scale_max if r.statistic != "proportion" and r.endpoint in SCORES else None
         targets.append(Target(f"{r.study} | {r.arm} | {r.endpoint} | m{r.month:g}", r.statistic, r.value, r.n, se,
-                              r.study, r.arm, scale))
+                              r.study, r.arm, scale, r.source_kind == "secondary"))
         ids.append(i)
         studies.append(r.study)
     return ArmTargets(targets, ids, studies, skipped)

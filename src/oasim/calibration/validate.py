@@ -38,12 +38,13 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from ..errors import FieldError
 from ..parameters import ParameterSet
 from ..distributed import run_chunks
 from .arms import SCORES, ArmRow, ArmTable, plan_studies, simulate_arm_table
-from .bayes import instrument_bounds, scored_value
+from .bayes import HETEROGENEITY, instrument_bounds, scored_value
 
 ALPHA = 0.05
 Z975 = 1.959963984540054
@@ -149,23 +150,56 @@ def score_rows(table: ArmTable, simulated: pd.DataFrame, skipped: Mapping[int, s
     return ValidationResult(rows, conditioning, skipped_out, replicates, provenance or {})
 
 
-def new_study_effects(table: ArmTable, sds: Mapping[str, float], rng: np.random.Generator) -> pd.Series:
-    """One draw of a new study's random effects per row (index row_id, on the row's scale).
+def new_study_effects(table: ArmTable, sds: Mapping[str, float], rng: np.random.Generator
+                      ) -> tuple[pd.Series, pd.Series]:
+    """One draw of a new study's random effects per row (index row_id): (score effect on the
+    row's scale, AE log-odds shift); 0 where a row has none.
 
-    ``sds``: ``tau_study``, ``tau_arm``, ``sigma_row`` as fractions of the instrument maximum.
-    Rows of one study share η_study ~ N(0, tau_study²), rows of one arm η_arm ~ N(0, tau_arm²),
-    every row has ε ~ N(0, sigma_row²); only score rows after month 0 get them (0 elsewhere).
+    ``sds``: some of :data:`~oasim.calibration.bayes.HETEROGENEITY` (missing ones are 0). Score
+    rows after month 0: rows of one study share η_study ~ N(0, tau_study²), rows of one arm
+    η_arm ~ N(0, tau_arm²), every row has ε ~ N(0, sigma_row²); rows from a secondary source add
+    an arm effect ~ N(0, tau_arm_secondary²) and a row effect ~ N(0, sigma_row_secondary²), all
+    times the instrument maximum. AE proportions of one study share a log-odds shift
+    ~ N(0, tau_ae_logit²).
     """
-    studies = {r.study for r in table.rows}
-    arms = {(r.study, r.arm) for r in table.rows}
-    eta_study = dict(zip(sorted(studies), rng.normal(0.0, sds["tau_study"], len(studies))))
-    eta_arm = dict(zip(sorted(arms), rng.normal(0.0, sds["tau_arm"], len(arms))))
-    eps = rng.normal(0.0, sds["sigma_row"], len(table.rows))
-    out = {}
-    for row_id, (r, e) in enumerate(zip(table.rows, eps), start=1):
+    sd = {name: float(sds.get(name, 0.0)) for name in HETEROGENEITY}
+    studies = sorted({r.study for r in table.rows})
+    arms = sorted({(r.study, r.arm) for r in table.rows})
+    eta_study = dict(zip(studies, rng.normal(0.0, sd["tau_study"], len(studies))))
+    eta_arm = dict(zip(arms, rng.normal(0.0, sd["tau_arm"], len(arms))))
+    eps = rng.normal(0.0, sd["sigma_row"], len(table.rows))
+    # drawn after the three above, so a set without the extra SDs keeps its stream
+    eta_arm2 = dict(zip(arms, rng.normal(0.0, sd["tau_arm_secondary"], len(arms))))
+    eps2 = rng.normal(0.0, sd["sigma_row_secondary"], len(table.rows))
+    eta_ae = dict(zip(studies, rng.normal(0.0, sd["tau_ae_logit"], len(studies))))
+    score, logit = {}, {}
+    for row_id, r in enumerate(table.rows, start=1):
+        i = row_id - 1
         scored = r.month > 0 and r.statistic != "proportion" and r.endpoint in SCORES and r.scale_max is not None
-        out[row_id] = (eta_study[r.study] + eta_arm[(r.study, r.arm)] + e) * r.scale_max if scored else 0.0
-    return pd.Series(out, name="effect")
+        effect = 0.0
+        if scored:
+            effect = eta_study[r.study] + eta_arm[(r.study, r.arm)] + eps[i]
+            if r.source_kind == "secondary":
+                effect += eta_arm2[(r.study, r.arm)] + eps2[i]
+            effect *= r.scale_max
+        score[row_id] = effect
+        logit[row_id] = eta_ae[r.study] if r.statistic == "proportion" else 0.0
+    return pd.Series(score, name="effect"), pd.Series(logit, name="logit_shift")
+
+
+def shift_proportions(values: pd.DataFrame, shift: pd.Series, n: pd.Series) -> pd.DataFrame:
+    """Proportions (k events of n) moved by a log-odds ``shift`` per row and rounded back to a
+    count of the row's n: a new study's AE ascertainment applied to a simulated arm. 0 and n
+    events are taken as 0.5 and n − 0.5 before the shift (the usual continuity correction), so a
+    shift can move them; rows with a shift of 0 are returned unchanged."""
+    moved = values.copy()
+    rows = shift.index[shift.to_numpy() != 0.0].intersection(values.index)
+    if len(rows):
+        nn = n.reindex(rows).to_numpy(float)[:, None]
+        k = np.clip(values.loc[rows].to_numpy(float) * nn, 0.5, nn - 0.5)
+        p = special.expit(special.logit(k / nn) + shift.reindex(rows).to_numpy(float)[:, None])
+        moved.loc[rows] = np.round(p * nn) / nn
+    return moved
 
 
 def score_range(table: ArmTable) -> tuple[pd.Series, pd.Series]:
@@ -207,6 +241,7 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
         stamp.write_text(digest)
 
     low, high = score_range(table)  # a new study's score statistics stay on their instrument
+    row_n = pd.Series({i: r.n for i, r in enumerate(table.rows, start=1)}, dtype=float)
 
     def compute(start: int, stop: int) -> pd.DataFrame:
         if pset.posterior is None:
@@ -221,9 +256,11 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
             values = sim.values
             if random_effects:  # a study the calibration has not seen: its random effects at this draw's SDs
                 sds = pset.heterogeneity.iloc[drawn.draw_index]
-                effect = new_study_effects(table, sds, np.random.default_rng(np.random.SeedSequence([seed, k, 11])))
+                effect, shift = new_study_effects(table, sds,
+                                                  np.random.default_rng(np.random.SeedSequence([seed, k, 11])))
                 values = values.add(effect.reindex(values.index).fillna(0.0), axis=0)
                 values = values.clip(low.reindex(values.index), high.reindex(values.index), axis=0)
+                values = shift_proportions(values, shift, row_n)
             frames.append(values.reset_index().melt(id_vars="row_id", var_name="replicate", value_name="value"))
         return pd.concat(frames, ignore_index=True)
 

@@ -26,8 +26,12 @@ import numpy as np
 from ..errors import ParameterError
 
 SOURCE_KINDS = ("derived:", "calibrated:", "assumed:")
-#: the between-study, between-arm and row SDs of a calibration's random effects (oasim.calibration.bayes)
-HETEROGENEITY_SDS = ("tau_study", "tau_arm", "sigma_row")
+#: the SDs of a calibration's random effects (oasim.calibration.bayes): between-study, between-arm
+#: and row SDs of score statistics (fractions of the instrument maximum), the extra between-arm
+#: and row SDs of rows read from a secondary source, and the between-study SD of AE proportions
+#: on the logit scale. A calibration may use any of them; the ones it leaves out are 0.
+HETEROGENEITY_SDS = ("tau_study", "tau_arm", "sigma_row", "tau_arm_secondary", "sigma_row_secondary",
+                     "tau_ae_logit")
 PRIOR_DISTRIBUTIONS = ("uniform", "loguniform")
 _BIB_KEY = re.compile(r"@\w+\{([^,]+),")
 _FRACTION_SUFFIXES = ("_fraction", "_weight", "_share")
@@ -155,8 +159,8 @@ class ParameterSet:
     posterior: object = field(default=None, repr=False, compare=False)
     #: row of ``posterior`` this set's calibrated values come from (None: the posterior medians)
     draw_index: int | None = field(default=None, compare=False)
-    #: the calibration's between-study/arm heterogeneity SDs (fractions of an instrument's
-    #: maximum; columns tau_study, tau_arm, sigma_row), one row per ``posterior`` row, or None
+    #: the calibration's heterogeneity SDs (columns: some of HETEROGENEITY_SDS, the others are 0),
+    #: one row per ``posterior`` row, or None
     heterogeneity: object = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -200,11 +204,12 @@ class ParameterSet:
         heterogeneity = None
         if "heterogeneity" in data:
             heterogeneity = cls._read_draws(data["heterogeneity"], "heterogeneity", origin, path)
-            if (len(heterogeneity) != len(draws) or sorted(heterogeneity.columns) != sorted(HETEROGENEITY_SDS)
+            if (len(heterogeneity) != len(draws) or not set(heterogeneity.columns) <= set(HETEROGENEITY_SDS)
                     or (heterogeneity.to_numpy(float) < 0).any()):
                 raise ParameterError("heterogeneity", data["heterogeneity"],
-                                     f"{len(draws)} rows (one per posterior draw) of non-negative "
-                                     f"{list(HETEROGENEITY_SDS)}", origin)
+                                     f"{len(draws)} rows (one per posterior draw) of non-negative SDs named "
+                                     f"among {list(HETEROGENEITY_SDS)}", origin)
+            heterogeneity = heterogeneity.reindex(columns=list(HETEROGENEITY_SDS), fill_value=0.0)
         params = dict(base.parameters)
         note = f"calibrated: posterior median of {len(draws)} draws ({data['posterior']}, oasim calibrate)"
         for column in draws.columns:
