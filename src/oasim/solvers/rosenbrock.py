@@ -182,7 +182,8 @@ def _stages_source(s: int, a: np.ndarray, c: np.ndarray, tb: dict) -> str:
 
 def _lane_stages_source(s: int, a: np.ndarray, c: np.ndarray, tb: dict) -> str:
     """``ros_stages_L``: :func:`_stages_source` for LANES subjects in the structure-of-arrays
-    layout (state i of lane l at i * LANES + l); inv_h is the vector of the lanes' 1/h."""
+    layout (state i of lane l at i * LANES + l); ``inv_h[i * LANES + l]`` is lane l's 1/h, so
+    every pass is one flat loop over the states of all lanes (as contiguous as the scalar one)."""
     lines = [
         "@njit(cache=True, fastmath=True, error_model='numpy')",
         "def ros_stages_L(z, f0, p, inv_h, w, K, u, fs):",
@@ -197,11 +198,9 @@ def _lane_stages_source(s: int, a: np.ndarray, c: np.ndarray, tb: dict) -> str:
                       "    rhs_L(u, p, fs)"]
             last_f = "fs"
         scaled = [j for j in range(i) if c[i, j] != 0.0]
-        terms = " + ".join([f"{last_f}[m]"] + [f"{float(c[i, j])!r} * inv_h[l] * k{j}[m]" for j in scaled])
-        lines += ["    for i in range(N_STATES):",
-                  "        for l in range(LANES):",
-                  "            m = i * LANES + l",
-                  f"            k{i}[m] = {terms}",
+        terms = " + ".join([f"{last_f}[m]"] + [f"{float(c[i, j])!r} * inv_h[m] * k{j}[m]" for j in scaled])
+        lines += ["    for m in range(nl):",
+                  f"        k{i}[m] = {terms}",
                   f"    lu_solve_L(w, k{i})"]
     error = _combination("0.0", [(x, f"k{j}") for j, x in enumerate(tb["E"])]).replace("[i]", "[m]")
     lines += ["    for m in range(nl):",

@@ -65,12 +65,15 @@ def _lanes_block(lo, hi, z0, params, t_start, t_eval, ev_t, ev_idx, ev_amt, rtol
     hh = np.zeros(LANES)
     tgt = np.zeros(LANES)
     inv_h = np.ones(LANES)
+    inv_h_states = np.ones(nl)  # inv_h[l] at every state of lane l, for ros_stages_L
     cw = np.ones(LANES)
     k_out = np.zeros(LANES, dtype=np.int64)
     e = np.zeros(LANES, dtype=np.int64)
     steps = np.zeros(LANES, dtype=np.int64)
     ready = np.zeros(LANES, dtype=np.bool_)
     err = np.zeros(LANES)
+    negative = np.zeros(LANES, dtype=np.bool_)
+    finite = np.ones(LANES, dtype=np.bool_)
     nxt = lo
     for l in range(LANES):
         if nxt < hi:
@@ -163,31 +166,35 @@ def _lanes_block(lo, hi, z0, params, t_start, t_eval, ev_t, ev_idx, ev_amt, rtol
             if ready[l]:
                 inv_h[l] = 1.0 / hh[l]
                 cw[l] = inv_h[l] / ROS_GAMMA
+        for i in range(n):
+            for l in range(LANES):
+                inv_h_states[i * LANES + l] = inv_h[l]
         jac_w_L(Z, P, cw, W)
         lu_factor_L(W)
-        ros_stages_L(Z, F0, P, inv_h, W, K, U, FS)  # y1 -> U, error vector -> FS
-        # --- per lane: error, accept / reject
-        any_accepted = False
+        ros_stages_L(Z, F0, P, inv_h_states, W, K, U, FS)  # y1 -> U, error vector -> FS
+        # --- error norms of all lanes in one pass over the states (each lane's sum in state order)
         for l in range(LANES):
-            if not ready[l]:
-                continue
-            acc = 0.0
-            negative = False
-            finite = True
-            for i in range(n):
+            err[l] = 0.0
+            negative[l] = False
+            finite[l] = True
+        for i in range(n):
+            for l in range(LANES):
                 m = i * LANES + l
                 y_new = U[m]
                 sc = atol + rtol * max(abs(Z[m]), abs(y_new))
                 q = FS[m] / sc
-                acc += q * q
-                if NONNEGATIVE and y_new < -atol:
-                    negative = True
-                if not (abs(y_new) < 1e300):
-                    finite = False
-            acc = (acc / n) ** 0.5
-            if not finite:
+                err[l] += q * q
+                negative[l] |= NONNEGATIVE and y_new < -atol
+                finite[l] &= abs(y_new) < 1e300
+        # --- per lane: accept / reject
+        any_accepted = False
+        for l in range(LANES):
+            if not ready[l]:
+                continue
+            acc = (err[l] / n) ** 0.5
+            if not finite[l]:
                 acc = 1e10
-            if negative and acc <= 1.0:
+            if negative[l] and acc <= 1.0:
                 acc = 2.0  # reject steps that leave the non-negative orthant by more than atol
             err[l] = acc
             if acc <= 1.0:
