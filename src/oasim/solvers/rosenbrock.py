@@ -284,9 +284,11 @@ class RosenbrockSolver(AbstractSolver):
     lanes : 1 (one subject per kernel call) or 4 / 8: subjects advanced in lock-step across SIMD
         lanes (``rosenbrock_lanes_kernel.py``), each with its own step size and accept/reject.
         The same steps as ``lanes=1`` and outputs equal to ~1e-13 relative (sums ordered
-        differently under fastmath). Joint knee model, Rodas5P: 1.7-2.1x the subjects/s of
-        ``lanes=1`` (``python -m benchmarks.throughput``); the first use per model, method and
-        lane count compiles for 1-4 minutes (then numba's cache).
+        differently under fastmath). Rodas5P + interpolant, 2 threads, subjects/s vs ``lanes=1``
+        (``python -m benchmarks.throughput``, rtol 1e-5 to 3e-8, load 2.2-3.8): joint knee model
+        (1e4 subjects) 1.96-2.05x with 4 lanes, 2.13-2.27x with 8; Proctor 2014 (1e3) 1.54-1.68x
+        with 4. The first use per model, method and lane count compiles for minutes (knee model:
+        ~80 s with 4 lanes, 230-420 s with 8), then loads from numba's cache.
     """
 
     method: str = "rodas3"
