@@ -213,18 +213,19 @@ def _relative(states, ref):
 
 
 def _fast_solver(method, rtol, atol):
-    """A Rosenbrock method by name at fixed output stops ("<name>-dense": interpolated outputs),
-    or the BDF solver ("bdf")."""
+    """A Rosenbrock method by name at fixed output stops ("<name>-dense": interpolated outputs;
+    "-x4": subjects across 4 SIMD lanes), or the BDF solver ("bdf")."""
     from oasim.solvers import BdfSolver
 
     if method == "bdf":
         return BdfSolver(rtol=rtol, atol=atol)
-    name, _, dense = method.partition("-")
-    return RosenbrockSolver(method=name, rtol=rtol, atol=atol, dense=dense == "dense")
+    name, _, rest = method.partition("-")
+    lanes = int(rest.rpartition("x")[2]) if "x" in rest else 1
+    return RosenbrockSolver(method=name, rtol=rtol, atol=atol, dense="dense" in rest, lanes=lanes)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["rodas3", "ros3", "rodas5p", "rodas5p-dense", "bdf"])
+@pytest.mark.parametrize("method", ["rodas3", "ros3", "rodas5p", "rodas5p-dense", "rodas5p-dense-x4", "bdf"])
 def test_knee_model_matches_the_scipy_reference(model, human, method):
     from oasim.population import Population
     from oasim.protocol import Dose
@@ -243,22 +244,28 @@ def test_knee_model_matches_the_scipy_reference(model, human, method):
     assert _relative(fast.states, ref.states) < 1e-4
 
 
+def sbml_case(name: str, n: int):
+    """(model, y0, params, output times) of a shipped SBML model, kinetic parameters log-normal
+    (cv 0.2, seed 5). Proctor runs in seconds (14 days); Baker in its own time unit, across its
+    event at t = 20."""
+    from oasim.interop import sbml
+
+    model = sbml.load(Path(sbml.__file__).parents[1] / "models" / name)
+    kinetic = [k for k in model.parameter_names if k != "compartmentOne"]
+    params = model.sample_parameters(n, np.random.default_rng(5), cv=0.2, names=kinetic)
+    t = np.linspace(0.0, 14 * 86400.0, 11) if "proctor" in name else np.array([0.0, 5.0, 19.0, 21.0, 35.0, 50.0])
+    return model, model.initial_state(params), params, t
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["rodas3", "rodas5p", "rodas5p-dense", "bdf"])
+@pytest.mark.parametrize("method", ["rodas3", "rodas5p", "rodas5p-dense", "rodas5p-dense-x4", "bdf"])
 @pytest.mark.parametrize("name", ["BIOMD0000000504_proctor2014.xml", "BIOMD0000000928_baker2017.xml"])
 def test_sbml_models_match_the_reference(name, method):
     """Proctor 2014 against SciPy Radau; Baker 2017 (SBML events, which the SciPy reference
     refuses) against the Rodas4 default at tight tolerance."""
-    from oasim.interop import sbml
     from oasim.solvers import NumbaRodasSolver
 
-    path = Path(sbml.__file__).parents[1] / "models" / name
-    model = sbml.load(path)
-    kinetic = [n for n in model.parameter_names if n != "compartmentOne"]
-    params = model.sample_parameters(4, np.random.default_rng(5), cv=0.2, names=kinetic)
-    y0 = model.initial_state(params)
-    # Proctor runs in seconds (14 days); Baker in its own time unit, across its event at t = 20
-    t = np.linspace(0.0, 14 * 86400.0, 11) if "proctor" in name else np.array([0.0, 5.0, 19.0, 21.0, 35.0, 50.0])
+    model, y0, params, t = sbml_case(name, 4)
     tol = (1e-9, 1e-11) if method == "bdf" else (1e-8, 1e-10)
     fast = _fast_solver(method, *tol).solve(model, y0, params, t)
     if name.startswith("BIOMD0000000504"):

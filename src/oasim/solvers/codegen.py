@@ -28,6 +28,7 @@ model.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Union
 
@@ -276,3 +277,75 @@ def generate_source(model: ModelLike) -> str:
 
 def source_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# --- subjects across SIMD lanes ---------------------------------------------------------------
+# The lane kernels advance L subjects at once in a structure-of-arrays layout: state i of lane l
+# is x[i * L + l] (flat arrays, so every index is a compile-time constant and LLVM can prove
+# that loads and stores do not alias). Each generated statement of rhs / jac_w / lu_factor /
+# lu_solve is written once per lane with its locals suffixed by the lane; LLVM's SLP vectoriser
+# (numba's NUMBA_SLP_VECTORIZE, off by default, switched on only while the lane kernel compiles:
+# see oasim.solvers.rosenbrock) packs the L isomorphic copies into vector instructions.
+# The loop vectoriser does not do this: with the statements inside ``for l in range(L)`` it
+# vectorised only lu_factor (measured: rhs, jac_w and lu_solve stayed scalar).
+
+_ARRAY_INDEX = re.compile(r"\b(z|p|out|w|b)\[(\d+)\]")
+_LOCAL = re.compile(r"\b([a-z]\d+|d)\b")  # z0, p3, q5, r12, j7, x3 (CSE temporaries, unpacked values), d
+
+
+def _functions(source: str) -> dict:
+    """name -> (argument list, body lines) of the ``@njit`` functions in generated source."""
+    found = {}
+    pattern = re.compile(r"^@njit[^\n]*\ndef (\w+)\(([^)]*)\):\n((?:    [^\n]*\n|\n)*?)(?=^\S|\Z)", re.M)
+    for m in pattern.finditer(source):
+        found[m.group(1)] = (m.group(2), [ln for ln in m.group(3).splitlines() if ln.strip()])
+    return found
+
+
+def _lane_statement(line: str, lane: int, lanes: int) -> str:
+    """One generated statement for lane ``lane``: arrays indexed i -> i * lanes + lane, locals suffixed."""
+    text = _ARRAY_INDEX.sub(lambda m: f"@{m.group(1)}@{m.group(2)}@", line)
+    text = _LOCAL.sub(rf"\1_{lane}", text)
+    text = re.sub(r"\bc\b", f"c[{lane}]", text)  # jac_w's per-lane c = 1/(hγ)
+    return re.sub(r"@(\w+)@(\d+)@", lambda m: f"{m.group(1)}[{int(m.group(2)) * lanes + lane}]", text)
+
+
+def _jac_w_direct(body: list[str]) -> list[str]:
+    """jac_w's statements with each entry written once: fill-in entries ``= 0.0``, Jacobian
+    entries ``= -(J)``, diagonal entries ``= c - (J)`` (or ``= c``), in place of zeroing all,
+    assigning and adding c (the zero-then-overwrite order kept the SLP vectoriser from packing)."""
+    assign = re.compile(r"^    w\[(\d+)\] = (.*)$")
+    add_c = re.compile(r"^    w\[(\d+)\] \+= c$")
+    value, diag, other = {}, set(), []
+    for ln in body:
+        if (m := add_c.match(ln)):
+            diag.add(int(m.group(1)))
+        elif (m := assign.match(ln)):
+            value[int(m.group(1))] = m.group(2)  # the later assignment (the Jacobian entry) wins
+        else:
+            other.append(ln)
+    out = other
+    for k in sorted(value):
+        v = value[k]
+        if k in diag:
+            v = "c" if v == "0.0" else f"c - ({v.removeprefix('-')})" if v.startswith("-(") else f"c + {v}"
+        out.append(f"    w[{k}] = {v}")
+    return out
+
+
+def generate_lane_source(model: ModelLike, lanes: int) -> str:
+    """Source of ``rhs_L(z, p, out)``, ``jac_w_L(z, p, c, w)``, ``lu_factor_L(w)`` and
+    ``lu_solve_L(w, b)``: the kernels of :func:`generate_source` for ``lanes`` subjects at once
+    on flat structure-of-arrays vectors (state i of lane l at ``i * lanes + l``; ``c`` is a
+    vector of the lanes' 1/(hγ)). Appended to :func:`generate_source`'s module."""
+    funcs = _functions(generate_source(model))
+    src = [f"LANES = {lanes}", ""]
+    for name in ("rhs", "jac_w", "lu_factor", "lu_solve"):
+        args, body = funcs[name]
+        body = [ln for ln in body if ln.strip() != "return"]
+        if name == "jac_w":
+            body = _jac_w_direct(body)
+        src += ["@njit(cache=True, fastmath=True, error_model='numpy')", f"def {name}_L({args}):"]
+        src += [_lane_statement(ln, lane, lanes) for ln in body for lane in range(lanes)]
+        src.append("")
+    return "\n".join(src)
