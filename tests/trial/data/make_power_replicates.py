@@ -1,7 +1,8 @@
 """Write ``power_replicates_main.csv``: replicate tables of ``simulate_power`` pinned from main.
 
-Regenerated once, on purpose, when ``human_calibrated`` (the examples' parameter set) was
-refitted after the power speed-up had been checked equal to these pins (merge 722987e, all 9
+Regenerated on purpose each time ``human_calibrated`` (the examples' parameter set) was refitted
+(session 23; session 24, six-SD random effects), each time after checking the pins pass with the
+old set; first regenerated after the power speed-up had been checked equal to these pins (merge 722987e, all 9
 pinned tests passing with the old set). First generated once at commit 03a127e (before the power-run speed-up of issue 16, item 5) with
 ``PYTHONPATH=src python tests/trial/data/make_power_replicates.py``; the test
 ``tests/trial/test_power_pinned.py`` recomputes the same cases and requires equal tables

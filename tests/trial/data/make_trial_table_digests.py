@@ -1,7 +1,8 @@
 """Write ``trial_table_digests_main.json``: a SHA-256 per table of one full trial, from main.
 
-Regenerated once, on purpose, when ``human_calibrated`` (the examples' parameter set) was
-refitted after the power speed-up had been checked equal to these pins (merge 722987e, all 9
+Regenerated on purpose each time ``human_calibrated`` (the examples' parameter set) was refitted
+(session 23; session 24, six-SD random effects), each time after checking the pins pass with the
+old set; first regenerated after the power speed-up had been checked equal to these pins (merge 722987e, all 9
 pinned tests passing with the old set). First generated from commit 03a127e (before the power-run speed-up of issue 16, item 5), with that
 commit's ``src`` first on ``PYTHONPATH``, by ``python tests/trial/data/make_trial_table_digests.py``:
 the trial's records and every table of ``from_trial_run(conduct_trial(scenario)).unblind()`` (the
