@@ -48,8 +48,11 @@ def _assert_same(scalar, simd):
     assert _rel(np.where(ok, scalar.states, 0.0), np.where(ok, simd.states, 0.0)) < SAME_TO
 
 
-@pytest.mark.parametrize("method", sorted(TABLEAUX))
-@pytest.mark.parametrize("dense", [False, True])
+# Rodas5P (the benchmark's lane method) in the default suite; the other tableaux (each a ~15 s
+# cold compile of its lane kernel) with -m slow
+@pytest.mark.parametrize("method, dense", [
+    pytest.param(m, d, marks=() if m == "rodas5p" else pytest.mark.slow)
+    for m in sorted(TABLEAUX) for d in (False, True)])
 def test_lanes_take_the_scalar_steps_on_a_stiff_chain(method, dense):
     """70 subjects over 4 lanes: two blocks, lanes refilled as subjects finish, idle lanes at
     the end of each block; every subject as in the scalar kernel and the closed form."""
