@@ -148,3 +148,11 @@ def test_lanes_take_the_scalar_steps_on_the_sbml_models(name):
     model, y0, params, t = sbml_case(name, 10)
     for dense in (False, True):
         _assert_same(*_pair("rodas5p", dense, model, y0, params, t, rtol=1e-8, atol=1e-10))
+
+
+def test_the_cli_solver_name_selects_rodas5p_over_four_lanes():
+    """``oasim simulate --solver rodas5p-x4`` (SOLVERS) builds the benchmark's fastest method."""
+    from oasim.solvers import SOLVERS
+
+    solver = SOLVERS["rodas5p-x4"](rtol=1e-7, atol=1e-9)
+    assert (solver.method, solver.dense, solver.lanes, solver.rtol, solver.atol) == ("rodas5p", True, 4, 1e-7, 1e-9)

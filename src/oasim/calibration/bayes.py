@@ -334,11 +334,6 @@ def tau_matrix(heterogeneity: Sequence[Prior], u: np.ndarray) -> np.ndarray:
     return tau
 
 
-def tau_frame_matrix(frame: pd.DataFrame) -> np.ndarray:
-    """(k, len(HETEROGENEITY)) SDs from draws named by column (missing columns are 0)."""
-    return frame.reindex(columns=list(HETEROGENEITY), fill_value=0.0).to_numpy(float)
-
-
 def _padded(tau: np.ndarray, k: int) -> np.ndarray:
     """``tau`` as (k, len(HETEROGENEITY)): given columns are the first ones in HETEROGENEITY's
     order (e.g. the three score SDs), the rest 0."""
@@ -392,12 +387,12 @@ class ArmLikelihood:
             var = self.se_obs[j] ** 2 + variance[:, j]
             resid = self.value[j] - predicted[:, j]
             total += (-0.5 * (np.log(2 * np.pi * var) + resid ** 2 / var)).sum(axis=1)
-        t_study, t_arm, s_row, t_arm2, s_row2 = (tau[:, i, None, None] ** 2 for i in range(5))
+        t_study, t_arm, s_row, t_arm2, s_row2 = (tau[:, i, None] ** 2 for i in range(5))  # (k, 1) variances
         for cols, s, same_arm, same_arm2, sec in self.blocks:
             ss = np.outer(s, s)
-            cov = t_study * ss + t_arm * ss * same_arm + t_arm2 * ss * same_arm2
-            diag = (self.se_obs[cols] ** 2 + variance[:, cols]
-                    + (s_row[:, :, 0] + s_row2[:, :, 0] * sec) * s ** 2)
+            cov = (t_study[:, :, None] * ss + t_arm[:, :, None] * ss * same_arm
+                   + t_arm2[:, :, None] * ss * same_arm2)
+            diag = self.se_obs[cols] ** 2 + variance[:, cols] + (s_row + s_row2 * sec) * s ** 2
             cov = cov + diag[:, :, None] * np.eye(len(cols))
             resid = self.value[cols] - predicted[:, cols]
             chol = np.linalg.cholesky(cov)

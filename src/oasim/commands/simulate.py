@@ -33,7 +33,10 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="stream per-subject outputs to DIR/part_*.parquet "
                                            "in chunks (bounded memory, resumable) and write DIR/summary.json"),
         chunk_subjects: int = typer.Option(20_000, "--chunk-subjects", min=1, help="subjects per chunk with --out"),
-        solver_name: str = typer.Option("numba", "--solver", help="numba (Rodas4), rosenbrock (Rodas3), bdf (variable-order BDF) or scipy"),
+        solver_name: str = typer.Option("numba", "--solver",
+                                        help="numba (Rodas4), rosenbrock (Rodas3), rodas5p-x4 (Rodas5P, 4 subjects "
+                                             "per SIMD step; first use compiles ~1-2 min), bdf (variable-order "
+                                             "BDF) or scipy"),
         rtol: float = typer.Option(1e-6, "--rtol", min=1e-12, max=1e-2, help="relative tolerance (atol = rtol/100 "
                                    "in units of each state's scale)"),
         on_solver_failure: str = typer.Option(

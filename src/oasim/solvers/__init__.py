@@ -8,4 +8,8 @@ from .rosenbrock import RosenbrockSolver as RosenbrockSolver
 from .scipy_reference import ScipyReferenceSolver as ScipyReferenceSolver
 from .solution import Solution as Solution
 
-SOLVERS = {"numba": NumbaRodasSolver, "rosenbrock": RosenbrockSolver, "bdf": BdfSolver, "scipy": ScipyReferenceSolver}
+from functools import partial as _partial
+
+SOLVERS = {"numba": NumbaRodasSolver, "rosenbrock": RosenbrockSolver, "bdf": BdfSolver, "scipy": ScipyReferenceSolver,
+           # the fastest at tight tolerance (benchmarks.throughput): Rodas5P + interpolant, 4 subjects per SIMD step
+           "rodas5p-x4": _partial(RosenbrockSolver, method="rodas5p", dense=True, lanes=4)}
