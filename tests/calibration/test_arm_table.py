@@ -54,6 +54,7 @@ def test_the_bundled_calibration_table_has_exactly_the_columns_and_a_source_for_
     ("injection_days", "30;0", 4, "injection_days"),
     ("spread_low", "", 1, "spread_low"),   # sd declared but missing
     ("value", "1.4", 5, "value"),          # a proportion above 1
+    ("source_kind", "tertiary", 2, "source_kind"),  # the optional column's vocabulary
 ])
 def test_malformed_rows_are_rejected_naming_row_and_column(column, bad, row, match):
     records = _records()

@@ -272,3 +272,20 @@ def test_a_study_the_model_cannot_follow_inflates_tau_not_the_parameters():
     assert summary.loc["tau_study", "median"] > 0.04  # the 15-point offset is 0.15 of the scale
     assert list(result.tau_draws.columns) == ["tau_study", "tau_arm", "sigma_row"]
     assert list(result.draws.columns) == ["potency", "placebo_points"]
+
+
+def test_heterogeneity_priors_may_be_any_subset_but_only_known_names(tmp_path):
+    """A priors file may calibrate some of the six SDs (the others are 0), in HETEROGENEITY's
+    order whatever the file's; an unknown name is a named error."""
+    from oasim.calibration.bayes import HETEROGENEITY
+    from oasim.calibration.fit_arms import load_heterogeneity
+    from oasim.errors import FieldError
+
+    path = tmp_path / "p.toml"
+    entry = '{ dist = "uniform", low = 0.0, high = 1.0, why = "test prior" }'
+    path.write_text(f'parameters = ["flare_pain_gain"]\n[heterogeneity]\ntau_ae_logit = {entry}\ntau_study = {entry}\n')
+    assert [p.name for p in load_heterogeneity(path)] == ["tau_study", "tau_ae_logit"]
+    assert [p.name for p in load_heterogeneity()] == list(HETEROGENEITY)  # the shipped file: all six
+    path.write_text(f'parameters = ["flare_pain_gain"]\n[heterogeneity]\ntau_bogus = {entry}\n')
+    with pytest.raises(FieldError, match="heterogeneity"):
+        load_heterogeneity(path)
