@@ -50,8 +50,8 @@ Two refinements, each with its own SD (any may be left out of a calibration; it 
 * AE proportions of one study share a random shift of the log-odds,
   ``logit p = logit p_model + η_study``, η ~ N(0, τ_ae²) (``tau_ae_logit``): trials ascertain
   and report adverse events differently (a solicited diary or not, what counts as related).
-  The study's binomial likelihood is integrated over η by Gauss–Hermite quadrature
-  (``numpy.polynomial.hermite_e.hermegauss``).
+  The study's binomial likelihood is integrated over η by adaptive Gauss–Hermite quadrature
+  (nodes of ``numpy.polynomial.hermite_e.hermegauss`` centred and scaled at the integrand's mode).
 """
 
 from __future__ import annotations
@@ -329,8 +329,7 @@ def tau_matrix(heterogeneity: Sequence[Prior], u: np.ndarray) -> np.ndarray:
     calibrated ones; SDs a calibration leaves out are 0."""
     u = np.atleast_2d(u)
     tau = np.zeros((u.shape[0], len(HETEROGENEITY)))
-    for i, p in enumerate(heterogeneity):
-        tau[:, HETEROGENEITY.index(p.name)] = p.from_unit(u[:, i])
+    tau[:, [HETEROGENEITY.index(p.name) for p in heterogeneity]] = to_parameters(heterogeneity, u)
     return tau
 
 
