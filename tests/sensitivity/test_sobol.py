@@ -130,3 +130,32 @@ def test_a_calibrated_set_s_factors_follow_the_posterior_not_the_prior():
     assert (prior["msc_potency_rel"].low, prior["msc_potency_rel"].high) == (0.1, 10.0)
     with pytest.raises(FieldError, match="quantiles"):
         Factor("q", quantiles=(1.0, 0.5))
+
+
+def test_the_twins_expected_pain_is_observe_clinical_without_noise_and_on_the_instrument():
+    """The Sobol' output's expected WOMAC pain equals the clinical observation model's course
+    with zero noise (which rounds to whole points, hence 0.5), including the sign of the structure
+    term (a 1 mm loss adds 10 × the coupling), and stays within 0–20 where the unbounded course
+    leaves it (a drive 50× its baseline; a drive near 0 with the placebo)."""
+    from oasim.endpoints import load_observation_parameters
+    from oasim.endpoints.clinical import BaselineSymptoms, baseline_disease_factor, observe_clinical, placebo_shape
+    from oasim.sobol import expected_womac_pain
+
+    obs = load_observation_parameters()
+    obs = obs.with_values("test: no noise", womac_pain_noise_sd=0.0)
+    t_days = np.array([0.0, 91.0, 182.6, 365.25])
+    drive = np.array([[1.0, 0.8, 0.7, 0.9], [1.2, 1.2, 1.2, 1.2], [1.0, 50.0, 50.0, 50.0], [1.0, 1e-6, 1e-6, 1e-6]])
+    thick = np.array([[2.0, 2.0, 2.0, 2.0], [2.0, 1.5, 1.0, 1.0], [2.0, 2.0, 2.0, 2.0], [2.0, 2.0, 2.0, 2.0]])
+    n = len(drive)
+    mean = obs.value("womac_pain_baseline_mean")
+    ones = np.ones(n)
+    baseline = BaselineSymptoms(mean * ones, 3.0 * ones, 30.0 * ones, 50.0 * ones, ones)
+    observed = observe_clinical(baseline, drive, thick, t_days, np.random.default_rng(0), obs)["WOMAC_PAIN"]
+    level = mean * baseline_disease_factor(drive[:, 0], obs)
+    placebo = obs.value("placebo_womac_pain") * np.broadcast_to(placebo_shape(t_days, obs), (n, len(t_days)))
+    expected = expected_womac_pain(level, drive, thick, placebo, obs.value("pain_drive_exponent"), obs)
+    np.testing.assert_allclose(expected, observed, atol=0.5 + 1e-9)
+    # constant drive, 1 mm lost by month 6: pain rises by 10 × the coupling, less the placebo course
+    np.testing.assert_allclose(expected[1, 2] - expected[1, 0],
+                               10 * obs.value("womac_pain_per_0p1mm_loss") - placebo[1, 2] + placebo[1, 0], rtol=1e-12)
+    assert expected[2, 1:].max() == 20.0 and expected[3, 1:].min() == 0.0

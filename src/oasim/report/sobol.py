@@ -36,10 +36,12 @@ def write_sobol_report(result, out: Path, force: bool = False, provenance: dict 
 
     population = f"{result.n_evaluations} virtual knees, each simulated with and without MSC injections"
     method = ("SALib: Saltelli sampling, Sobol' estimators, 95 % bootstrap intervals. S1: share of the effect's "
-              "variance explained by a factor alone; ST: with all its interactions.")
+              "variance explained by a factor alone; ST: with all its interactions. An index whose interval reaches "
+              "0 is not told apart from no effect at this sample size (more base samples narrow it).")
     sections = [Section("Method", [Paragraph(
         "Each virtual knee is simulated with and without MSC injections (twins); the output is the individual "
-        "effect on expected WOMAC pain (0-20; negative = benefit). " + method)])]
+        "effect on expected WOMAC pain (0-20, each twin kept on the instrument's range; negative = benefit). "
+        + method)])]
     for name, table in result.tables.items():
         ranked = table.sort_values("ST", ascending=False)
         sections.append(Section(name, [
