@@ -88,6 +88,9 @@ def test_leave_one_study_out_predicts_each_held_out_study(tmp_path):
     assert list(table["study"]) == ["A", "A", "B", "B"]
     assert table["inside"].all()
     assert (table["width_ratio"] > 0.9).all()  # a prediction is never sharper than the trial itself
+    # each refit's diagnostics travel with its rows (one chain set per held-out study)
+    assert (table["mcmc_steps"] == 400).all() and (table["ess_min"] > 0).all()
+    assert table.groupby("study")["rhat_max"].nunique().eq(1).all() and (table["rhat_max"] < 1.2).all()
     full = sample_posterior(emulator, priors, t.targets, seed=3, n_steps=400)
     pi = predictive_interval(emulator, full.chain_u, t.targets, [0, 1, 2, 3], seed=4)
     assert (pi["score"] >= pi["pi_high"] - pi["pi_low"] - 1e-12).all()

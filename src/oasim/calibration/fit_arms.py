@@ -186,7 +186,9 @@ def leave_one_study_out(emulator: Emulator, priors: Sequence[Prior], arm_targets
     """Refit the posterior without each study in turn and predict that study's rows as a new study.
 
     The emulators were trained on simulator runs of the whole table, which use no published
-    value; only the likelihood changes, so each refit costs an MCMC run, not a design.
+    value; only the likelihood changes, so each refit costs an MCMC run, not a design. Each row
+    carries its refit's diagnostics (``mcmc_steps``, worst split R-hat, smallest ESS, longest
+    integrated autocorrelation in steps), so a refit that did not converge can be seen.
     """
     frames = []
     targets = arm_targets.targets
@@ -202,6 +204,10 @@ def leave_one_study_out(emulator: Emulator, priors: Sequence[Prior], arm_targets
                                     heterogeneity=heterogeneity)
         table.insert(0, "study", study)
         table.insert(1, "row_id", [arm_targets.row_ids[j] for j in held])
+        table["mcmc_steps"] = mcmc_steps
+        table["rhat_max"] = float(np.max(result.rhat))
+        table["ess_min"] = float(np.min(result.ess))
+        table["autocorr_max_steps"] = float(np.max(result.autocorr_steps))
         frames.append(table)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

@@ -180,6 +180,8 @@ def html_report(result: CalibrationResult, predictive: pd.DataFrame, design_mean
     if folder is not None and (folder / "leave_one_study_out.csv").exists():
         table = pd.read_csv(folder / "leave_one_study_out.csv")
         loso = {"coverage": float(table["inside"].mean()), "mean_width_ratio": float(table["width_ratio"].mean()),
+                "median_width_ratio": float(table["width_ratio"].median()),
+                "rhat_max": float(table["rhat_max"].max()) if "rhat_max" in table else None,
                 "rows": table.round(3).to_dict(orient="records")}
     env = Environment(loader=PackageLoader("oasim.calibration", "templates"), autoescape=select_autoescape())
     return env.get_template("calibration_report.html.j2").render(

@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
                     f'{sds}description = "{parameter_set} set plus posterior draws of oasim calibrate (seed {seed})"\n')
                 if loso:
                     leave_one_study_out(emulator, prior_list, arm_targets, seed + 7,
-                                        mcmc_steps=max(500, mcmc_steps // 3), heterogeneity=tau_priors).to_csv(
+                                        mcmc_steps=mcmc_steps, heterogeneity=tau_priors).to_csv(
                         folder / "leave_one_study_out.csv", index=False)
 
             provenance = {"tables": [str(p) for p in paths], "table_digest": table.digest(), "seed": seed,
