@@ -2,7 +2,10 @@
 
     python scripts/curate_arm_table.py SHARED_DATA_DIR
 
-reads SHARED_DATA_DIR/published-trials.csv and SHARED_DATA_DIR/curated/arms.csv and writes
+reads SHARED_DATA_DIR/published-trials.csv and SHARED_DATA_DIR/curated/arms.csv, appends the rows
+read by hand from primary sources in ``scripts/data/arms_round3.csv`` (each with its page, how it
+was read or derived and a verbatim quote; arms the vocabulary cannot hold are listed in
+``scripts/data/arms_round3_excluded.csv``), and writes
 ``arms.csv`` (exactly the arm-table columns) and ``sources.csv`` (study, arm -> source and how
 each value was obtained, plus the decisions taken here) next to this package's calibration
 data. Rows that the arm-table vocabulary cannot hold are listed in ``excluded.csv`` with the
@@ -17,6 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "oasim" / "data" / "calibration"
+ROUND3 = Path(__file__).resolve().parent / "data" / "arms_round3.csv"
+ROUND3_EXCLUDED = Path(__file__).resolve().parent / "data" / "arms_round3_excluded.csv"
 COLUMNS = ("study", "arm", "product", "cell_source", "dose", "dose_unit", "injection_days", "co_injection", "n",
            "kl_grades", "endpoint", "scale_max", "statistic", "month", "value", "spread_type", "spread_low",
            "spread_high")
@@ -155,6 +160,30 @@ def from_published(path: Path):
     return rows, sources, excluded
 
 
+def _join_unique(values) -> str:
+    return " | ".join(dict.fromkeys(v for v in values if v))
+
+
+def from_round3(path: Path = ROUND3, excluded_path: Path = ROUND3_EXCLUDED):
+    """Rows read by hand from primary sources (arm-table columns + source_kind, source, how, quote).
+
+    sources.csv gets one row per arm: its pages, and its rows' ``how`` with the design note
+    (the text after ``design:``, the same on every row of an arm) written once.
+    """
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    rows = df[list(COLUMNS) + ["source_kind"]].to_dict("records")
+    sources = []
+    for (study, arm), g in df.groupby(["study", "arm"], sort=False):
+        reads = [h.split("; design: ")[0] for h in g["how"]]
+        designs = [h.split("; design: ")[1] for h in g["how"] if "; design: " in h]
+        sources.append({"study": study, "arm": arm, "original_study": study, "original_arm": arm,
+                        "source": _join_unique(g["source"]), "how": _join_unique(reads),
+                        "curation": "round 3, read by hand from the source (scripts/data/arms_round3.csv: one verbatim "
+                                    "quote per row); design: " + _join_unique(designs)})
+    excluded = pd.read_csv(excluded_path, dtype=str, keep_default_na=False).to_dict("records")
+    return rows, sources, excluded
+
+
 def main(shared: Path) -> None:
     kept, excluded = from_curated(shared / "curated" / "arms.csv")
     rows, sources, excl2 = from_published(shared / "published-trials.csv")
@@ -164,6 +193,11 @@ def main(shared: Path) -> None:
     # web application, not the paper) get the calibration's extra secondary-source SDs
     secondary = {(s["study"], s["arm"]) for _, s in kept if "SECONDARY" in s["how"]}
     table["source_kind"] = ["secondary" if k in secondary else "primary" for k in zip(table.study, table.arm)]
+    # round 3: appended after the rows above, which stay byte-for-byte as they were
+    rows3, sources3, excl3 = from_round3()
+    table = pd.concat([table, pd.DataFrame(rows3, columns=list(COLUMNS) + ["source_kind"])], ignore_index=True)
+    src = pd.concat([src, pd.DataFrame(sources3)], ignore_index=True)
+    excl2 = excl2 + excl3
     OUT.mkdir(parents=True, exist_ok=True)
     table.to_csv(OUT / "arms.csv", index=False)
     src.to_csv(OUT / "sources.csv", index=False)
