@@ -1,6 +1,10 @@
-"""Responder definitions on hand-made edge cases; RD/OR/CMH against statsmodels and R."""
+"""Responder definitions on hand-made edge cases; RD/OR/CMH against statsmodels and R; the exact
+conditional odds ratio against R's fisher.test and the exact roots of its defining equations."""
 
 from __future__ import annotations
+
+import warnings
+from math import comb
 
 import numpy as np
 import pandas as pd
@@ -9,6 +13,7 @@ from scipy import stats
 import statsmodels.formula.api as smf
 
 from oasim.analysis import mcid_responder, omeract_oarsi_responder, responders
+from oasim.analysis.responders import exact_conditional_odds_ratio
 from oasim.errors import FieldError
 
 from .conftest import read_reference
@@ -94,6 +99,7 @@ def test_rates_risk_difference_and_adjusted_odds_ratio():
     direct = smf.logit("y ~ C(TRT01P, Treatment('Placebo')) + BASE", df.assign(y=y)).fit(disp=False)
     name = "C(TRT01P, Treatment('Placebo'))[T.MSC]"
     assert res.comparisons.loc["MSC", "odds_ratio"] == pytest.approx(np.exp(direct.params[name]), rel=1e-8)
+    assert res.comparisons.loc["MSC", "or_method"] == "logistic (adjusted for BASE)"
     assert res.cmh.loc["MSC", "n_strata"] == 3
     assert "Cochran-Mantel-Haenszel" in str(res.summary())
     assert res.to_frame().shape[0] == 1
@@ -112,3 +118,114 @@ def test_bad_flags_raise():
     df = _trial().assign(RESPFL="maybe")
     with pytest.raises(FieldError, match="RESPFL"):
         responders(df)
+
+
+def _exact_by_roots(table, alpha):
+    """Conditional MLE and exact CI of a 2x2 table from their definitions, solved as polynomials.
+
+    Given the margins, the count x = table[0][0] follows Fisher's noncentral hypergeometric
+    distribution, P(X = k) proportional to w_k psi^k with w_k = C(m1, k) C(m2, t - k). The MLE solves
+    E[X] = x, i.e. sum (k - x) w_k psi^k = 0; the lower limit P(X >= x) = alpha/2, i.e.
+    sum_{k>=x} w_k psi^k - alpha/2 sum_k w_k psi^k = 0; the upper P(X <= x) = alpha/2 likewise. Each is
+    a polynomial in psi with a single positive root (numpy.roots, machine precision).
+    """
+    (a, b), (c, d) = table
+    m1, m2, t = a + b, c + d, a + c
+    ks = np.arange(max(0, t - m2), min(m1, t) + 1)
+    w = np.array([comb(m1, k) * comb(m2, t - k) for k in ks], dtype=float)
+
+    def root(coef_by_k):
+        coeffs = np.zeros(ks.max() + 1)
+        coeffs[ks] = coef_by_k
+        r = np.roots(coeffs[::-1])
+        r = r[(np.abs(r.imag) < 1e-12) & (r.real > 0)].real
+        assert len(r) == 1
+        return r[0]
+
+    lo = 0.0 if a == ks.min() else root(w * (ks >= a) - alpha / 2 * w)
+    hi = np.inf if a == ks.max() else root(w * (ks <= a) - alpha / 2 * w)
+    mle = 0.0 if a == ks.min() else np.inf if a == ks.max() else root((ks - a) * w)
+    return mle, lo, hi
+
+
+def test_exact_conditional_odds_ratio_matches_r_fisher_test_tea_tasting():
+    # R: fisher.test(TeaTasting), TeaTasting = [[3, 1], [1, 3]] (R documentation of fisher.test;
+    # output as printed in the Penn State STAT 504 lesson 4 TeaLady.out):
+    # p-value = 0.4857, 95 percent CI 0.2117329 621.9337505, odds ratio 6.408309; with
+    # alternative = "greater" the one-sided 95 % lower limit (= the two-sided 90 % one) is 0.3135693.
+    table = [[3, 1], [1, 3]]
+    res = exact_conditional_odds_ratio(table, alpha=0.05)
+    mle, lo, hi = _exact_by_roots(table, 0.05)
+    for key, exact in (("odds_ratio", mle), ("or_ci_lower", lo), ("or_ci_upper", hi)):
+        assert res[key] == pytest.approx(exact, rel=1e-9)
+    assert res["p_value"] == pytest.approx(34 / 70, rel=1e-12)  # (1 + 16 + 16 + 1) / C(8, 4), the two tails
+    assert res["odds_ratio"] == pytest.approx(6.408309, rel=1e-5)
+    assert res["p_value"] == pytest.approx(0.4857, abs=5e-5)
+    # R finds the limits with uniroot at its default tol = .Machine$double.eps^0.25 = 1.22e-4, on
+    # psi for the lower limit and on 1/psi for the upper one (fisher.test source, ncp.L / ncp.U),
+    # so its printed limits are that far from the exact roots (upper: 621.93 vs 626.24)
+    r_tol = np.finfo(float).eps ** 0.25
+    assert res["or_ci_lower"] == pytest.approx(0.2117329, abs=r_tol)
+    assert 1 / res["or_ci_upper"] == pytest.approx(1 / 621.9337505, abs=r_tol)
+    assert exact_conditional_odds_ratio(table, alpha=0.10)["or_ci_lower"] == pytest.approx(0.3135693, abs=r_tol)
+
+
+def _two_arm(k_control, k_active, n=6, seed=11):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"TRT01P": ["Placebo"] * n + ["MSC"] * n, "BASE": rng.normal(60, 10, 2 * n),
+                         "RESPFL": [1] * k_control + [0] * (n - k_control) + [1] * k_active + [0] * (n - k_active)})
+
+
+@pytest.mark.parametrize("k_control, k_active", [(0, 6), (6, 0), (3, 0), (0, 3), (3, 6)],
+                         ids=["complete", "complete-reversed", "quasi-active-none", "quasi-control-none",
+                              "quasi-active-all"])
+def test_separated_table_gives_exact_conditional_without_warnings(k_control, k_active):
+    df = _two_arm(k_control, k_active)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning that leaks fails the test
+        res = responders(df, baseline="BASE", control="Placebo")
+    row = res.comparisons.loc["MSC"]
+    degenerate = "Placebo" if k_control in (0, 6) else "MSC"
+    k = k_control if degenerate == "Placebo" else k_active
+    assert row["or_method"] == ("exact conditional (unadjusted; logistic not estimable: "
+                                f"{k}/6 responders on {degenerate})")
+    table = [[k_active, 6 - k_active], [k_control, 6 - k_control]]
+    mle, lo, hi = _exact_by_roots(table, 0.05)
+    for key, exact in (("odds_ratio", mle), ("or_ci_lower", lo), ("or_ci_upper", hi)):
+        assert row[key] == pytest.approx(exact, rel=1e-9)
+    assert row["p_value"] == pytest.approx(stats.fisher_exact(table).pvalue, rel=1e-12)
+    if (k_control, k_active) in ((0, 6), (6, 0)):
+        assert row["p_value"] == pytest.approx(2 / comb(12, 6), rel=1e-12)  # the two extreme tables of 924
+    assert "logit" not in res.model_results
+
+
+def test_separated_arm_leaves_the_others_logistic():
+    # arm "A" 6/6 responders: its coefficient is infinite and its subjects drop out of the
+    # likelihood of the rest, so arm "B" gets the fit without "A"
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"TRT01P": ["Placebo"] * 8 + ["A"] * 6 + ["B"] * 8, "BASE": rng.normal(60, 10, 22),
+                       "RESPFL": [1, 0, 0, 1, 0, 1, 0, 0] + [1] * 6 + [1, 1, 0, 1, 0, 1, 1, 0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = responders(df, baseline="BASE")
+    assert res.comparisons.loc["A", "or_method"].startswith("exact conditional (unadjusted; logistic not "
+                                                            "estimable: 6/6 responders on A")
+    assert res.comparisons.loc["B", "or_method"] == "logistic (adjusted for BASE)"
+    rest = df[df["TRT01P"] != "A"].assign(y=lambda d: d["RESPFL"].astype(float))
+    direct = smf.logit("y ~ C(TRT01P, Treatment('Placebo')) + BASE", rest).fit(disp=False)
+    name = "C(TRT01P, Treatment('Placebo'))[T.B]"
+    assert res.comparisons.loc["B", "odds_ratio"] == pytest.approx(np.exp(direct.params[name]), rel=1e-8)
+    assert res.comparisons.loc["B", "p_value"] == pytest.approx(direct.pvalues[name], rel=1e-8)
+
+
+def test_separation_by_the_covariate_makes_every_row_exact():
+    # no zero cell, but BASE > 60 predicts response perfectly: the adjusted model has no MLE
+    df = pd.DataFrame({"TRT01P": ["Placebo"] * 6 + ["MSC"] * 6,
+                       "BASE": [50, 52, 54, 66, 68, 70, 51, 53, 65, 67, 69, 71]})
+    df["RESPFL"] = (df["BASE"] > 60).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = responders(df, baseline="BASE")
+    row = res.comparisons.loc["MSC"]
+    assert row["or_method"].startswith("exact conditional (unadjusted; logistic not estimable: ")
+    assert row["odds_ratio"] == pytest.approx(_exact_by_roots([[4, 2], [3, 3]], 0.05)[0], rel=1e-9)

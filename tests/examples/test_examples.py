@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,15 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def test_readme_trial_example_runs_and_reports(tmp_path):
     out = tmp_path / "trial"
-    result = CliRunner().invoke(app, ["run", str(EXAMPLES / "hucmsc_exosome_trial.toml"), "--out", str(out)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(app, ["run", str(EXAMPLES / "hucmsc_exosome_trial.toml"), "--out", str(out)])
     assert result.exit_code == 0, result.output
+    # what a user would see on stderr (Python shows DeprecationWarnings only in __main__)
+    shown = [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught
+             if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning))]
+    assert shown == []
+    assert "OR method" in (out / "report.html").read_text()
     summary = json.loads((out / "summary.json").read_text())
     arms = {a["arm"] for a in summary["arms"]}
     assert "Placebo" in arms and len(arms) == 4

@@ -292,3 +292,68 @@ def test_permuted_blocks_keep_the_ratio_in_every_block():
     assert (seqs[:, :4].sum(axis=1) == 3).all() and (seqs[:, 4:].sum(axis=1) == 3).all()
     # every within-block position is active with probability 3/4
     assert np.allclose(seqs.mean(axis=0), 0.75, atol=0.04)
+
+
+def test_scenario_solver_accepts_the_registry_names_and_names_a_bad_one():
+    from oasim.solvers import SOLVERS
+
+    for name in SOLVERS:
+        assert small_scenario(**{"model.solver": name}).model.solver == name
+    with pytest.raises(ScenarioError) as info:
+        small_scenario(**{"model.solver": "rk45"})
+    (error,) = info.value.errors
+    assert (error.field, error.value) == ("model.solver", "rk45")
+    assert error.allowed == f"one of {sorted(SOLVERS)}"  # the registry's names, as `oasim simulate --solver`
+
+
+def test_scenario_solver_is_built_from_the_registry_with_the_scenario_rtol(monkeypatch):
+    # the registry entry is looked up by the scenario's name (stood in for by the compiled default,
+    # so that this check compiles nothing)
+    from oasim.solvers import SOLVERS, NumbaRodasSolver
+
+    made = []
+    monkeypatch.setitem(SOLVERS, "rodas5p-x4", lambda **options: made.append(options) or NumbaRodasSolver(**options))
+    run = conduct_trial(small_scenario(**{"model.solver": "rodas5p-x4", "model.rtol": 1e-7}))
+    assert made == [{"rtol": 1e-7}]
+    assert len(run.observations) > 0
+
+
+@pytest.mark.slow  # compiles the knee model's 4-lane Rodas5P kernel on first use (157 s measured at load 3)
+def test_scenario_with_the_simd_lane_solver_gives_the_default_summary(tmp_path, monkeypatch):
+    import oasim.trial.conduct as conduct
+
+    used = []
+    real = conduct.simulate
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        used.append((kwargs["solver"], result.solution.states))
+        return result
+
+    monkeypatch.setattr(conduct, "simulate", spy)
+    default = run_trial(small_scenario(), tmp_path / "numba").to_dict()
+    lanes = run_trial(small_scenario(**{"model.solver": "rodas5p-x4"}), tmp_path / "x4").to_dict()
+    (numba_solver, numba_states), (lane_solver, lane_states) = used
+    assert type(numba_solver).__name__ == "NumbaRodasSolver"
+    assert (type(lane_solver).__name__, lane_solver.method, lane_solver.lanes) == ("RosenbrockSolver", "rodas5p", 4)
+    # two integrators, each controlling its local error at rtol 1e-6 (the scenario's) and atol 1e-8
+    # (in units of each state's scale): the states differ, within 10x those tolerances (assumed margin
+    # for the global error; measured: at most 0.076 of this bound, 16 subjects x 5 visits x 31 states)
+    assert not np.array_equal(numba_states, lane_states)
+    from oasim.model import KneeModel
+
+    scale = np.array([state.scale for state in KneeModel().states])
+    assert np.all(np.abs(lane_states - numba_states) <= 1e-5 * np.abs(numba_states) + 1e-7 * scale)
+    # the observed endpoints and every statistic of the summary (provenance names the scenario digest)
+    default.pop("provenance"), lanes.pop("provenance")
+    assert _floats_equal(lanes, default, rel=1e-8)
+
+
+def _floats_equal(a, b, rel: float) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_floats_equal(a[k], b[k], rel) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_floats_equal(x, y, rel) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, (int, float)):
+        return a == pytest.approx(b, rel=rel, nan_ok=True)
+    return a == b

@@ -15,23 +15,43 @@ Between-arm comparisons: risk difference with Newcombe hybrid-score CI (Newcombe
 ratio from a logistic regression adjusted for baseline (statsmodels ``Logit``), and the
 Cochran–Mantel–Haenszel test with Mantel–Haenszel pooled odds ratio across strata
 (statsmodels ``StratifiedTable``).
+
+With small arms a responder table is often (quasi-)completely separated (e.g. 6/6 responders in
+one arm): the logistic MLE does not exist, the fit diverges and its Wald CI overflows. Such a
+comparison gets instead the exact conditional odds ratio (conditional MLE, exact CI by inverting
+two one-sided tests, as R's ``fisher.test``) and Fisher's exact p, unadjusted for baseline, from
+scipy (``odds_ratio(kind="conditional")``, ``fisher_exact``); the column ``or_method`` says which
+method each row used and why.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
+from scipy.stats import fisher_exact
+from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
 from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.proportion import confint_proportions_2indep
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
 from oasim.analysis._common import ConvergenceError, inputs_hash, make_summary, require_columns, require_levels
 from oasim.analysis.safety import clopper_pearson
 from oasim.errors import FieldError
 
-__all__ = ["ResponderResult", "mcid_responder", "omeract_oarsi_responder", "responders"]
+__all__ = ["ResponderResult", "exact_conditional_odds_ratio", "mcid_responder", "omeract_oarsi_responder",
+           "responders"]
+
+# A fitted probability this close to 0 or 1 marks a (quasi-)separated logistic fit: the absolute
+# tolerance statsmodels' own perfect-prediction check uses (np.allclose's default atol, in
+# statsmodels.discrete.discrete_model.BinaryModel._check_perfect_pred), applied per subject.
+FITTED_PROBABILITY_ATOL = 1e-8
+# Newton iterations of the logistic fit (statsmodels' default is 35); assumed: a well-conditioned
+# fit converges in < 10, so reaching 200 means divergence, which is then reported, not used.
+LOGIT_MAXITER = 200
 
 
 def _improvement(baseline, follow_up) -> tuple[np.ndarray, np.ndarray]:
@@ -100,13 +120,17 @@ class ResponderResult:
     rates : DataFrame
         Per arm: ``n``, ``responders``, ``rate`` with Clopper–Pearson CI.
     comparisons : DataFrame
-        Per non-control arm: ``risk_difference`` (+ Newcombe CI), ``odds_ratio`` (+ Wald CI,
-        from the logistic model) and its ``p_value``.
+        Per non-control arm: ``risk_difference`` (+ Newcombe CI), ``odds_ratio`` with CI and
+        ``p_value``, and ``or_method``: ``"logistic (adjusted for <baseline>)"`` (Wald CI and
+        p of the logistic model), or, where the logistic model is not estimable (separation,
+        non-convergence), ``"exact conditional (unadjusted; logistic not estimable: <reason>)"``
+        (conditional MLE, exact CI, Fisher's exact p; the OR may be 0 or ``inf``).
     cmh : DataFrame
         Per non-control arm, when strata are given: Mantel–Haenszel odds ratio with CI,
         CMH statistic and p-value, Breslow–Day p-value for homogeneity.
     model_results : dict
-        The statsmodels logistic fit (``"logit"``) and ``StratifiedTable`` per arm.
+        The statsmodels logistic fit the logistic rows come from (``"logit"``, absent when no
+        row does) and ``StratifiedTable`` per arm.
     """
 
     rates: pd.DataFrame = field(repr=False)
@@ -173,29 +197,113 @@ def responders(
                           "rate": counts["sum"] / counts["size"], "ci_lower": lower, "ci_upper": upper})
 
     formula = f"_y ~ C(Q({treatment!r}), Treatment({control!r}))" + (f" + Q({baseline!r})" if baseline else "")
-    try:
-        logit = smf.logit(formula, data).fit(disp=False, maxiter=200)
-    except Exception as exc:  # perfect separation, singular Hessian
-        raise ConvergenceError(f"logistic regression of {response} failed: {exc}") from exc
-    ci = logit.conf_int(alpha)
+    logistic = f"logistic (adjusted for {baseline})" if baseline else "logistic (unadjusted)"
+    logit, exact = _estimable_logit(formula, data, treatment, control, arms, rates)
+    if logit is not None:
+        ci = logit.conf_int(alpha)
     rows, cmh_rows, tables = {}, {}, {}
     for arm in arms[1:]:
-        name = f"C(Q({treatment!r}), Treatment({control!r}))[T.{arm}]"
         lo, hi = confint_proportions_2indep(rates.loc[arm, "responders"], rates.loc[arm, "n"],
                                             rates.loc[control, "responders"], rates.loc[control, "n"],
                                             method="newcomb", compare="diff", alpha=alpha)
         rows[arm] = {"risk_difference": rates.loc[arm, "rate"] - rates.loc[control, "rate"],
-                     "rd_ci_lower": lo, "rd_ci_upper": hi, "odds_ratio": np.exp(logit.params[name]),
-                     "or_ci_lower": np.exp(ci.loc[name, 0]), "or_ci_upper": np.exp(ci.loc[name, 1]),
-                     "p_value": logit.pvalues[name]}
+                     "rd_ci_lower": lo, "rd_ci_upper": hi}
+        if arm in exact:
+            table = [[rates.loc[arm, "responders"], rates.loc[arm, "n"] - rates.loc[arm, "responders"]],
+                     [rates.loc[control, "responders"], rates.loc[control, "n"] - rates.loc[control, "responders"]]]
+            rows[arm] |= exact_conditional_odds_ratio(table, alpha)
+            rows[arm]["or_method"] = f"exact conditional (unadjusted; logistic not estimable: {exact[arm]})"
+        else:
+            name = f"C(Q({treatment!r}), Treatment({control!r}))[T.{arm}]"
+            rows[arm] |= {"odds_ratio": np.exp(logit.params[name]), "or_ci_lower": np.exp(ci.loc[name, 0]),
+                          "or_ci_upper": np.exp(ci.loc[name, 1]), "p_value": logit.pvalues[name],
+                          "or_method": logistic}
         if strata:
             cmh_rows[arm], tables[arm] = _cmh(data[data[treatment].isin([arm, control])], treatment, arm, strata, alpha)
     digest = inputs_hash(data, [response, treatment, baseline, strata], control=control, alpha=alpha,
                          model="responders")
     return ResponderResult(rates=rates, comparisons=pd.DataFrame.from_dict(rows, orient="index"),
                            cmh=pd.DataFrame.from_dict(cmh_rows, orient="index"),
-                           model_results={"logit": logit, **{f"cmh[{k}]": v for k, v in tables.items()}},
+                           model_results={**({"logit": logit} if logit is not None else {}),
+                                          **{f"cmh[{k}]": v for k, v in tables.items()}},
                            control=control, alpha=alpha, inputs_hash=digest)
+
+
+def exact_conditional_odds_ratio(table, alpha: float = 0.05) -> dict:
+    """Exact conditional odds ratio of a 2x2 table ``[[a, b], [c, d]]`` (rows: arm, control;
+    columns: responders, non-responders), as R's ``fisher.test``.
+
+    Returns ``odds_ratio`` (conditional MLE: 0 or ``inf`` when a cell is 0; ``nan`` when no
+    one or everyone responds), ``or_ci_lower``/``or_ci_upper`` (exact ``1 - alpha`` CI) and
+    ``p_value`` (Fisher's exact test, two-sided), from scipy.
+    """
+    table = np.asarray(table, dtype=np.int64)
+    result = scipy_odds_ratio(table, kind="conditional")
+    ci = result.confidence_interval(confidence_level=1 - alpha)
+    return {"odds_ratio": float(result.statistic), "or_ci_lower": float(ci.low), "or_ci_upper": float(ci.high),
+            "p_value": float(fisher_exact(table).pvalue)}
+
+
+def _fit_logit(formula: str, data: pd.DataFrame):
+    """The logistic fit and ``None``, or ``None``/the fit and why its estimates do not exist.
+
+    statsmodels signals separation with ``PerfectSeparationWarning`` (complete) or, when the
+    Newton steps diverge, ``ConvergenceWarning`` and ``mle_retvals["converged"] = False``
+    (quasi-complete); both are caught here, in this fit only, and turned into the reason.
+    Other warnings are passed on.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", PerfectSeparationWarning)
+        try:
+            fit = smf.logit(formula, data).fit(disp=False, maxiter=LOGIT_MAXITER)
+        except (PerfectSeparationError, np.linalg.LinAlgError) as exc:
+            fit, reason = None, f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # not a property of the data's separation: fail loudly, as before
+            raise ConvergenceError(f"logistic regression {formula} failed: {exc}") from exc
+    for w in caught:
+        if not issubclass(w.category, (ConvergenceWarning, PerfectSeparationWarning)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if fit is None:
+        return None, reason
+    fitted = np.asarray(fit.predict())
+    if any(issubclass(w.category, PerfectSeparationWarning) for w in caught):
+        return None, "perfect separation"
+    if not fit.mle_retvals.get("converged", False):
+        return None, f"no convergence in {LOGIT_MAXITER} Newton steps"
+    if np.any((fitted < FITTED_PROBABILITY_ATOL) | (fitted > 1 - FITTED_PROBABILITY_ATOL)):
+        return None, "fitted probability 0 or 1"
+    if not (np.all(np.isfinite(fit.params)) and np.all(np.isfinite(fit.bse))):
+        return None, "non-finite estimate or standard error"
+    return fit, None
+
+
+def _estimable_logit(formula, data, treatment, control, arms, rates):
+    """The logistic fit to report, or ``None``, and ``{arm: reason}`` for the arms it cannot serve.
+
+    An arm whose responders are none or all (a zero cell against any control) has an infinite
+    coefficient; its subjects then add nothing to the likelihood of the other parameters, so the
+    MLE of the others is the fit without that arm, which is refitted. A control with none or all
+    responders, or a fit that fails otherwise (separation along the baseline covariate), leaves
+    no arm estimable.
+    """
+    fit, reason = _fit_logit(formula, data)
+    if fit is not None:
+        return fit, {}
+
+    def degenerate(arm):
+        k, n = int(rates.loc[arm, "responders"]), int(rates.loc[arm, "n"])
+        return f"{k}/{n} responders on {arm}" if k in (0, n) else None
+
+    if degenerate(control):
+        return None, {arm: degenerate(control) for arm in arms[1:]}
+    separated = {arm: degenerate(arm) for arm in arms[1:] if degenerate(arm)}
+    rest = [arm for arm in arms[1:] if arm not in separated]
+    if separated and rest:
+        fit, reason = _fit_logit(formula, data[~data[treatment].isin(list(separated))])
+    if fit is None:
+        return None, separated | {arm: reason for arm in rest}
+    return fit, separated
 
 
 def _cmh(data: pd.DataFrame, treatment: str, arm: object, strata: str, alpha: float):

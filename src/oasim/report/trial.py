@@ -161,6 +161,8 @@ def responders_section(scenario, analysis, order: list[str], lab: dict) -> Secti
         rates["arm"] = rates["arm"].map(lambda a: lab.get(a, a))
         comp = res.comparisons.reindex([a for a in order if a in res.comparisons.index]).reset_index(names="arm")
         comp["arm"] = comp["arm"].map(lambda a: lab.get(a, a))
+        for col in ("odds_ratio", "or_ci_lower", "or_ci_upper"):  # an exact conditional OR or limit may be infinite
+            comp[col] = comp[col].map(lambda v: "∞" if v == np.inf else v).astype(object)
         blocks.append(Table.from_frame(f"{name} responders at month {scenario.analysis.primary_visit_month:g}", rates,
                                        population="Randomised subjects with the primary visit",
                                        rename={"arm": "Arm", "responders": "Responders", "rate": "Rate",
@@ -170,10 +172,15 @@ def responders_section(scenario, analysis, order: list[str], lab: dict) -> Secti
                                        rename={"arm": "Arm", "risk_difference": "Risk difference",
                                                "rd_ci_lower": "RD 95% CI low", "rd_ci_upper": "RD 95% CI high",
                                                "odds_ratio": "Odds ratio", "or_ci_lower": "OR 95% CI low",
-                                               "or_ci_upper": "OR 95% CI high", "p_value": "p"},
-                                       footnotes=["Risk difference with Newcombe hybrid-score CI; odds ratio and p "
-                                                  "from logistic regression with baseline; a higher response rate "
-                                                  "favours the arm."]))
+                                               "or_ci_upper": "OR 95% CI high", "p_value": "p",
+                                               "or_method": "OR method"},
+                                       footnotes=["Risk difference with Newcombe hybrid-score CI; odds ratio, its CI "
+                                                  "and p by the OR method of the row: logistic regression with "
+                                                  "baseline (Wald CI), or, where the logistic model is not estimable "
+                                                  "(separation: no or all responders in an arm), the exact "
+                                                  "conditional odds ratio with exact CI and Fisher's exact p, "
+                                                  "unadjusted for baseline; a higher response rate favours the "
+                                                  "arm."]))
     return Section("Responders", blocks)
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal, Optional
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..protocol import DOSE_MAX
+from ..solvers import SOLVERS
 from ..units import DAYS_PER_MONTH
 from .loader import StrictModel, read_toml, validate
 
@@ -22,12 +23,25 @@ ENDPOINTS = ("WOMAC_PAIN", "WOMAC_STIFF", "WOMAC_FUNC", "WOMAC_TOTAL", "WOMAC_TO
 MAX_FOLLOW_UP_MONTHS = 120.0  # assumed: twice the longest follow-up of the knee OA injection trials found (5 y)
 
 
+SolverName = Literal[tuple(SOLVERS)]  # the names of oasim.solvers.SOLVERS, as `oasim simulate --solver`
+
+
 class ModelSpec(StrictModel):
     parameter_set: str = "human"
-    solver: Literal["numba", "scipy"] = "numba"
+    # a name in oasim.solvers.SOLVERS: numba (Rodas4, the default), rosenbrock (Rodas3), rodas5p-x4
+    # (Rodas5P + interpolant, 4 subjects per SIMD step; first use compiles 1.5-3 min), bdf, scipy
+    solver: SolverName = "numba"
     rtol: float = Field(1e-6, gt=0, le=1e-3)
     # "drop": subjects the solver fails on leave the trial and are counted (summary solver_failures)
     on_solver_failure: Literal["raise", "drop"] = "raise"
+
+    @field_validator("solver", mode="before")
+    @classmethod
+    def _registered(cls, v):
+        # the message `oasim simulate --solver` gives; the Literal keeps the choices for forms and the schema
+        if not isinstance(v, str) or v not in SOLVERS:
+            raise ValueError(f"one of {sorted(SOLVERS)}")
+        return v
 
     @field_validator("parameter_set")
     @classmethod
