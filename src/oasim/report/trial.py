@@ -69,7 +69,13 @@ def _arm_order(adsl: pd.DataFrame) -> list[str]:
     return sorted(codes.index, key=lambda a: (codes[a], a))
 
 
+def _level(scenario) -> str:
+    """The confidence level of the trial's intervals, as a heading prefix ("95%" at alpha 0.05)."""
+    return f"{100 * (1 - scenario.analysis.alpha):g}%"
+
+
 def endpoints_section(scenario, analysis, order: list[str], lab: dict) -> Section | None:
+    level = _level(scenario)
     rows = []
     for code, res in analysis.ancova.items():
         d = res.differences
@@ -81,8 +87,8 @@ def endpoints_section(scenario, analysis, order: list[str], lab: dict) -> Sectio
             if arm in d.index:
                 r = d.loc[arm]
                 rows.append({"Endpoint": PARAM_LABELS.get(code, code), "Arm": lab[arm], "n": res.n_subjects,
-                             "Difference": r["estimate"], "SE": r["se"], "95% CI low": r["ci_lower"],
-                             "95% CI high": r["ci_upper"], "p": r["p_value"],
+                             "Difference": r["estimate"], "SE": r["se"], f"{level} CI low": r["ci_lower"],
+                             f"{level} CI high": r["ci_upper"], "p": r["p_value"],
                              "Better": "higher" if pcode in HIGHER_IS_BETTER else "lower"})
     if not rows:
         return None
@@ -90,7 +96,7 @@ def endpoints_section(scenario, analysis, order: list[str], lab: dict) -> Sectio
     return Section(f"All endpoints at month {month:g}", [Table.from_frame(
         f"ANCOVA of change from baseline at month {month:g}, each dose vs placebo", pd.DataFrame(rows),
         population="Randomised subjects with baseline and the visit (observed data)", p_columns=("p",),
-        footnotes=["ANCOVA (OLS): CHG ~ arm + BASE; t-based 95% CIs; two-sided p, no multiplicity adjustment; "
+        footnotes=[f"ANCOVA (OLS): CHG ~ arm + BASE; t-based {level} CIs; two-sided p, no multiplicity adjustment; "
                    "n = subjects in the model (all arms).",
                    "'Better' gives the direction of benefit of each endpoint."])])
 
@@ -155,6 +161,7 @@ def _candidate_shapes(dr) -> dict:
 def responders_section(scenario, analysis, order: list[str], lab: dict) -> Section | None:
     if not analysis.responders:
         return None
+    level = _level(scenario)
     blocks = []
     for name, res in analysis.responders.items():
         rates = res.rates.reindex([a for a in order if a in res.rates.index]).reset_index(names="arm")
@@ -166,13 +173,13 @@ def responders_section(scenario, analysis, order: list[str], lab: dict) -> Secti
         blocks.append(Table.from_frame(f"{name} responders at month {scenario.analysis.primary_visit_month:g}", rates,
                                        population="Randomised subjects with the primary visit",
                                        rename={"arm": "Arm", "responders": "Responders", "rate": "Rate",
-                                               "ci_lower": "95% CI low", "ci_upper": "95% CI high"},
-                                       footnotes=["Clopper-Pearson exact 95% CI of the rate."]))
+                                               "ci_lower": f"{level} CI low", "ci_upper": f"{level} CI high"},
+                                       footnotes=[f"Clopper-Pearson exact {level} CI of the rate."]))
         blocks.append(Table.from_frame(f"{name} responders: each dose vs placebo", comp, population="as above",
                                        rename={"arm": "Arm", "risk_difference": "Risk difference",
-                                               "rd_ci_lower": "RD 95% CI low", "rd_ci_upper": "RD 95% CI high",
-                                               "odds_ratio": "Odds ratio", "or_ci_lower": "OR 95% CI low",
-                                               "or_ci_upper": "OR 95% CI high", "p_value": "p",
+                                               "rd_ci_lower": f"RD {level} CI low", "rd_ci_upper": f"RD {level} CI high",
+                                               "odds_ratio": "Odds ratio", "or_ci_lower": f"OR {level} CI low",
+                                               "or_ci_upper": f"OR {level} CI high", "p_value": "p",
                                                "or_method": "OR method"},
                                        footnotes=["Risk difference with Newcombe hybrid-score CI; odds ratio, its CI "
                                                   "and p by the OR method of the row: logistic regression with "
