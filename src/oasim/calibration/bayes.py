@@ -510,7 +510,7 @@ def to_parameters(priors: Sequence[Prior], u: np.ndarray) -> np.ndarray:
 def run_design(simulator: Simulator, priors: Sequence[Prior], n_points: int, seed: int,
                work_dir: Path | None = None, chunk: int = 16,
                progress: Callable[[int, int], None] | None = None,
-               common_random_numbers: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               common_random_numbers: bool = True, engine=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Simulate every design point; finished chunks are kept in ``work_dir`` so a rerun resumes.
 
     Returns (u (k, d), mean (k, m), sd (k, m)). Each chunk is written to a temporary file and
@@ -520,35 +520,52 @@ def run_design(simulator: Simulator, priors: Sequence[Prior], n_points: int, see
     virtual subjects), so differences between points are the parameters' effect and not Monte
     Carlo noise the emulators would otherwise have to fit (the variance-reduction technique of
     common random numbers).
+
+    ``engine`` (:class:`oasim.distributed.Engine`, this process by default) runs the chunks not
+    yet on disk, e.g. on a local Dask cluster (``simulator`` must then pickle, as
+    :class:`~oasim.calibration.fit_arms.ArmTableSimulator` does); each chunk is a function of its
+    own parameters and seeds only, so the result does not depend on it.
     """
+    from ..distributed import Engine
+
     u = design(priors, n_points, seed)
     theta = to_parameters(priors, u)
     if common_random_numbers:
         seeds = np.full(n_points, np.random.SeedSequence(seed).generate_state(1, dtype=np.uint64)[0] % (2**63))
     else:
         seeds = np.random.SeedSequence(seed).generate_state(n_points, dtype=np.uint64) % (2**63)
-    means, sds = [], []
     fingerprint = _fingerprint(priors, n_points, seed, common_random_numbers)
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)
-    for start in range(0, n_points, chunk):
-        stop = min(start + chunk, n_points)
-        path = work_dir / f"design_{fingerprint}_{start:06d}.npz" if work_dir is not None else None
+    bounds = [(start, min(start + chunk, n_points)) for start in range(0, n_points, chunk)]
+    paths = [work_dir / f"design_{fingerprint}_{start:06d}.npz" if work_dir is not None else None
+             for start, _ in bounds]
+    done: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for i, path in enumerate(paths):
         if path is not None and path.exists():
             with np.load(path) as saved:
-                m, s = saved["mean"], saved["sd"]
-        else:
-            m, s = simulator(theta[start:stop], seeds[start:stop])
-            m, s = np.asarray(m, float), np.asarray(s, float)
-            if path is not None:
-                tmp = path.with_suffix(".tmp.npz")
-                np.savez(tmp, mean=m, sd=s)
-                os.replace(tmp, path)
-        means.append(m)
-        sds.append(s)
+                done[i] = (saved["mean"], saved["sd"])
+    finished = sum(bounds[i][1] - bounds[i][0] for i in done)
+    if progress is not None and done:
+        progress(finished, n_points)
+    todo = [i for i in range(len(bounds)) if i not in done]
+    items = [(simulator, theta[a:b], seeds[a:b]) for a, b in (bounds[i] for i in todo)]
+    for j, (m, s) in ((engine or Engine()).imap(_simulate_chunk, items) if items else ()):
+        i = todo[j]
+        if paths[i] is not None:
+            tmp = paths[i].with_suffix(".tmp.npz")
+            np.savez(tmp, mean=m, sd=s)
+            os.replace(tmp, paths[i])
+        done[i] = (m, s)
+        finished += bounds[i][1] - bounds[i][0]
         if progress is not None:
-            progress(stop, n_points)
-    return u, np.vstack(means), np.vstack(sds)
+            progress(finished, n_points)
+    return u, np.vstack([done[i][0] for i in range(len(bounds))]), np.vstack([done[i][1] for i in range(len(bounds))])
+
+
+def _simulate_chunk(simulator: Simulator, theta: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    m, s = simulator(theta, seeds)
+    return np.asarray(m, float), np.asarray(s, float)
 
 
 def _fingerprint(priors: Sequence[Prior], n_points: int, seed: int, crn: bool) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import FieldError
 from .arms import SCORES, ArmTable, skip_reason
-from .bayes import (HETEROGENEITY, Emulator, Prior, Simulator, Target, predictive_draws, sample_posterior,
+from .bayes import (HETEROGENEITY, Emulator, Prior, Target, predictive_draws, sample_posterior,
                     scored_value, standard_error)
 
 
@@ -130,29 +130,40 @@ def targets_from_table(table: ArmTable) -> ArmTargets:
 
 
 def arm_table_simulator(table: ArmTable, priors: Sequence[Prior], row_ids: Sequence[int],
-                        parameter_set: str = "human", replicates: int = 4) -> Simulator:
+                        parameter_set: str = "human", replicates: int = 4) -> "ArmTableSimulator":
     """A :data:`~oasim.calibration.bayes.Simulator` replaying ``table`` at each parameter vector.
 
     Returns per target row the mean of the simulated statistic over ``replicates`` whole-trial
     replicates, and ``sd`` = the replicate SD × √n (a between-subject scale, as the likelihood
     divides by √n for rows without a reported spread).
     """
-    from .arms import simulate_arm_table
+    return ArmTableSimulator(table, tuple(p.name for p in priors), tuple(row_ids), parameter_set, replicates)
 
-    names = [p.name for p in priors]
-    n = np.array([table.rows[i - 1].n for i in row_ids], float)
 
-    def simulate(theta: np.ndarray, seeds: np.ndarray):
+@dataclass(frozen=True)
+class ArmTableSimulator:
+    """The arm-table replay as a picklable simulator (:func:`arm_table_simulator`), so design
+    chunks can run on Dask workers."""
+
+    table: ArmTable
+    names: tuple[str, ...]
+    row_ids: tuple[int, ...]
+    parameter_set: str = "human"
+    replicates: int = 4
+
+    def __call__(self, theta: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from .arms import simulate_arm_table
+
+        n = np.array([self.table.rows[i - 1].n for i in self.row_ids], float)
         means, sds = [], []
         for values, seed in zip(theta, seeds):
-            sim = simulate_arm_table(table, parameter_set, replicates, int(seed % (2**31)),
-                                     overrides=dict(zip(names, map(float, values))))
-            v = sim.values.reindex(row_ids).to_numpy(float)
+            sim = simulate_arm_table(self.table, self.parameter_set, self.replicates, int(seed % (2**31)),
+                                     overrides=dict(zip(self.names, map(float, values))))
+            v = sim.values.reindex(list(self.row_ids)).to_numpy(float)
             means.append(v.mean(axis=1))
-            sds.append(v.std(axis=1, ddof=1) * np.sqrt(n) if replicates > 1 else np.full(len(row_ids), np.nan))
+            sds.append(v.std(axis=1, ddof=1) * np.sqrt(n) if self.replicates > 1
+                       else np.full(len(self.row_ids), np.nan))
         return np.array(means), np.array(sds)
-
-    return simulate
 
 
 def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target], columns: Sequence[int],
@@ -182,34 +193,49 @@ def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequen
 
 
 def leave_one_study_out(emulator: Emulator, priors: Sequence[Prior], arm_targets: ArmTargets, seed: int,
-                        mcmc_steps: int = 1500, heterogeneity: Sequence[Prior] = ()) -> pd.DataFrame:
+                        mcmc_steps: int = 1500, heterogeneity: Sequence[Prior] = (), engine=None) -> pd.DataFrame:
     """Refit the posterior without each study in turn and predict that study's rows as a new study.
 
     The emulators were trained on simulator runs of the whole table, which use no published
     value; only the likelihood changes, so each refit costs an MCMC run, not a design. Each row
     carries its refit's diagnostics (``mcmc_steps``, worst split R-hat, smallest ESS, longest
     integrated autocorrelation in steps), so a refit that did not converge can be seen.
+    ``engine`` (:class:`oasim.distributed.Engine`, this process by default) runs the refits, e.g.
+    one per worker of a local Dask cluster; each has its own seeds, so the table does not depend
+    on it.
     """
-    frames = []
+    from ..distributed import Engine
+
     targets = arm_targets.targets
+    items = []
     for k, study in enumerate(dict.fromkeys(arm_targets.studies)):
         held = [j for j, s in enumerate(arm_targets.studies) if s == study]
         kept = [j for j, s in enumerate(arm_targets.studies) if s != study]
-        if not kept:
-            continue
-        sub = _SubEmulator(emulator, kept)
-        result = sample_posterior(sub, priors, [targets[j] for j in kept], seed + k, n_steps=mcmc_steps,
-                                  heterogeneity=heterogeneity)
-        table = predictive_interval(emulator, result.chain_u, targets, held, seed + 1000 + k,
-                                    heterogeneity=heterogeneity)
+        if kept:
+            items.append((emulator, priors, targets, held, kept, seed + k, seed + 1000 + k, mcmc_steps,
+                          tuple(heterogeneity)))
+    frames = {}
+    for i, table in (engine or Engine()).imap(_held_out_study, items):
+        study = targets[items[i][3][0]].study
         table.insert(0, "study", study)
-        table.insert(1, "row_id", [arm_targets.row_ids[j] for j in held])
-        table["mcmc_steps"] = mcmc_steps
-        table["rhat_max"] = float(np.max(result.rhat))
-        table["ess_min"] = float(np.min(result.ess))
-        table["autocorr_max_steps"] = float(np.max(result.autocorr_steps))
-        frames.append(table)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        table.insert(1, "row_id", [arm_targets.row_ids[j] for j in items[i][3]])
+        frames[i] = table
+    return pd.concat([frames[i] for i in sorted(frames)], ignore_index=True) if frames else pd.DataFrame()
+
+
+def _held_out_study(emulator: Emulator, priors: Sequence[Prior], targets: Sequence[Target], held: list[int],
+                    kept: list[int], seed_fit: int, seed_predict: int, mcmc_steps: int,
+                    heterogeneity: Sequence[Prior]) -> pd.DataFrame:
+    """One study of :func:`leave_one_study_out`: the posterior without its rows, and their predictions."""
+    sub = _SubEmulator(emulator, kept)
+    result = sample_posterior(sub, priors, [targets[j] for j in kept], seed_fit, n_steps=mcmc_steps,
+                              heterogeneity=heterogeneity)
+    table = predictive_interval(emulator, result.chain_u, targets, held, seed_predict, heterogeneity=heterogeneity)
+    table["mcmc_steps"] = mcmc_steps
+    table["rhat_max"] = float(np.max(result.rhat))
+    table["ess_min"] = float(np.min(result.ess))
+    table["autocorr_max_steps"] = float(np.max(result.autocorr_steps))
+    return table
 
 
 class _SubEmulator(Emulator):

@@ -30,18 +30,20 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
               settings: CalibrationSettings = CalibrationSettings(), provenance: dict | None = None,
               progress: Callable[[int, int], None] | None = None, force: bool = False,
               extra: Callable[[Emulator, CalibrationResult, Path], None] | None = None,
-              heterogeneity: Sequence[Prior] = (), say: Callable[[str], None] = lambda message: None
-              ) -> CalibrationResult:
+              heterogeneity: Sequence[Prior] = (), say: Callable[[str], None] = lambda message: None,
+              engine=None) -> CalibrationResult:
     """Design → emulator → MCMC → files in ``out`` (written whole or not at all).
 
     Finished design chunks are kept in a hidden ``.<out>.calibrate-work`` folder beside ``out``
     so that an interrupted calibration resumes where it stopped; it is removed on success.
+    ``engine`` (:class:`oasim.distributed.Engine`) runs the design chunks (this process by default).
     """
     from ..io import atomic_output_dir, check_output_dir
 
     out = check_output_dir(out, force)  # refuse before hours of simulation, not after
     work = out.parent / f".{out.name}.calibrate-work"
-    u, mean, sd = run_design(simulator, priors, settings.design_points, settings.seed, work, settings.chunk, progress)
+    u, mean, sd = run_design(simulator, priors, settings.design_points, settings.seed, work, settings.chunk, progress,
+                             engine=engine)
     emulator = _fitted_emulator(u, mean, sd, settings, work, say)
     say(f"sampling the posterior ({settings.mcmc_steps} steps); emulator hold-out R² median "
         f"{np.nanmedian(emulator.holdout_r2):.3f}")

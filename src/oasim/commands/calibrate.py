@@ -29,6 +29,10 @@ def register(app: typer.Typer) -> None:
         random_effects: bool = typer.Option(True, "--random-effects/--no-random-effects",
                                             help="between-study/arm random effects of the priors file's [heterogeneity]"),
         force: bool = typer.Option(False, "--force", help="replace an earlier oasim output folder"),
+        workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256,
+                                              help="run the design chunks and the leave-one-study-out refits on a "
+                                                   "local Dask cluster of this many processes (same result)"),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler", help="or on a running Dask scheduler tcp://HOST:PORT"),
         as_json: bool = typer.Option(False, "--json"),
     ):
         """Fit the parameters of the priors file to published arm statistics (GP emulators of the
@@ -40,8 +44,10 @@ def register(app: typer.Typer) -> None:
         from ..calibration.fit_arms import (arm_table_simulator, leave_one_study_out, load_heterogeneity,
                                             load_priors, targets_from_table)
         from ..calibration.report import CalibrationSettings, calibrate
+        from ..distributed import Engine
 
         try:
+            engine = Engine.from_options(workers=workers, scheduler=scheduler)
             paths = list(tables or [bundled_arm_table()])
             parts = [read_arm_table(p) for p in paths]
             table = parts[0] if len(parts) == 1 else arm_table_from_records(
@@ -69,7 +75,7 @@ def register(app: typer.Typer) -> None:
                     f'{sds}description = "{parameter_set} set plus posterior draws of oasim calibrate (seed {seed})"\n')
                 if loso:
                     leave_one_study_out(emulator, prior_list, arm_targets, seed + 7,
-                                        mcmc_steps=mcmc_steps, heterogeneity=tau_priors).to_csv(
+                                        mcmc_steps=mcmc_steps, heterogeneity=tau_priors, engine=engine).to_csv(
                         folder / "leave_one_study_out.csv", index=False)
 
             provenance = {"tables": [str(p) for p in paths], "table_digest": table.digest(), "seed": seed,
@@ -81,7 +87,7 @@ def register(app: typer.Typer) -> None:
                 task = bar.add_task("design runs", total=design_points)
                 result = calibrate(simulator, prior_list, arm_targets.targets, out, settings, provenance,
                                    lambda done, total: bar.update(task, completed=done), force, extra, tau_priors,
-                                   lambda message: bar.console.print(message, style="dim"))
+                                   lambda message: bar.console.print(message, style="dim"), engine)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
