@@ -87,6 +87,34 @@ def test_design_resumes_from_saved_chunks(tmp_path):
     assert calls == [16, 16, 8]
 
 
+def test_a_simulator_of_another_table_does_not_read_the_saved_design(tmp_path):
+    """Chunk files carry the simulator's fingerprint: the arm-table replay of a changed table
+    (or parameter set) is a new design in the same work folder, the same one resumes."""
+    from oasim.calibration.arms import bundled_arm_table, read_arm_table
+    from oasim.calibration.fit_arms import arm_table_simulator
+
+    class Fingerprinted:
+        def __init__(self, fingerprint):
+            self.fingerprint, self.calls = fingerprint, 0
+
+        def __call__(self, theta, seeds):
+            self.calls += 1
+            return toy_simulator(theta, seeds)
+
+    run_design(Fingerprinted("table A"), PRIORS, 20, seed=1, work_dir=tmp_path, chunk=10)
+    same, other = Fingerprinted("table A"), Fingerprinted("table B")
+    run_design(same, PRIORS, 20, seed=1, work_dir=tmp_path, chunk=10)
+    run_design(other, PRIORS, 20, seed=1, work_dir=tmp_path, chunk=10)
+    assert (same.calls, other.calls) == (0, 2)
+    table = read_arm_table(bundled_arm_table())
+    priors = [Prior("ha_pain_relief_peak_fraction", "lognormal", 0.01, 0.3, "1", "test")]
+    a = arm_table_simulator(table, priors, [2, 3])
+    assert a.fingerprint == arm_table_simulator(table, priors, [2, 3]).fingerprint
+    assert len({a.fingerprint, arm_table_simulator(table.with_values({2: 1.0}), priors, [2, 3]).fingerprint,
+                arm_table_simulator(table, priors, [2, 3], parameter_set="human_calibrated").fingerprint,
+                arm_table_simulator(table, priors, [2, 3], replicates=8).fingerprint}) == 4
+
+
 def test_calibrate_writes_whole_outputs_and_cleans_its_work_folder(tmp_path):
     import json
 

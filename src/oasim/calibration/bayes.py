@@ -534,7 +534,7 @@ def run_design(simulator: Simulator, priors: Sequence[Prior], n_points: int, see
         seeds = np.full(n_points, np.random.SeedSequence(seed).generate_state(1, dtype=np.uint64)[0] % (2**63))
     else:
         seeds = np.random.SeedSequence(seed).generate_state(n_points, dtype=np.uint64) % (2**63)
-    fingerprint = _fingerprint(priors, n_points, seed, common_random_numbers)
+    fingerprint = _fingerprint(priors, n_points, seed, common_random_numbers, simulator)
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)
     bounds = [(start, min(start + chunk, n_points)) for start in range(0, n_points, chunk)]
@@ -568,10 +568,15 @@ def _simulate_chunk(simulator: Simulator, theta: np.ndarray, seeds: np.ndarray) 
     return np.asarray(m, float), np.asarray(s, float)
 
 
-def _fingerprint(priors: Sequence[Prior], n_points: int, seed: int, crn: bool) -> str:
+def _fingerprint(priors: Sequence[Prior], n_points: int, seed: int, crn: bool, simulator=None) -> str:
+    """Name of a design's chunk files: the priors, points, seed and, when the simulator has one,
+    its ``fingerprint`` (what it simulates: :class:`~oasim.calibration.fit_arms.ArmTableSimulator`
+    hashes its table, parameters, rows, parameter set, replicates and the oasim version), so a
+    resumed run never reads chunks of another table."""
     import hashlib
 
-    text = json.dumps([[p.name, p.distribution, p.low, p.high] for p in priors] + [n_points, seed, crn])
+    text = json.dumps([[p.name, p.distribution, p.low, p.high] for p in priors] + [n_points, seed, crn]
+                      + ([simulator.fingerprint] if getattr(simulator, "fingerprint", None) else []))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

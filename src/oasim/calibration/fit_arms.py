@@ -151,6 +151,15 @@ class ArmTableSimulator:
     parameter_set: str = "human"
     replicates: int = 4
 
+    @property
+    def fingerprint(self) -> str:
+        """What this simulator computes (names a design's chunk files: a changed table, parameter
+        list, parameter set, replicate count or oasim version is a new design)."""
+        from .. import __version__
+
+        return f"{self.table.digest()}|{','.join(self.names)}|{self.row_ids}|{self.parameter_set}|" \
+               f"{self.replicates}|{__version__}"
+
     def __call__(self, theta: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from .arms import simulate_arm_table
 
