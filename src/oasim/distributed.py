@@ -72,16 +72,19 @@ class Engine:
     def is_local(self) -> bool:
         return self.workers is None and self.scheduler is None
 
-    def imap(self, fn: Callable, items: Iterable) -> Iterator[tuple[int, object]]:
-        """Yield ``(index, fn(*item))`` as they complete (in order when local)."""
+    def imap(self, fn: Callable, items: Iterable, shared: tuple = ()) -> Iterator[tuple[int, object]]:
+        """Yield ``(index, fn(*shared, *item))`` as they complete (in order when local).
+
+        ``shared``: leading arguments common to every item (e.g. a fitted emulator of tens of
+        MB), sent to each Dask worker once rather than with every task."""
         items = list(items)
         if self.is_local:
             for i, item in enumerate(items):
-                yield i, fn(*item)
+                yield i, fn(*shared, *item)
             return
-        yield from self._dask_imap(fn, items)
+        yield from self._dask_imap(fn, items, tuple(shared))
 
-    def _dask_imap(self, fn, items):
+    def _dask_imap(self, fn, items, shared=()):
         try:
             from dask.distributed import Client, LocalCluster, as_completed
         except ImportError as exc:  # pragma: no cover - depends on the installation
@@ -97,12 +100,13 @@ class Engine:
             client = Client(self.scheduler)
         try:
             n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+            common = client.scatter(list(shared), broadcast=True) if shared else []  # one future per argument
             limit = self.max_in_flight * n_workers
             pending = iter(enumerate(items))
             index = {}
 
             def submit(i, item):
-                fut = client.submit(fn, *item, key=f"oasim-chunk-{os.getpid()}-{id(fn)}-{i}", pure=False)
+                fut = client.submit(fn, *common, *item, key=f"oasim-chunk-{os.getpid()}-{id(fn)}-{i}", pure=False)
                 index[fut.key] = i
                 return fut
 

@@ -110,10 +110,13 @@ def test_design_and_leave_one_study_out_give_the_same_numbers_on_dask_workers(tm
     dask = run_design(sim, priors, 6, seed=4, work_dir=tmp_path / "work", chunk=2, engine=engine)
     for a, b in zip(local, dask):
         np.testing.assert_array_equal(a, b)
-    def must_not_run(theta, seeds):
-        raise AssertionError("a chunk on disk was recomputed")
+    class MustNotRun:  # the same simulator (fingerprint), whose chunks are all on disk
+        fingerprint = sim.fingerprint
 
-    resumed = run_design(must_not_run, priors, 6, seed=4, work_dir=tmp_path / "work", chunk=2, engine=engine)
+        def __call__(self, theta, seeds):
+            raise AssertionError("a chunk on disk was recomputed")
+
+    resumed = run_design(MustNotRun(), priors, 6, seed=4, work_dir=tmp_path / "work", chunk=2, engine=engine)
     np.testing.assert_array_equal(resumed[1], local[1])
     emulator = Emulator.fit(*local, seed=1, restarts=0)
     one = leave_one_study_out(emulator, priors, t, seed=2, mcmc_steps=300)

@@ -214,6 +214,11 @@ class Emulator:
     sd_mean: np.ndarray  # mean simulated between-subject SD per target (for targets without spread)
     holdout_r2: np.ndarray
 
+    def __getstate__(self):
+        # the closed-form predictors are rebuilt from the GPs on first use: not pickled (a third
+        # of the size once formed), so work files and Dask tasks carry the fitted models only
+        return {k: v for k, v in self.__dict__.items() if k not in ("_stacked", "_fast_cache")}
+
     @classmethod
     def fit(cls, u: np.ndarray, y: np.ndarray, sd: np.ndarray, seed: int, holdout_fraction: float = 0.15,
             restarts: int = 2) -> "Emulator":

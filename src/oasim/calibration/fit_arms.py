@@ -221,20 +221,20 @@ def leave_one_study_out(emulator: Emulator, priors: Sequence[Prior], arm_targets
         held = [j for j, s in enumerate(arm_targets.studies) if s == study]
         kept = [j for j, s in enumerate(arm_targets.studies) if s != study]
         if kept:
-            items.append((emulator, priors, targets, held, kept, seed + k, seed + 1000 + k, mcmc_steps,
-                          tuple(heterogeneity)))
+            items.append((held, kept, seed + k, seed + 1000 + k))
     frames = {}
-    for i, table in (engine or Engine()).imap(_held_out_study, items):
-        study = targets[items[i][3][0]].study
-        table.insert(0, "study", study)
-        table.insert(1, "row_id", [arm_targets.row_ids[j] for j in items[i][3]])
+    shared = (emulator, tuple(priors), tuple(targets), mcmc_steps, tuple(heterogeneity))
+    for i, table in (engine or Engine()).imap(_held_out_study, items, shared=shared):
+        held = items[i][0]
+        table.insert(0, "study", targets[held[0]].study)
+        table.insert(1, "row_id", [arm_targets.row_ids[j] for j in held])
         frames[i] = table
     return pd.concat([frames[i] for i in sorted(frames)], ignore_index=True) if frames else pd.DataFrame()
 
 
-def _held_out_study(emulator: Emulator, priors: Sequence[Prior], targets: Sequence[Target], held: list[int],
-                    kept: list[int], seed_fit: int, seed_predict: int, mcmc_steps: int,
-                    heterogeneity: Sequence[Prior]) -> pd.DataFrame:
+def _held_out_study(emulator: Emulator, priors: Sequence[Prior], targets: Sequence[Target], mcmc_steps: int,
+                    heterogeneity: Sequence[Prior], held: list[int], kept: list[int], seed_fit: int,
+                    seed_predict: int) -> pd.DataFrame:
     """One study of :func:`leave_one_study_out`: the posterior without its rows, and their predictions."""
     sub = _SubEmulator(emulator, kept)
     result = sample_posterior(sub, priors, [targets[j] for j in kept], seed_fit, n_steps=mcmc_steps,
