@@ -34,6 +34,15 @@ def test_readme_trial_example_runs_and_reports(tmp_path):
     assert "Placebo" in arms and len(arms) == 4
     assert summary["arms"][0]["change_from_baseline"]["WOMAC_TOTAL"]["MONTH 6"]["n"] > 0
     assert "WOMAC" in (out / "report.html").read_text()
+    # docs/getting-started.md shows this run's table "captured from a real run": it must be this run's
+    docs = (EXAMPLES.parent / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    shown_change = {}
+    for line in docs.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if len(cells) == 6 and cells[0] in arms:
+            shown_change[cells[0]] = cells[3].split(" [")[0]
+    assert shown_change == {a["arm"]: f'{a["change_from_baseline"]["WOMAC_TOTAL"]["MONTH 6"]["mean"]:.2f}'
+                            for a in summary["arms"]}
 
 
 def test_default_output_folder_is_new_each_time(tmp_path, monkeypatch):
