@@ -554,8 +554,9 @@ def run_design(simulator: Simulator, priors: Sequence[Prior], n_points: int, see
     if progress is not None and done:
         progress(finished, n_points)
     todo = [i for i in range(len(bounds)) if i not in done]
-    items = [(simulator, theta[a:b], seeds[a:b]) for a, b in (bounds[i] for i in todo)]
-    for j, (m, s) in ((engine or Engine()).imap(_simulate_chunk, items) if items else ()):
+    items = [(theta[a:b], seeds[a:b]) for a, b in (bounds[i] for i in todo)]
+    chunks = (engine or Engine()).imap(_simulate_chunk, items, shared=(simulator,)) if items else ()
+    for j, (m, s) in chunks:
         i = todo[j]
         if paths[i] is not None:
             tmp = paths[i].with_suffix(".tmp.npz")
