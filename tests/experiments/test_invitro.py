@@ -108,3 +108,32 @@ def test_dunnett_p_values_repeat_exactly_for_the_same_data():
     first, again = compare_groups(values, "control"), compare_groups(values, "control")
     assert first["p_value"].tolist() == again["p_value"].tolist()
     assert first["p_value"].between(0, 1).all() and first.loc[first.group == "high", "p_value"].item() < 0.01
+
+
+def test_a_group_without_spread_gives_welch_p_without_warnings_and_none_is_undefined():
+    """Two mice with the same score in one group: Welch's t is still defined (the other group's
+    variance), equals statsmodels' unequal-variance t-test and raises no "precision loss"
+    warning; with no spread in any group the p-value is NaN and the test says why."""
+    import warnings
+
+    from statsmodels.stats.weightstats import ttest_ind
+
+    from oasim.experiments.bench import compare_groups
+
+    values = {"vehicle": np.array([2.5, 2.0]), "exo": np.array([1.0, 1.0])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = compare_groups(values, "vehicle").iloc[0]
+    reference_p = ttest_ind(values["exo"], values["vehicle"], usevar="unequal")[1]
+    assert row["test"] == "welch_t" and row["p_value"] == pytest.approx(reference_p, rel=1e-10)
+    flat = {"vehicle": np.array([2.0, 2.0]), "low": np.array([1.0, 1.0]), "high": np.array([0.5, 0.5])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dunnett = compare_groups(flat, "vehicle")
+        tukey = compare_groups(flat, "vehicle", "tukey")
+    assert dunnett["p_value"].isna().all() and dunnett["anova_p"].isna().all() and len(dunnett) == 2
+    assert (dunnett["test"] == "undefined: no within-group variance").all()
+    assert dunnett["mean_difference"].tolist() == [-1.0, -1.5]
+    assert len(tukey) == 3 and tukey["p_value"].isna().all()
+    with pytest.raises(ValueError, match="allowed"):
+        compare_groups(flat, "vehicle", "bonferroni")

@@ -14,6 +14,8 @@ two-group comparison is Welch's t-test.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -45,12 +47,33 @@ def compare_groups(values: dict[str, np.ndarray], reference: str, method: str = 
     """Every group against ``reference`` (Dunnett) or all pairs (Tukey), with ANOVA p.
 
     Returns one row per comparison: group, reference, difference of means, p_value, test,
-    anova_p.
+    anova_p. Where the compared groups have no within-group variance (e.g. two mice with the
+    same OARSI score in each group) the test statistic is undefined: p_value and anova_p are NaN
+    and ``test`` says so, rather than a p from a 0/0 that scipy flags as unreliable.
     """
     names = [k for k in values if len(values[k]) > 1]
     if reference not in names or len(names) < 2:
         return pd.DataFrame(columns=["group", "reference", "mean_difference", "p_value", "test", "anova_p"])
     samples = [np.asarray(values[k], float) for k in names]
+    if len(names) > 2 and method not in ("dunnett", "tukey"):
+        raise ValueError(f"method {method!r}: allowed 'dunnett' or 'tukey'")
+    if all(_no_spread(x) for x in samples):
+        pairs = ([(a, b) for i, a in enumerate(names) for b in names[i + 1:]] if len(names) > 2 and method == "tukey"
+                 else [(k, reference) for k in names if k != reference])
+        rows = [(a, b, float(np.mean(values[a]) - np.mean(values[b])), np.nan, "undefined: no within-group variance")
+                for a, b in pairs]
+        frame = pd.DataFrame(rows, columns=["group", "reference", "mean_difference", "p_value", "test"])
+        frame["anova_p"] = np.nan
+        return frame
+    with warnings.catch_warnings():
+        if any(_no_spread(x) for x in samples):
+            # a group with all values equal has variance exactly 0, which scipy's moment check
+            # flags as "precision loss"; with another group's variance the tests are well defined
+            warnings.filterwarnings("ignore", "Precision loss occurred in moment calculation", RuntimeWarning)
+        return _compare(values, names, samples, reference, method)
+
+
+def _compare(values, names, samples, reference, method) -> pd.DataFrame:
     anova_p = float(stats.f_oneway(*samples).pvalue) if len(names) > 2 else np.nan
     rows = []
     if len(names) == 2:
@@ -75,6 +98,11 @@ def compare_groups(values: dict[str, np.ndarray], reference: str, method: str = 
     frame = pd.DataFrame(rows, columns=["group", "reference", "mean_difference", "p_value", "test"])
     frame["anova_p"] = anova_p
     return frame
+
+
+def _no_spread(x: np.ndarray) -> bool:
+    """All values equal, to rounding (relative 1e-12 of the largest magnitude)."""
+    return bool(np.ptp(x) <= 1e-12 * max(1.0, float(np.max(np.abs(x)))))
 
 
 def describe(values: dict[str, np.ndarray]) -> pd.DataFrame:
