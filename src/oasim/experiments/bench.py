@@ -87,14 +87,12 @@ def _compare(values, names, samples, reference, method) -> pd.DataFrame:
         res = stats.dunnett(*[values[k] for k in others], control=values[reference], rng=np.random.default_rng(0))
         for k, p in zip(others, res.pvalue):
             rows.append((k, reference, np.mean(values[k]) - np.mean(values[reference]), float(p), "dunnett"))
-    elif method == "tukey":
+    else:  # tukey (the method was checked by compare_groups)
         res = stats.tukey_hsd(*samples)
         for i, a in enumerate(names):
             for j, b in enumerate(names):
                 if i < j:
                     rows.append((a, b, np.mean(values[a]) - np.mean(values[b]), float(res.pvalue[i, j]), "tukey"))
-    else:
-        raise ValueError(f"method {method!r}: allowed 'dunnett' or 'tukey'")
     frame = pd.DataFrame(rows, columns=["group", "reference", "mean_difference", "p_value", "test"])
     frame["anova_p"] = anova_p
     return frame
