@@ -317,3 +317,48 @@ def test_heterogeneity_priors_may_be_any_subset_but_only_known_names(tmp_path):
     path.write_text(f'parameters = ["flare_pain_gain"]\n[heterogeneity]\ntau_bogus = {entry}\n')
     with pytest.raises(FieldError, match="heterogeneity"):
         load_heterogeneity(path)
+
+
+def test_rows_of_one_arm_share_correlated_sampling_errors():
+    """With a sampling correlation the study block's covariance gains ρ·se_j·se_k for rows of one
+    arm (same patients) and nothing for rows of different arms, whatever the matrix says there;
+    the result equals scipy's multivariate normal with the covariance written out."""
+    from scipy import stats
+
+    from oasim.errors import FieldError
+
+    targets = [Target("A a m1", "mean", 40.0, 10, 4.0, "A", "a", 100.0),
+               Target("A a m3", "mean", 35.0, 10, 5.0, "A", "a", 100.0),
+               Target("A b m3", "mean", 30.0, 10, 3.0, "A", "b", 100.0),
+               Target("B x m3", "mean_change", -20.0, 50, 2.0, "B", "x", 100.0)]
+    pred = np.array([[45.0, 30.0, 33.0, -15.0], [41.0, 36.0, 29.0, -19.0]])
+    var = np.array([[1.0, 2.0, 0.5, 0.5], [0.0, 0.0, 0.0, 0.0]])
+    tau = np.array([[0.05, 0.03, 0.02], [0.01, 0.0, 0.0]])
+    corr = np.eye(4)
+    corr[0, 1] = corr[1, 0] = 0.7
+    corr[1, 2] = corr[2, 1] = 0.4  # different arms: not used
+    got = log_likelihood(targets, pred, var, np.zeros(4), tau, sampling_corr=corr)
+    s = np.full(3, 100.0)
+    same_arm = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]], float)
+    se = np.array([4.0, 5.0, 3.0])
+    for k in range(2):
+        ts, ta, sr = tau[k]
+        sampling = np.diag(se ** 2)
+        sampling[0, 1] = sampling[1, 0] = 0.7 * 4.0 * 5.0
+        cov = (sampling + np.diag(var[k, :3] + (sr * s) ** 2) + ts ** 2 * np.outer(s, s)
+               + ta ** 2 * np.outer(s, s) * same_arm)
+        expected = stats.multivariate_normal.logpdf([40.0, 35.0, 30.0], pred[k, :3], cov)
+        expected += stats.norm.logpdf(-20.0, pred[k, 3], np.sqrt(4.0 + var[k, 3] + (ts ** 2 + ta ** 2 + sr ** 2) * 1e4))
+        assert got[k] == pytest.approx(expected, rel=1e-10)
+    # a coherent shift of both rows of arm a is likelier with the correlation than without
+    shifted = np.array([[32.0, 27.0, 30.0, -20.0]])  # both rows 8 points under the published values
+    assert log_likelihood(targets, shifted, np.zeros((1, 4)), np.zeros(4), sampling_corr=corr)[0] > \
+        log_likelihood(targets, shifted, np.zeros((1, 4)), np.zeros(4))[0]
+    for bad in (np.eye(3), corr * 2, np.triu(corr)):  # wrong shape, diagonal 2, not symmetric
+        with pytest.raises(FieldError, match="sampling_corr"):
+            log_likelihood(targets, pred, var, np.zeros(4), tau, sampling_corr=bad)
+    not_psd = np.eye(4)
+    not_psd[0, 1] = not_psd[1, 0] = not_psd[0, 2] = not_psd[2, 0] = 0.9
+    not_psd[1, 2] = not_psd[2, 1] = -0.9
+    with pytest.raises(FieldError, match="semi-definite"):
+        log_likelihood(targets, pred, var, np.zeros(4), tau, sampling_corr=not_psd)

@@ -122,3 +122,64 @@ def test_design_and_leave_one_study_out_give_the_same_numbers_on_dask_workers(tm
     one = leave_one_study_out(emulator, priors, t, seed=2, mcmc_steps=300)
     two = leave_one_study_out(emulator, priors, t, seed=2, mcmc_steps=300, engine=engine)
     pd.testing.assert_frame_equal(one, two)
+
+
+def test_width_parts_add_up_to_the_predictive_variance():
+    """The variance parts of a held-out row's interval add up, by the law of total variance, to
+    the variance of the predictive draws (a toy whose draws never reach the instrument's bounds),
+    and the floor ratio is what a model with known parameters would get given τ."""
+    from oasim.calibration.bayes import predictive_draws, predictive_variance_parts
+    from oasim.calibration.fit_arms import load_heterogeneity
+
+    priors = [Prior("shift", "uniform", -10.0, 10.0, "points", "toy")]
+    t = targets_from_table(TABLE)
+
+    def simulator(theta, seeds):
+        m = np.column_stack([np.array([-12.0, -16.0, -15.0]) + theta[:, 0:1] - 3.0, np.full(len(theta), 0.3)])
+        return m, np.full_like(m, 20.0)
+
+    u, mean, sd = run_design(simulator, priors, 24, seed=1)
+    emulator = Emulator.fit(u, mean, sd, seed=1, restarts=0)
+    tau = [p for p in load_heterogeneity() if p.name in ("tau_study", "tau_arm", "sigma_row")]
+    post = sample_posterior(emulator, priors, t.targets, seed=3, n_steps=600, heterogeneity=tau)
+    n = 20000
+    parts = predictive_variance_parts(emulator, post.chain_u, t.targets, tau, seed=5, n_draws=n)
+    sim = predictive_draws(emulator, post.chain_u, t.targets, tau, seed=5, n_draws=n)
+    total = parts[["var_parameters", "var_emulator", "var_new_study", "var_sampling"]].sum(axis=1)
+    for j in range(3):
+        assert sim[:, j].var() == pytest.approx(total[j], rel=0.05)
+    assert parts.loc[0, "var_sampling"] == pytest.approx((20 / np.sqrt(40)) ** 2)
+    assert parts.loc[0, "var_new_study"] > 0
+    assert parts.loc[0, "floor_width_ratio"] == pytest.approx(
+        np.sqrt(1 + parts.loc[0, "var_new_study"] / parts.loc[0, "var_sampling"]))
+    assert parts.iloc[3].isna().all()  # the AE proportion: binomial, not split
+    pi = predictive_interval(emulator, post.chain_u, t.targets, [0, 1, 2, 3], seed=5, heterogeneity=tau)
+    same = predictive_variance_parts(emulator, post.chain_u, t.targets, tau, seed=5)  # pi's draws
+    assert pi.loc[0, "floor_width_ratio"] == same.loc[0, "floor_width_ratio"]
+    assert pi.loc[0, "var_parameters"] == same.loc[0, "var_parameters"]
+
+
+def test_rows_of_one_arm_are_correlated_across_replicate_trials():
+    """The replayed statistics of one arm at two visits (the same simulated patients) are
+    positively correlated across replicate trials; rows of other arms and AE proportions are left
+    uncorrelated; the matrix is a correlation matrix."""
+    from oasim.calibration.fit_arms import sampling_correlation
+
+    table = arm_table_from_records([
+        _row("A", "saline", "saline", 0, 55, statistic="mean"),
+        _row("A", "saline", "saline", 3, -12),
+        _row("A", "saline", "saline", 6, -10),
+        _row("A", "HA", "hyaluronic_acid", 0, 55, statistic="mean"),
+        _row("A", "HA", "hyaluronic_acid", 3, -16),
+        _row("A", "HA", "hyaluronic_acid", 3, 0.3, endpoint="ae_any", statistic="proportion", spread_type="none",
+             spread_low="", scale_max=""),
+    ])
+    priors = [Prior("ha_pain_relief_peak_fraction", "lognormal", 0.01, 0.3, "1", "test range")]
+    t = targets_from_table(table)
+    assert t.row_ids == [2, 3, 5, 6]
+    corr = sampling_correlation(table, priors, t.row_ids, replicates=40, seed=2)
+    assert corr[0, 1] > 0.3  # VAS change at months 3 and 6 of the same 40 patients
+    assert corr[0, 2] == 0 and corr[1, 2] == 0 and (corr[3, :3] == 0).all()
+    assert np.allclose(corr, corr.T) and np.allclose(np.diag(corr), 1) and np.linalg.eigvalsh(corr).min() > -1e-10
+    with pytest.raises(FieldError, match="replicates"):
+        sampling_correlation(table, priors, t.row_ids, replicates=2)

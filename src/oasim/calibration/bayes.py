@@ -40,6 +40,14 @@ the SDs, Gelman 2006, Bayesian Anal 1:515), so one study that the model cannot f
 τ instead of dragging every parameter to a bound, and the predictive interval of a *new* study
 carries τ.
 
+The rows of one arm (VAS and WOMAC subscales and total, at several visits) are statistics of the
+same patients, so their sampling errors are correlated: an arm whose ten patients happen to do
+badly is worse on every row. Treated as independent, such a coherent shift looks impossible by
+chance and is charged to the arm random effect, inflating τ_arm. The sampling covariance of two
+rows of one arm is ``ρ·se_j·se_k``, with ρ the correlation of the two statistics across replicate
+trials of the model itself (``fit_arms.sampling_correlation``: the arm's design replayed at the
+priors' medians).
+
 Two refinements, each with its own SD (any may be left out of a calibration; it is then 0):
 
 * rows read from a *secondary* source (values transcribed from a chart in a web application,
@@ -367,7 +375,7 @@ class ArmLikelihood:
     ``tau_ae_logit`` > 0. Built once per target set: the block layout is fixed.
     """
 
-    def __init__(self, targets: Sequence[Target], sd_sim: np.ndarray):
+    def __init__(self, targets: Sequence[Target], sd_sim: np.ndarray, sampling_corr: np.ndarray | None = None):
         self.targets = list(targets)
         self.prop = np.array([t.statistic == "proportion" for t in targets], bool)
         self.value = np.array([t.value for t in targets], float)
@@ -378,14 +386,18 @@ class ArmLikelihood:
         self.scaled = np.array([not self.prop[j] and t.scale is not None for j, t in enumerate(targets)], bool)
         self.scale = np.array([t.scale if self.scaled[j] else 0.0 for j, t in enumerate(targets)], float)
         self.independent = np.flatnonzero(~self.prop & ~self.scaled)
-        self.blocks = []  # (columns, scale, same-arm matrix, both-secondary same-arm matrix, secondary) per study
+        corr = _checked_sampling_corr(sampling_corr, self.targets)
+        # (columns, scale, same-arm matrix, both-secondary same-arm matrix, secondary, sampling covariance) per study
+        self.blocks = []
         for study in dict.fromkeys(t.study for j, t in enumerate(targets) if self.scaled[j]):
             cols = np.array([j for j, t in enumerate(targets) if self.scaled[j] and t.study == study])
             s = self.scale[cols]
             arms = np.array([targets[j].arm for j in cols])
             same_arm = (arms[:, None] == arms[None, :]).astype(float)
             sec = self.secondary[cols].astype(float)
-            self.blocks.append((cols, s, same_arm, same_arm * np.outer(sec, sec), sec))
+            # rows of one arm come from the same patients: their sampling errors are correlated
+            sampling = np.outer(self.se_obs[cols], self.se_obs[cols]) * corr[np.ix_(cols, cols)] * same_arm
+            self.blocks.append((cols, s, same_arm, same_arm * np.outer(sec, sec), sec, sampling))
         # AE proportions: one group per study (they share the study's logit effect)
         self.events = np.round(self.value * self.n)
         self.prop_groups = [np.array([j for j, t in enumerate(targets) if self.prop[j] and t.study == study])
@@ -401,11 +413,11 @@ class ArmLikelihood:
             resid = self.value[j] - predicted[:, j]
             total += (-0.5 * (np.log(2 * np.pi * var) + resid ** 2 / var)).sum(axis=1)
         t_study, t_arm, s_row, t_arm2, s_row2 = (tau[:, i, None] ** 2 for i in range(5))  # (k, 1) variances
-        for cols, s, same_arm, same_arm2, sec in self.blocks:
+        for cols, s, same_arm, same_arm2, sec, sampling in self.blocks:
             ss = np.outer(s, s)
             cov = (t_study[:, :, None] * ss + t_arm[:, :, None] * ss * same_arm
-                   + t_arm2[:, :, None] * ss * same_arm2)
-            diag = self.se_obs[cols] ** 2 + variance[:, cols] + (s_row + s_row2 * sec) * s ** 2
+                   + t_arm2[:, :, None] * ss * same_arm2 + sampling)
+            diag = variance[:, cols] + (s_row + s_row2 * sec) * s ** 2
             cov = cov + diag[:, :, None] * np.eye(len(cols))
             resid = self.value[cols] - predicted[:, cols]
             chol = np.linalg.cholesky(cov)
@@ -458,12 +470,31 @@ class ArmLikelihood:
         return (base + extra) * self.scale[None, :] ** 2
 
 
+def _checked_sampling_corr(corr: np.ndarray | None, targets: Sequence[Target]) -> np.ndarray:
+    """The (m, m) sampling correlation of the targets' statistics (identity for None), checked:
+    symmetric, unit diagonal, positive semi-definite; only pairs of score rows of one arm are used."""
+    m = len(targets)
+    if corr is None:
+        return np.eye(m)
+    corr = np.asarray(corr, float)
+    if corr.shape != (m, m):
+        raise FieldError("sampling_corr", f"shape {corr.shape}", f"({m}, {m}): one row and column per target")
+    if not (np.all(np.isfinite(corr)) and np.allclose(corr, corr.T) and np.allclose(np.diag(corr), 1.0)):
+        raise FieldError("sampling_corr", "not a correlation matrix", "finite, symmetric, ones on the diagonal")
+    if np.linalg.eigvalsh(corr).min() < -1e-8:
+        raise FieldError("sampling_corr", f"smallest eigenvalue {np.linalg.eigvalsh(corr).min():.3g}",
+                         "positive semi-definite")
+    return corr
+
+
 def log_likelihood(targets: Sequence[Target], predicted: np.ndarray, variance: np.ndarray,
-                   sd_sim: np.ndarray, tau: np.ndarray | None = None) -> np.ndarray:
+                   sd_sim: np.ndarray, tau: np.ndarray | None = None,
+                   sampling_corr: np.ndarray | None = None) -> np.ndarray:
     """Log likelihood (k,) of the published statistics at k predicted vectors (k, m);
     ``tau`` (k, len(HETEROGENEITY)) holds the heterogeneity SDs (:data:`HETEROGENEITY`, 0 for
-    one left out), None for none."""
-    return ArmLikelihood(targets, sd_sim)(predicted, variance, tau)
+    one left out), None for none; ``sampling_corr`` (m, m) the correlation of the sampling errors
+    of rows of one arm (same patients), None for independent rows."""
+    return ArmLikelihood(targets, sd_sim, sampling_corr)(predicted, variance, tau)
 
 
 @dataclass
@@ -588,7 +619,8 @@ def _fingerprint(priors: Sequence[Prior], n_points: int, seed: int, crn: bool, s
 
 def sample_posterior(emulator: Emulator, priors: Sequence[Prior], targets: Sequence[Target], seed: int,
                      n_walkers: int | None = None, n_steps: int = 3000, burn_fraction: float = 0.5,
-                     n_draws: int = 2000, heterogeneity: Sequence[Prior] = ()) -> CalibrationResult:
+                     n_draws: int = 2000, heterogeneity: Sequence[Prior] = (),
+                     sampling_corr: np.ndarray | None = None) -> CalibrationResult:
     """Ensemble MCMC (emcee) on the emulated posterior.
 
     The walkers move in z = Φ⁻¹(u), where the prior is a standard normal: no hard walls at the
@@ -596,7 +628,7 @@ def sample_posterior(emulator: Emulator, priors: Sequence[Prior], targets: Seque
     of its range). The chain is reported in u = Φ(z); the emulators are evaluated at u clipped to
     the design's range. ``heterogeneity`` holds the priors of the random-effect SDs calibrated
     (some of :data:`HETEROGENEITY`; the others are 0), sampled alongside; empty for a likelihood
-    without random effects.
+    without random effects. ``sampling_corr``: see :func:`log_likelihood`.
     """
     import emcee
 
@@ -606,7 +638,7 @@ def sample_posterior(emulator: Emulator, priors: Sequence[Prior], targets: Seque
         raise CalibrationError(f"heterogeneity: {names} given, need distinct names among {HETEROGENEITY}")
     n_walkers = n_walkers or max(4 * (d + h), 16)
     rng = np.random.default_rng(seed)
-    likelihood = ArmLikelihood(targets, emulator.sd_mean)
+    likelihood = ArmLikelihood(targets, emulator.sd_mean, sampling_corr)
 
     def log_prob(z):
         z = np.atleast_2d(z)
@@ -640,12 +672,11 @@ def sample_posterior(emulator: Emulator, priors: Sequence[Prior], targets: Seque
                              tau, ess, rhat, emulator.holdout_r2, 0, list(heterogeneity), tau_draws)
 
 
-def predictive_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target],
-                     heterogeneity: Sequence[Prior], seed: int, n_draws: int = 1000) -> np.ndarray:
-    """(n_draws, m) statistics of a *new* study run with each target's arm design: posterior
-    parameter draws through the emulators (mean and variance), the new study's random effects
-    at posterior τ draws (score rows on their scale, AE proportions on the log-odds), and the
-    arm's own sampling error (binomial for proportions)."""
+def _new_study_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target],
+                     heterogeneity: Sequence[Prior], seed: int, n_draws: int):
+    """Posterior draws for a new study: (rng, emulated means m and variances v at n_draws picked
+    posterior parameter vectors, the likelihood of ``targets``, τ at the same draws, the variance
+    the new study's random effects add). The rng is returned to draw on from."""
     rng = np.random.default_rng(seed)
     h = len(heterogeneity)
     d = chain_u.shape[-1] - h
@@ -654,7 +685,16 @@ def predictive_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[
     m, v = emulator.predict(flat[pick, :d])
     likelihood = ArmLikelihood(targets, emulator.sd_mean)
     tau = tau_matrix(heterogeneity, flat[pick, d:]) if h else np.zeros((len(pick), len(HETEROGENEITY)))
-    extra = likelihood.new_study_variance(tau)
+    return rng, m, v, likelihood, tau, likelihood.new_study_variance(tau)
+
+
+def predictive_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target],
+                     heterogeneity: Sequence[Prior], seed: int, n_draws: int = 1000) -> np.ndarray:
+    """(n_draws, m) statistics of a *new* study run with each target's arm design: posterior
+    parameter draws through the emulators (mean and variance), the new study's random effects
+    at posterior τ draws (score rows on their scale, AE proportions on the log-odds), and the
+    arm's own sampling error (binomial for proportions)."""
+    rng, m, v, likelihood, tau, extra = _new_study_draws(emulator, chain_u, targets, heterogeneity, seed, n_draws)
     sim = m + rng.normal(size=m.shape) * np.sqrt(v + extra + likelihood.se_obs ** 2)
     # a score statistic stays on its instrument: [0, max] for a mean or median, [-max, max] for a change
     for j, t in enumerate(targets):
@@ -665,10 +705,40 @@ def predictive_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[
         p = np.clip(m, 1e-9, 1 - 1e-9)
         tau_ae = tau[:, HETEROGENEITY.index("tau_ae_logit")]
         for cols in likelihood.prop_groups:  # the new study's AE log-odds shift, one per study and draw
-            eta = rng.normal(size=len(pick)) * tau_ae
+            eta = rng.normal(size=len(m)) * tau_ae
             p[:, cols] = special.expit(special.logit(p[:, cols]) + eta[:, None])
         sim[:, prop] = rng.binomial(likelihood.n[prop].astype(int), p[:, prop]) / likelihood.n[prop]
     return sim
+
+
+def predictive_variance_parts(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target],
+                              heterogeneity: Sequence[Prior], seed: int, n_draws: int = 1000) -> pd.DataFrame:
+    """Where the width of each score row's new-study predictive interval comes from (proportions: NaN).
+
+    The predictive draws of :func:`predictive_draws` are ``m(θ) + e``, with ``e`` normal of
+    variance ``v_emulator(θ) + v_new_study(τ) + se_obs²`` given a posterior draw; by the law of
+    total variance their variance (before the clip to the instrument) is the sum of
+
+    * ``var_parameters`` = Var over posterior draws of the emulated statistic ``m(θ)``;
+    * ``var_emulator`` = mean emulator variance (the GP's uncertainty about the simulator);
+    * ``var_new_study`` = mean of (τ_study² + τ_arm² + σ_row² [+ secondary SDs²])·scale²;
+    * ``var_sampling`` = se_obs², the arm's own sampling variance (the trial's CI is ±1.96·se_obs).
+
+    ``floor_width_ratio`` = √((var_new_study + var_sampling) / var_sampling): the width ratio a
+    model with exactly known parameters and a perfect emulator would still have, given the fitted
+    between-study heterogeneity. Same posterior draws as :func:`predictive_draws` with this seed.
+    """
+    rng, m, v, likelihood, tau, extra = _new_study_draws(emulator, chain_u, targets, heterogeneity, seed, n_draws)
+    score = ~likelihood.prop
+    nan = np.full(len(targets), np.nan)
+    parts = pd.DataFrame({
+        "var_parameters": np.where(score, m.var(axis=0), nan),
+        "var_emulator": np.where(score, v.mean(axis=0), nan),
+        "var_new_study": np.where(score, extra.mean(axis=0), nan),
+        "var_sampling": np.where(score, likelihood.se_obs ** 2, nan),
+    })
+    parts["floor_width_ratio"] = np.sqrt((parts.var_new_study + parts.var_sampling) / parts.var_sampling)
+    return parts
 
 
 def _split_rhat(chain: np.ndarray) -> np.ndarray:

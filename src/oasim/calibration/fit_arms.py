@@ -16,8 +16,8 @@ import pandas as pd
 
 from ..errors import FieldError
 from .arms import SCORES, ArmTable, skip_reason
-from .bayes import (HETEROGENEITY, Emulator, Prior, Target, predictive_draws, sample_posterior,
-                    scored_value, standard_error)
+from .bayes import (HETEROGENEITY, Emulator, Prior, Target, predictive_draws, predictive_variance_parts,
+                    sample_posterior, scored_value, standard_error)
 
 
 def calibration_sets(parameter_set: str = "human") -> dict:
@@ -175,14 +175,52 @@ class ArmTableSimulator:
         return np.array(means), np.array(sds)
 
 
+def sampling_correlation(table: ArmTable, priors: Sequence[Prior], row_ids: Sequence[int],
+                         parameter_set: str = "human", replicates: int = 100, seed: int = 0) -> np.ndarray:
+    """(m, m) correlation of the statistics of rows ``row_ids`` across replicate trials of the
+    model: ``table`` replayed ``replicates`` times at the priors' medians. Only pairs of score rows
+    (VAS, WOMAC, ...) of one arm of one study, the same patients, are kept; every other pair is 0.
+    A row whose statistic does not vary across replicates (e.g. a median always at the floor) or
+    that a replicate could not simulate is left uncorrelated; replicates with a missing value in an
+    arm are dropped for that arm, so each arm's block is a sample correlation matrix (positive
+    semi-definite)."""
+    from .arms import simulate_arm_table
+
+    if replicates < 3:
+        raise FieldError("replicates", replicates, ">= 3 to estimate a correlation")
+    medians = {p.name: float(p.from_unit(np.array([0.5]))[0]) for p in priors}
+    sim = simulate_arm_table(table, parameter_set, replicates, seed, overrides=medians)
+    values = sim.values.reindex(list(row_ids)).to_numpy(float)  # (m, R)
+    rows = [table.rows[i - 1] for i in row_ids]
+    corr = np.eye(len(rows))
+    arms: dict[tuple[str, str], list[int]] = {}
+    for j, r in enumerate(rows):
+        if r.statistic != "proportion" and r.endpoint in SCORES:
+            arms.setdefault((r.study, r.arm), []).append(j)
+    for cols in arms.values():
+        if len(cols) < 2:
+            continue
+        v = values[cols]
+        v = v[:, np.all(np.isfinite(v), axis=0)]
+        if v.shape[1] < 3:
+            continue
+        varies = v.std(axis=1) > 0
+        idx = np.array(cols)[varies]
+        if len(idx) >= 2:
+            corr[np.ix_(idx, idx)] = np.corrcoef(v[varies])
+    return corr
+
+
 def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target], columns: Sequence[int],
                         seed: int, n_draws: int = 1000, heterogeneity: Sequence[Prior] = ()) -> pd.DataFrame:
     """95 % predictive interval of each target column's statistic in a new study (posterior
     parameters, the new study's random effects when ``heterogeneity`` is given, and the arm's
-    sampling error), its coverage of the published value, and its width over the trial's own CI."""
+    sampling error), its coverage of the published value, its width over the trial's own CI, and
+    the variance parts of that width (:func:`~oasim.calibration.bayes.predictive_variance_parts`)."""
     from scipy.stats import binomtest
 
     sim = predictive_draws(emulator, chain_u, targets, heterogeneity, seed, n_draws)
+    parts = predictive_variance_parts(emulator, chain_u, targets, heterogeneity, seed, n_draws)
     rows = []
     for j in columns:
         t = targets[j]
@@ -197,12 +235,14 @@ def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequen
         # interval score (Gneiting & Raftery 2007, eq. 43) at alpha = 0.05
         score = (hi - lo) + 40.0 * max(lo - t.value, 0.0) + 40.0 * max(t.value - hi, 0.0)
         rows.append({"target": t.label, "value": t.value, "pi_low": lo, "pi_high": hi, "inside": inside,
-                     "width_ratio": (hi - lo) / own if own > 0 else np.nan, "score": score})
+                     "width_ratio": (hi - lo) / own if own > 0 else np.nan, "score": score}
+                    | parts.iloc[j].to_dict())
     return pd.DataFrame(rows)
 
 
 def leave_one_study_out(emulator: Emulator, priors: Sequence[Prior], arm_targets: ArmTargets, seed: int,
-                        mcmc_steps: int = 1500, heterogeneity: Sequence[Prior] = (), engine=None) -> pd.DataFrame:
+                        mcmc_steps: int = 1500, heterogeneity: Sequence[Prior] = (), engine=None,
+                        sampling_corr: np.ndarray | None = None) -> pd.DataFrame:
     """Refit the posterior without each study in turn and predict that study's rows as a new study.
 
     The emulators were trained on simulator runs of the whole table, which use no published
@@ -223,7 +263,7 @@ def leave_one_study_out(emulator: Emulator, priors: Sequence[Prior], arm_targets
         if kept:
             items.append((held, kept, seed + k, seed + 1000 + k))
     frames = {}
-    shared = (emulator, tuple(priors), tuple(targets), mcmc_steps, tuple(heterogeneity))
+    shared = (emulator, tuple(priors), tuple(targets), mcmc_steps, tuple(heterogeneity), sampling_corr)
     for i, table in (engine or Engine()).imap(_held_out_study, items, shared=shared):
         held = items[i][0]
         table.insert(0, "study", targets[held[0]].study)
@@ -233,12 +273,13 @@ def leave_one_study_out(emulator: Emulator, priors: Sequence[Prior], arm_targets
 
 
 def _held_out_study(emulator: Emulator, priors: Sequence[Prior], targets: Sequence[Target], mcmc_steps: int,
-                    heterogeneity: Sequence[Prior], held: list[int], kept: list[int], seed_fit: int,
-                    seed_predict: int) -> pd.DataFrame:
+                    heterogeneity: Sequence[Prior], sampling_corr: np.ndarray | None, held: list[int],
+                    kept: list[int], seed_fit: int, seed_predict: int) -> pd.DataFrame:
     """One study of :func:`leave_one_study_out`: the posterior without its rows, and their predictions."""
     sub = _SubEmulator(emulator, kept)
+    corr = None if sampling_corr is None else sampling_corr[np.ix_(kept, kept)]
     result = sample_posterior(sub, priors, [targets[j] for j in kept], seed_fit, n_steps=mcmc_steps,
-                              heterogeneity=heterogeneity)
+                              heterogeneity=heterogeneity, sampling_corr=corr)
     table = predictive_interval(emulator, result.chain_u, targets, held, seed_predict, heterogeneity=heterogeneity)
     table["mcmc_steps"] = mcmc_steps
     table["rhat_max"] = float(np.max(result.rhat))

@@ -31,12 +31,15 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
               progress: Callable[[int, int], None] | None = None, force: bool = False,
               extra: Callable[[Emulator, CalibrationResult, Path], None] | None = None,
               heterogeneity: Sequence[Prior] = (), say: Callable[[str], None] = lambda message: None,
-              engine=None) -> CalibrationResult:
+              engine=None, sampling_corr: np.ndarray | None = None) -> CalibrationResult:
     """Design → emulator → MCMC → files in ``out`` (written whole or not at all).
 
     Finished design chunks are kept in a hidden ``.<out>.calibrate-work`` folder beside ``out``
     so that an interrupted calibration resumes where it stopped; it is removed on success.
     ``engine`` (:class:`oasim.distributed.Engine`) runs the design chunks (this process by default).
+    ``sampling_corr``: correlation of the sampling errors of rows of one arm
+    (:func:`oasim.calibration.fit_arms.sampling_correlation`), None for independent rows; written
+    to ``sampling_correlation.csv``.
     """
     from ..io import atomic_output_dir, check_output_dir
 
@@ -48,18 +51,24 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
     say(f"sampling the posterior ({settings.mcmc_steps} steps); emulator hold-out R² median "
         f"{np.nanmedian(emulator.holdout_r2):.3f}")
     result = sample_posterior(emulator, priors, targets, settings.seed + 1, n_steps=settings.mcmc_steps,
-                              heterogeneity=heterogeneity)
+                              heterogeneity=heterogeneity, sampling_corr=sampling_corr)
     result.design_points = int(np.sum(np.all(np.isfinite(mean), axis=1)))
     with atomic_output_dir(out, force) as tmp:
         result.draws.to_parquet(tmp / "posterior.parquet", index=False)
         if result.tau_draws is not None:  # not model parameters: kept apart from the parameter-set draws
             result.tau_draws.to_parquet(tmp / "heterogeneity.parquet", index=False)
         result.summary().to_csv(tmp / "posterior_summary.csv", index=False)
-        pd.DataFrame(np.column_stack([u, mean]), columns=[f"u_{p.name}" for p in priors]
-                     + [t.label for t in targets]).to_parquet(tmp / "design.parquet", index=False)
+        # design inputs, emulated means and the simulated between-subject SDs ("sd | <target>"):
+        # everything the emulators and the likelihood need, without re-running the simulator
+        pd.DataFrame(np.column_stack([u, mean, sd]), columns=[f"u_{p.name}" for p in priors]
+                     + [t.label for t in targets] + [f"sd | {t.label}" for t in targets]).to_parquet(
+            tmp / "design.parquet", index=False)
         predictive = posterior_predictive(emulator, result)
         predictive.to_csv(tmp / "posterior_predictive.csv", index=False)
         (tmp / "diagnostics.json").write_text(json.dumps(diagnostics(result), indent=2))
+        if sampling_corr is not None:
+            labels = [t.label for t in targets]
+            pd.DataFrame(sampling_corr, index=labels, columns=labels).to_csv(tmp / "sampling_correlation.csv")
         (tmp / "provenance.json").write_text(json.dumps(provenance or {}, indent=2, default=str))
         if extra is not None:  # e.g. the leave-one-study-out check, written inside the same atomic folder
             say("predictive checks (leave one study out)")
@@ -91,6 +100,25 @@ def _fitted_emulator(u: np.ndarray, mean: np.ndarray, sd: np.ndarray, settings: 
         pickle.dump(emulator, f)
     os.replace(tmp, path)
     return emulator
+
+
+WIDTH_PARTS = ("var_parameters", "var_emulator", "var_new_study", "var_sampling")
+
+
+def width_by_study(loso: pd.DataFrame) -> pd.DataFrame:
+    """Per held-out study: rows, coverage, mean and median width ratio, the mean floor ratio (the
+    width ratio a model with exactly known parameters would still have given the fitted τ), and
+    the mean share of each variance part of the interval (score rows; proportions have none).
+    A table written before the parts existed gives the first five columns only."""
+    g = loso.groupby("study", sort=False)
+    out = pd.DataFrame({"rows": g.size(), "coverage": g["inside"].mean(),
+                        "mean_width_ratio": g["width_ratio"].mean(), "median_width_ratio": g["width_ratio"].median()})
+    if all(c in loso for c in WIDTH_PARTS + ("floor_width_ratio",)):
+        total = loso[list(WIDTH_PARTS)].sum(axis=1)
+        shares = loso[list(WIDTH_PARTS)].div(total, axis=0).rename(columns=lambda c: "share_" + c[4:])
+        out["mean_floor_width_ratio"] = g["floor_width_ratio"].mean()
+        out = out.join(shares.groupby(loso["study"]).mean())
+    return out.reset_index()
 
 
 def diagnostics(result: CalibrationResult) -> dict:
@@ -184,7 +212,8 @@ def html_report(result: CalibrationResult, predictive: pd.DataFrame, design_mean
         loso = {"coverage": float(table["inside"].mean()), "mean_width_ratio": float(table["width_ratio"].mean()),
                 "median_width_ratio": float(table["width_ratio"].median()),
                 "rhat_max": float(table["rhat_max"].max()) if "rhat_max" in table else None,
-                "rows": table.round(3).to_dict(orient="records")}
+                "rows": table.round(3).to_dict(orient="records"),
+                "by_study": width_by_study(table).round(3).to_dict(orient="records")}
     env = Environment(loader=PackageLoader("oasim.calibration", "templates"), autoescape=select_autoescape())
     return env.get_template("calibration_report.html.j2").render(
         summary=result.summary().round(4).to_dict(orient="records"), diag=diagnostics(result),

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import OasimError
+from ..errors import FieldError, OasimError
 
 
 def register(app: typer.Typer) -> None:
@@ -33,6 +33,11 @@ def register(app: typer.Typer) -> None:
                                               help="run the design chunks and the leave-one-study-out refits on a "
                                                    "local Dask cluster of this many processes (same result)"),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="or on a running Dask scheduler tcp://HOST:PORT"),
+        correlation_replicates: int = typer.Option(
+            100, "--correlation-replicates", min=0, max=2000,
+            help="replicate trials at the priors' medians from which the sampling correlation of the rows of "
+                 "one arm (same patients) is estimated; 0: rows independent (100 give each correlation an "
+                 "SE of at most 0.1)"),
         as_json: bool = typer.Option(False, "--json"),
     ):
         """Fit the parameters of the priors file to published arm statistics (GP emulators of the
@@ -42,7 +47,7 @@ def register(app: typer.Typer) -> None:
         from .. import __version__
         from ..calibration.arms import arm_table_from_records, bundled_arm_table, read_arm_table
         from ..calibration.fit_arms import (arm_table_simulator, leave_one_study_out, load_heterogeneity,
-                                            load_priors, targets_from_table)
+                                            load_priors, sampling_correlation, targets_from_table)
         from ..calibration.report import CalibrationSettings, calibrate
         from ..distributed import Engine
 
@@ -62,6 +67,14 @@ def register(app: typer.Typer) -> None:
             simulator = arm_table_simulator(table, prior_list, arm_targets.row_ids, parameter_set, replicates)
             settings = CalibrationSettings(design_points=design_points, mcmc_steps=mcmc_steps, seed=seed,
                                            gp_restarts=gp_restarts)
+            corr = None
+            if correlation_replicates:
+                if correlation_replicates < 3:
+                    raise FieldError("--correlation-replicates", correlation_replicates, "0, or >= 3")
+                typer.echo(f"sampling correlation of the rows of each arm ({correlation_replicates} replicate "
+                           "trials at the priors' medians)", err=True)
+                corr = sampling_correlation(table, prior_list, arm_targets.row_ids, parameter_set,
+                                            correlation_replicates, seed + 11)
 
             def extra(emulator, result, folder):
                 import pandas as pd
@@ -75,11 +88,13 @@ def register(app: typer.Typer) -> None:
                     f'{sds}description = "{parameter_set} set plus posterior draws of oasim calibrate (seed {seed})"\n')
                 if loso:
                     leave_one_study_out(emulator, prior_list, arm_targets, seed + 7,
-                                        mcmc_steps=mcmc_steps, heterogeneity=tau_priors, engine=engine).to_csv(
+                                        mcmc_steps=mcmc_steps, heterogeneity=tau_priors, engine=engine,
+                                        sampling_corr=corr).to_csv(
                         folder / "leave_one_study_out.csv", index=False)
 
             provenance = {"tables": [str(p) for p in paths], "table_digest": table.digest(), "seed": seed,
                           "parameter_set": parameter_set, "design_points": design_points, "replicates": replicates,
+                          "correlation_replicates": correlation_replicates,
                           "random_effects": [p.__dict__ for p in tau_priors],
                           "oasim_version": __version__, "priors": [p.__dict__ for p in prior_list]}
             with Progress(BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -87,7 +102,7 @@ def register(app: typer.Typer) -> None:
                 task = bar.add_task("design runs", total=design_points)
                 result = calibrate(simulator, prior_list, arm_targets.targets, out, settings, provenance,
                                    lambda done, total: bar.update(task, completed=done), force, extra, tau_priors,
-                                   lambda message: bar.console.print(message, style="dim"), engine)
+                                   lambda message: bar.console.print(message, style="dim"), engine, corr)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
