@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from oasim.calibration.bayes import (Emulator, Prior, Target, log_likelihood, run_design, sample_posterior,
+from oasim.calibration.bayes import (Emulator, Prior, Target, iqr_sd, log_likelihood, run_design, sample_posterior,
                                      standard_error)
 from oasim.errors import FieldError
 
@@ -26,8 +26,14 @@ def test_standard_errors_follow_the_reported_spread():
     assert standard_error("mean", 25, "sd", 10.0, None) == pytest.approx(2.0)
     assert standard_error("mean", 25, "se", 2.0, None) == pytest.approx(2.0)
     assert standard_error("mean", 25, "ci95", -3.92, 3.92) == pytest.approx(2.0, rel=1e-4)
-    # a median of a normal sample: SE = sqrt(pi/2) * sigma / sqrt(n), sigma = IQR / 1.349
-    assert standard_error("median", 100, "iqr", 0.0, 1.349) == pytest.approx(1.2533 / 10)
+    # a median of a normal sample: SE = sqrt(pi/2) * sigma / sqrt(n), sigma = IQR / eta(n) (Wan et al.
+    # 2014): eta(100) = 2 * Phi^-1(74.875 / 100.25) = 2 * Phi^-1(0.746883) = 2 * 0.664712 = 1.329425
+    assert standard_error("median", 100, "iqr", 0.0, 1.349) == pytest.approx(1.2533 * 1.349 / 1.329425 / 10, rel=1e-5)
+    # n = 10: (7.5 - 0.125) / 10.25 = 0.719512, Phi^-1 = 0.58138, eta = 1.16276: SD 16 % above IQR / 1.349
+    assert iqr_sd(0.0, 1.0, 10) == pytest.approx(1 / 1.16276, rel=1e-4)
+    assert iqr_sd(0.0, 1.349, 10**7) == pytest.approx(1.0, rel=1e-4)  # the normal's IQR for large n
+    with pytest.raises(FieldError, match="interquartile"):
+        iqr_sd(0.0, 1.0, 1)
     assert standard_error("mean", 25, "none", None, None) is None
 
 

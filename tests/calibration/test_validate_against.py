@@ -34,7 +34,8 @@ def test_published_ci_widths_follow_the_issue_formulas():
     assert published_ci_width(_row(spread_type="se", spread_low=2)) == pytest.approx(2 * z * 2)
     assert published_ci_width(_row(spread_type="ci95", spread_low=-20, spread_high=-14)) == pytest.approx(6)
     iqr = published_ci_width(_row(statistic="median", spread_type="iqr", spread_low=30, spread_high=57))
-    assert iqr == pytest.approx(3.92 * 1.2533 * (27 / 1.349) / 5, rel=1e-3)
+    # SD from the IQR of n = 25 (Wan et al. 2014): eta = 2 * Phi^-1(18.625 / 25.25) = 2 * 0.63604 = 1.27207
+    assert iqr == pytest.approx(3.92 * 1.2533 * (27 / 1.27207) / 5, rel=1e-3)
     ci = stats.binomtest(6, 17).proportion_ci(method="exact")
     prop = published_ci_width(_row(endpoint="ae_any", scale_max=1, statistic="proportion", value=6 / 17, n=17))
     assert prop == pytest.approx(ci.high - ci.low)

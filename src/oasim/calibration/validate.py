@@ -8,7 +8,8 @@ a check), not scored. Every later row gets
   (2.5 and 97.5 % quantiles over replicates) and whether the published value is ``inside``;
 * ``width_ratio``: interval width / width of the published statistic's own 95 % CI —
   3.92·SD/√n for a mean with SD, 3.92·SE for SE, the interval for ci95,
-  3.92·1.2533·(IQR/1.349)/√n for a median with IQR, the Clopper–Pearson width for a
+  3.92·1.2533·SD/√n for a median with IQR (SD = IQR/η(n), Wan et al. 2014; IQR/1.349 for large
+  n), the Clopper–Pearson width for a
   proportion; None when the row reports no spread;
 * the interval score of Gneiting & Raftery (2007, eq. 43) at α = 0.05:
   (u − l) + (2/α)(l − x)·1{x < l} + (2/α)(x − u)·1{x > u}, on the reported scale.
@@ -44,12 +45,11 @@ from ..errors import FieldError
 from ..parameters import ParameterSet
 from ..distributed import run_chunks
 from .arms import SCORES, ArmRow, ArmTable, plan_studies, simulate_arm_table
-from .bayes import HETEROGENEITY, instrument_bounds, scored_value
+from .bayes import HETEROGENEITY, instrument_bounds, iqr_sd, scored_value
 
 ALPHA = 0.05
 Z975 = 1.959963984540054
 MEDIAN_SE_FACTOR = 1.2533  # sqrt(pi / 2): SE of a normal sample median / SE of the mean
-IQR_PER_SD = 1.349
 
 
 def published_ci_width(row: ArmRow) -> float | None:
@@ -67,7 +67,7 @@ def published_ci_width(row: ArmRow) -> float | None:
     if row.spread_type == "sd":
         sd = row.spread_low
     elif row.spread_type == "iqr":
-        sd = (row.spread_high - row.spread_low) / IQR_PER_SD
+        sd = iqr_sd(row.spread_low, row.spread_high, row.n)
     else:
         return None
     factor = MEDIAN_SE_FACTOR if row.statistic == "median" else 1.0
