@@ -21,7 +21,10 @@ by the calling process as chunks complete, so a killed run loses only the chunks
 
 Dask (``pip install oasim[dask]``) is imported only when ``workers`` or ``scheduler`` is given.
 A local cluster uses worker processes with one thread each and ``NUMBA_NUM_THREADS=1`` (numba's
-own thread pool would otherwise oversubscribe the cores) on the loopback interface.
+own thread pool would otherwise oversubscribe the cores) on the loopback interface. Its HTTP
+server (dashboard) listens on a free loopback port unless ``dashboard_address`` asks for one:
+Dask's ``dashboard_address=None`` still tries port 8787 and warns "Port 8787 is already in use"
+when two clusters run at once (e.g. a test during ``oasim calibrate --workers``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ import pandas as pd
 from .errors import FieldError
 
 Progress = Callable[[int, int], None]
+# A local cluster's dashboard: the loopback interface, port 0 = a free port chosen by the OS (":0"
+# alone would listen on every interface: Dask maps an empty host to 0.0.0.0).
+LOOPBACK_ANY_PORT = "127.0.0.1:0"
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,14 @@ class Engine:
     workers : start a local Dask cluster with this many worker processes (>= 1)
     scheduler : address of a running Dask scheduler, ``tcp://HOST:PORT``
     max_in_flight : chunks submitted but not yet collected, per worker (bounds memory)
+    dashboard_address : where a local cluster's dashboard listens, e.g. ``"127.0.0.1:8787"``;
+        default: a free port on the loopback interface
     """
 
     workers: int | None = None
     scheduler: str | None = None
     max_in_flight: int = 2
+    dashboard_address: str | None = None
 
     def __post_init__(self):
         if self.workers is not None and self.scheduler is not None:
@@ -63,6 +72,8 @@ class Engine:
             raise FieldError("scheduler", self.scheduler, "an address tcp://HOST:PORT")
         if self.max_in_flight < 1:
             raise FieldError("max_in_flight", self.max_in_flight, ">= 1")
+        if self.dashboard_address is not None and not isinstance(self.dashboard_address, str):
+            raise FieldError("dashboard_address", self.dashboard_address, "an address HOST:PORT, or None")
 
     @classmethod
     def from_options(cls, workers: int | None = None, scheduler: str | None = None) -> "Engine":
@@ -93,7 +104,7 @@ class Engine:
         cluster = None
         if self.workers is not None:
             cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None,
+                                   host="127.0.0.1", dashboard_address=self.dashboard_address or LOOPBACK_ANY_PORT,
                                    env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
             client = Client(cluster)
         else:

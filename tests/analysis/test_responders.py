@@ -3,6 +3,7 @@ conditional odds ratio against R's fisher.test and the exact roots of its defini
 
 from __future__ import annotations
 
+import math
 import warnings
 from math import comb
 
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 import statsmodels.formula.api as smf
+from statsmodels.stats.contingency_tables import StratifiedTable
 
 from oasim.analysis import mcid_responder, omeract_oarsi_responder, responders
 from oasim.analysis.responders import exact_conditional_odds_ratio
@@ -229,3 +231,77 @@ def test_separation_by_the_covariate_makes_every_row_exact():
     row = res.comparisons.loc["MSC"]
     assert row["or_method"].startswith("exact conditional (unadjusted; logistic not estimable: ")
     assert row["odds_ratio"] == pytest.approx(_exact_by_roots([[4, 2], [3, 3]], 0.05)[0], rel=1e-9)
+
+
+def _stratified(strata):
+    """One row per subject from ``{stratum: [[a, b], [c, d]]}`` (rows: MSC, Placebo; columns:
+    responders, non-responders)."""
+    rows = []
+    for name, ((a, b), (c, d)) in strata.items():
+        for arm, k, n in (("MSC", a, a + b), ("Placebo", c, c + d)):
+            rows += [{"TRT01P": arm, "SITE": name, "RESPFL": "Y" if i < k else "N"} for i in range(n)]
+    return pd.DataFrame(rows)
+
+
+# Two informative strata, by hand (n = 10 each):
+#   A [[3, 2], [1, 4]]: row totals 5, 5, column totals 4, 6; B [[4, 1], [2, 3]]: 5, 5 and 6, 4.
+#   MH OR = sum(a d / n) / sum(b c / n) = (12/10 + 12/10) / (2/10 + 2/10) = 6.
+#   CMH (no continuity correction, as R's mantelhaen.test(correct = FALSE)):
+#   sum(a - r1 c1 / n) = (3 - 2) + (4 - 3) = 2; variance sum(r1 r2 c1 c2 / (n^2 (n - 1)))
+#   = 600/900 + 600/900 = 4/3; statistic 2^2 / (4/3) = 3, p = P(chi2_1 > 3) = erfc(sqrt(1.5)).
+#   Breslow-Day: each stratum's OR is 12/2 = 6 = the MH OR, so the fitted first cells equal the
+#   observed (3 and 4): statistic 0, p = 1.
+# Degenerate strata add nothing: C has one subject (R's mantelhaen.test stops on it, "sample size
+# in each stratum must be > 1"; in its formulas the term is 0/0, with limit 0: the first cell is
+# fixed); D has all responders, E only MSC subjects: a zero column/row total makes a d = b c = 0
+# and a - r1 c1 / n = 0 and r1 r2 c1 c2 = 0, so R gives for A, B, D, E exactly the A, B result.
+INFORMATIVE = {"A": [[3, 2], [1, 4]], "B": [[4, 1], [2, 3]]}
+DEGENERATE = {"C": [[1, 0], [0, 0]], "D": [[3, 0], [2, 0]], "E": [[2, 1], [0, 0]]}
+
+
+def test_cmh_leaves_out_strata_with_a_zero_margin():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0 inside statsmodels
+        res = responders(_stratified(INFORMATIVE | DEGENERATE), strata="SITE")
+    row = res.cmh.loc["MSC"]
+    assert row["mh_odds_ratio"] == pytest.approx(6.0, rel=1e-12)
+    assert row["cmh_statistic"] == pytest.approx(3.0, rel=1e-12)
+    assert row["cmh_p_value"] == pytest.approx(math.erfc(math.sqrt(1.5)), rel=1e-12)
+    assert row["breslow_day_p_value"] == pytest.approx(1.0, abs=1e-12)
+    assert (row["n_strata"], row["n_strata_excluded"]) == (2, 3)
+    assert "3 of 5 strata left out" in row["cmh_note"]
+    ref = StratifiedTable([np.array(t) for t in INFORMATIVE.values()])
+    assert (row["mh_ci_lower"], row["mh_ci_upper"]) == pytest.approx(ref.oddsratio_pooled_confint(), rel=1e-12)
+    alone = responders(_stratified(INFORMATIVE), strata="SITE").cmh.loc["MSC"]
+    assert alone["n_strata_excluded"] == 0 and alone["cmh_note"] == ""
+    cols = ["mh_odds_ratio", "mh_ci_lower", "mh_ci_upper", "cmh_statistic", "cmh_p_value", "breslow_day_p_value"]
+    assert row[cols].tolist() == alone[cols].tolist()
+
+
+def test_cmh_stratum_without_the_pair_does_not_count():
+    df = pd.concat([_stratified(INFORMATIVE), pd.DataFrame({"TRT01P": "Other", "SITE": "F", "RESPFL": ["Y", "N"]})])
+    row = responders(df, strata="SITE").cmh.loc["MSC"]
+    assert (row["n_strata"], row["n_strata_excluded"]) == (2, 0)
+    assert row["cmh_statistic"] == pytest.approx(3.0, rel=1e-12)
+
+
+def test_cmh_undefined_when_no_stratum_is_informative():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = responders(_stratified(DEGENERATE | {"G": [[0, 2], [0, 3]]}), strata="SITE")
+    row = res.cmh.loc["MSC"]
+    for col in ("mh_odds_ratio", "mh_ci_lower", "mh_ci_upper", "cmh_statistic", "cmh_p_value",
+                "breslow_day_p_value"):
+        assert np.isnan(row[col]), col
+    assert (row["n_strata"], row["n_strata_excluded"]) == (0, 4)
+    assert "undefined: no stratum has subjects of both arms and both outcomes" in row["cmh_note"]
+    assert "cmh[MSC]" not in res.model_results
+
+
+def test_cmh_one_informative_stratum():
+    # A alone: CMH 1^2 / (2/3) = 1.5 (R mantelhaen.test(correct = FALSE) on A); Breslow-Day has 0 df.
+    row = responders(_stratified({"A": INFORMATIVE["A"], "D": DEGENERATE["D"]}), strata="SITE").cmh.loc["MSC"]
+    assert row["cmh_statistic"] == pytest.approx(1.5, rel=1e-12)
+    assert row["mh_odds_ratio"] == pytest.approx(6.0, rel=1e-12)
+    assert np.isnan(row["breslow_day_p_value"])
+    assert "Breslow-Day undefined: one informative stratum" in row["cmh_note"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from functools import partial
 from pathlib import Path
 
@@ -49,7 +51,7 @@ def test_chunks_come_back_in_order_and_resume(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs", [dict(workers=0), dict(workers=2, scheduler="tcp://127.0.0.1:1"),
-                                    dict(scheduler="127.0.0.1:8786")])
+                                    dict(scheduler="127.0.0.1:8786"), dict(workers=1, dashboard_address=8787)])
 def test_bad_engine_options_are_named_errors(kwargs):
     with pytest.raises(FieldError) as info:
         Engine(**kwargs)
@@ -104,3 +106,18 @@ def test_power_resumed_after_kill_equals_uninterrupted_run(tmp_path):
     a = pd.concat(pd.read_parquet(p) for p in sorted(killed.glob("chunk_*.parquet")))
     b = pd.concat(pd.read_parquet(p) for p in sorted((tmp_path / "whole").glob("chunk_*.parquet")))
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
+def test_two_local_clusters_at_once_do_not_fight_over_the_dashboard_port():
+    """Two local clusters alive together (a test during a calibration) used to warn 'Port 8787 is
+    already in use': dashboard_address=None still binds the scheduler's HTTP server to 8787."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # a builtin task: the workers need not import this test module (and oasim.trial with it)
+        a = Engine(workers=1).imap(operator.mul, [(1, 1), (2, 2)])
+        b = Engine(workers=1).imap(operator.mul, [(3, 3), (4, 4)])
+        first = [next(a), next(b)]  # both clusters are up now
+        rest = [*a, *b]
+    assert sorted(first + rest) == [(0, 1), (0, 9), (1, 4), (1, 16)]
+    in_use = [str(w.message) for w in caught if "already in use" in str(w.message)]
+    assert not in_use, in_use

@@ -159,3 +159,15 @@ def test_the_twins_expected_pain_is_observe_clinical_without_noise_and_on_the_in
     np.testing.assert_allclose(expected[1, 2] - expected[1, 0],
                                10 * obs.value("womac_pain_per_0p1mm_loss") - placebo[1, 2] + placebo[1, 0], rtol=1e-12)
     assert expected[2, 1:].max() == 20.0 and expected[3, 1:].min() == 0.0
+
+
+def test_library_and_cli_default_base_samples_agree():
+    """msc_effect_sobol and `oasim explain --method sobol` default to the same n_base (256 and 1024 before)."""
+    import inspect
+
+    from oasim.cli import load_module_commands
+    from oasim.sobol import MSC_EFFECT_N_BASE, msc_effect_sobol
+
+    explain = load_module_commands("explain")["explain"]
+    cli_default = next(p.default for p in explain.params if p.name == "n_base")
+    assert inspect.signature(msc_effect_sobol).parameters["n_base"].default == cli_default == MSC_EFFECT_N_BASE

@@ -127,10 +127,13 @@ class ResponderResult:
         (conditional MLE, exact CI, Fisher's exact p; the OR may be 0 or ``inf``).
     cmh : DataFrame
         Per non-control arm, when strata are given: Mantel–Haenszel odds ratio with CI,
-        CMH statistic and p-value, Breslow–Day p-value for homogeneity.
+        CMH statistic and p-value, Breslow–Day p-value for homogeneity, over the ``n_strata``
+        informative strata (``n_strata_excluded``: strata with a zero row or column total, which
+        carry no information and are left out; ``cmh_note`` says so, or why the results are NaN
+        when no stratum is informative).
     model_results : dict
         The statsmodels logistic fit the logistic rows come from (``"logit"``, absent when no
-        row does) and ``StratifiedTable`` per arm.
+        row does) and ``StratifiedTable`` of the informative strata per arm (absent when none is).
     """
 
     rates: pd.DataFrame = field(repr=False)
@@ -225,7 +228,7 @@ def responders(
     return ResponderResult(rates=rates, comparisons=pd.DataFrame.from_dict(rows, orient="index"),
                            cmh=pd.DataFrame.from_dict(cmh_rows, orient="index"),
                            model_results={**({"logit": logit} if logit is not None else {}),
-                                          **{f"cmh[{k}]": v for k, v in tables.items()}},
+                                          **{f"cmh[{k}]": v for k, v in tables.items() if v is not None}},
                            control=control, alpha=alpha, inputs_hash=digest)
 
 
@@ -307,15 +310,36 @@ def _estimable_logit(formula, data, treatment, control, arms, rates):
 
 
 def _cmh(data: pd.DataFrame, treatment: str, arm: object, strata: str, alpha: float):
+    """Mantel–Haenszel odds ratio, CMH test and Breslow–Day test of one arm vs control over strata.
+
+    A stratum with a zero row or column total (empty, one subject, one arm only, or all or no
+    responders) has a fixed first cell and adds 0 to every sum of the MH odds ratio, its
+    variance and the CMH statistic (R's ``mantelhaen.test`` formulas, which stop on a stratum of
+    one subject, whose term is 0/0), and no information to Breslow–Day; such strata are left out
+    and counted in ``n_strata_excluded``. With no informative stratum every result is NaN and
+    ``cmh_note`` says why.
+    """
     tables = []
     for _, group in data.groupby(strata, observed=True):
         treated = group[treatment] == arm
         tables.append(np.array([[np.sum(treated & (group["_y"] == 1)), np.sum(treated & (group["_y"] == 0))],
                                 [np.sum(~treated & (group["_y"] == 1)), np.sum(~treated & (group["_y"] == 0))]]))
-    table = StratifiedTable(tables)
+    informative = [t for t in tables if t.sum(axis=0).all() and t.sum(axis=1).all()]
+    excluded = len(tables) - len(informative)
+    notes = [f"{excluded} of {len(tables)} strata left out (a zero row or column total: no information)"] if excluded \
+        else []
+    if not informative:
+        notes.append("undefined: no stratum has subjects of both arms and both outcomes")
+        return {"mh_odds_ratio": np.nan, "mh_ci_lower": np.nan, "mh_ci_upper": np.nan, "cmh_statistic": np.nan,
+                "cmh_p_value": np.nan, "breslow_day_p_value": np.nan, "n_strata": 0,
+                "n_strata_excluded": excluded, "cmh_note": "; ".join(notes)}, None
+    table = StratifiedTable(informative)
     lo, hi = table.oddsratio_pooled_confint(alpha=alpha)
     test = table.test_null_odds(correction=False)
     homogeneity = table.test_equal_odds()
+    if len(informative) == 1:
+        notes.append("Breslow-Day undefined: one informative stratum")
     return {"mh_odds_ratio": table.oddsratio_pooled, "mh_ci_lower": lo, "mh_ci_upper": hi,
             "cmh_statistic": test.statistic, "cmh_p_value": test.pvalue,
-            "breslow_day_p_value": homogeneity.pvalue, "n_strata": len(tables)}, table
+            "breslow_day_p_value": homogeneity.pvalue, "n_strata": len(informative),
+            "n_strata_excluded": excluded, "cmh_note": "; ".join(notes)}, table

@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import OasimError
+from ..sobol import MSC_EFFECT_N_BASE
 from . import finite
 
 
@@ -19,8 +20,9 @@ def register(app: typer.Typer) -> None:
         method: str = typer.Option("prcc", "--method", help="prcc (drivers across a population at one dose) or "
                                    "sobol (variance of the MSC effect on WOMAC pain explained by calibrated "
                                    "parameters and covariates, SALib)"),
-        n_base: int = typer.Option(1024, "--n-base", help="sobol: base sample size (power of 2); n_base x (d + 2) knees "
-                                    "(the report gives each index's bootstrap interval)"),
+        n_base: int = typer.Option(MSC_EFFECT_N_BASE, "--n-base",
+                                   help="sobol: base sample size (power of 2); n_base x (d + 2) knees "
+                                        "(the report gives each index's bootstrap interval)"),
         out: Optional[Path] = typer.Option(None, "--out", help="sobol: folder for sobol.csv and report.html"),
         force: bool = typer.Option(False, "--force"),
         parameter_set: str = typer.Option("human", "--parameter-set"),

@@ -120,7 +120,7 @@ def dose_response(arm_means: pd.DataFrame, curves: dict, dose_label: str, ylabel
     d = arm_means.index.to_numpy(float)
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     ax.errorbar(d, arm_means["mean"], yerr=z * arm_means["se"], fmt="o", color="black", capsize=3,
-                label=f"arm mean ± {100 * (1 - alpha):.0f}% CI")
+                label=f"arm mean ± {100 * (1 - alpha):g}% CI")
     grid = np.linspace(0, d.max(), 200)
     for name, curve in curves.items():
         ax.plot(grid, curve(grid), lw=1.6, label=name)

@@ -101,7 +101,7 @@ def endpoints_section(scenario, analysis, order: list[str], lab: dict) -> Sectio
                    "'Better' gives the direction of benefit of each endpoint."])])
 
 
-def dose_response_section(analysis, primary: str) -> Section | None:
+def dose_response_section(scenario, analysis, primary: str) -> Section | None:
     dr = analysis.dose_response
     if dr is None:
         return None
@@ -116,11 +116,12 @@ def dose_response_section(analysis, primary: str) -> Section | None:
     target_text = (f"Target dose: {target:.3g} × the lowest dose." if np.isfinite(target) else
                    "Target dose: not estimated (no clinically relevant effect Δ is set for this endpoint).")
     tests = dr.tests.reset_index(names="model")
+    level = _level(scenario)
     blocks = [Figure(f"MCP-Mod: {PARAM_LABELS.get(primary, primary)} change vs dose with fitted candidate models",
                      figures.dose_response(dr.arm_means, curves, "dose (multiples of the lowest dose)",
-                                           "change from baseline", shapes=shapes),
+                                           "change from baseline", alpha=scenario.analysis.alpha, shapes=shapes),
                      population="Randomised subjects with the primary visit",
-                     footnotes=["Arm means with normal 95% CIs from the pooled residual SD; solid curves: "
+                     footnotes=[f"Arm means with normal {level} CIs from the pooled residual SD; solid curves: "
                                 "significant candidate models fitted by least squares; dashed (only when no model "
                                 "is significant): the candidate shapes scaled to the placebo and top-dose means.",
                                 target_text]),
@@ -215,7 +216,8 @@ def trial_document(scenario, dataset, analysis, summary: TrialSummary, adam) -> 
     primary = scenario.analysis.primary_endpoint
     sections = [design_section(scenario, dataset, summary, lab)]
     sections += analysis_sections(adam, benefit=benefit_text(adam.paramcd, adam.control), safety=False, notes=False)
-    for extra in (endpoints_section(scenario, analysis, order, lab), dose_response_section(analysis, primary),
+    for extra in (endpoints_section(scenario, analysis, order, lab),
+                  dose_response_section(scenario, analysis, primary),
                   responders_section(scenario, analysis, order, lab)):
         if extra is not None:
             sections.append(extra)
