@@ -153,6 +153,21 @@ def test_calibrate_writes_whole_outputs_and_cleans_its_work_folder(tmp_path):
     predictive = pd.read_csv(out / "posterior_predictive.csv")
     assert predictive["inside"].all()  # fitted, noise-free targets
     assert "Posterior summary" in (out / "report.html").read_text()
+    # the saved design (with the simulated SDs) replaces the simulator: same emulators, same chain
+    from oasim.calibration.report import read_design
+    from oasim.errors import FieldError
+
+    design = read_design(out / "design.parquet", PRIORS, targets, {"table": "toy"})
+    assert design[2].shape == (32, 4) and np.all(design[2] == 6.0)
+    again = calibrate(failing, PRIORS, targets, tmp_path / "again", settings, design=design)
+    assert np.array_equal(again.chain_u, result.chain_u)
+    with pytest.raises(FieldError, match="table"):
+        read_design(out / "design.parquet", PRIORS, targets, {"table": "another"})
+    with pytest.raises(FieldError, match="placebo_points"):
+        read_design(out / "design.parquet", PRIORS[::-1], targets, {"table": "toy"})
+    with pytest.raises(FieldError, match="missing"):
+        read_design(out / "design.parquet", PRIORS, targets[:3] + [Target("dose 99", "mean_change", 1.0, 40, 1.0)],
+                    {"table": "toy"})
 
 
 def test_the_closed_form_emulator_equals_sklearn_predict():

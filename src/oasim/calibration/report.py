@@ -31,7 +31,8 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
               progress: Callable[[int, int], None] | None = None, force: bool = False,
               extra: Callable[[Emulator, CalibrationResult, Path], None] | None = None,
               heterogeneity: Sequence[Prior] = (), say: Callable[[str], None] = lambda message: None,
-              engine=None, sampling_corr: np.ndarray | None = None) -> CalibrationResult:
+              engine=None, sampling_corr: np.ndarray | None = None,
+              design: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> CalibrationResult:
     """Design → emulator → MCMC → files in ``out`` (written whole or not at all).
 
     Finished design chunks are kept in a hidden ``.<out>.calibrate-work`` folder beside ``out``
@@ -40,13 +41,20 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
     ``sampling_corr``: correlation of the sampling errors of rows of one arm
     (:func:`oasim.calibration.fit_arms.sampling_correlation`), None for independent rows; written
     to ``sampling_correlation.csv``.
+    ``design``: (u, mean, sd) of an earlier run of the same simulator (:func:`read_design`), used
+    instead of running the design: a change of likelihood, priors' heterogeneity or MCMC length
+    then costs the emulator fits and the sampling only.
     """
     from ..io import atomic_output_dir, check_output_dir
 
     out = check_output_dir(out, force)  # refuse before hours of simulation, not after
     work = out.parent / f".{out.name}.calibrate-work"
-    u, mean, sd = run_design(simulator, priors, settings.design_points, settings.seed, work, settings.chunk, progress,
-                             engine=engine)
+    if design is None:
+        u, mean, sd = run_design(simulator, priors, settings.design_points, settings.seed, work, settings.chunk,
+                                 progress, engine=engine)
+    else:
+        u, mean, sd = design
+        work.mkdir(parents=True, exist_ok=True)  # the emulators of an interrupted run are kept there
     emulator = _fitted_emulator(u, mean, sd, settings, work, say)
     say(f"sampling the posterior ({settings.mcmc_steps} steps); emulator hold-out R² median "
         f"{np.nanmedian(emulator.holdout_r2):.3f}")
@@ -76,6 +84,39 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
         (tmp / "report.html").write_text(html_report(result, predictive, mean, tmp), "utf-8")
     shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def read_design(path: str | Path, priors: Sequence[Prior], targets: Sequence[Target],
+                expected: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(u, mean, sd) from the ``design.parquet`` of an earlier ``oasim calibrate`` output folder,
+    checked against this run: the same parameters in the same order, the same targets, and, from
+    the folder's ``provenance.json``, the same values of ``expected`` (e.g. the table digest,
+    parameter set and replicates). A design written before the simulated SDs were kept is refused."""
+    from ..errors import FieldError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FieldError("--design", str(path), "the design.parquet of an earlier oasim calibrate output")
+    frame = pd.read_parquet(path)
+    u_cols = [f"u_{p.name}" for p in priors]
+    labels = [t.label for t in targets]
+    sd_cols = [f"sd | {label}" for label in labels]
+    have_u = [c for c in frame.columns if c.startswith("u_")]
+    if have_u != u_cols:
+        raise FieldError("--design", str(path), f"design parameters {[c[2:] for c in have_u]}; this run calibrates "
+                                                f"{[p.name for p in priors]}")
+    missing = [c for c in labels + sd_cols if c not in frame.columns]
+    if missing:
+        raise FieldError("--design", str(path), f"columns for every target and its simulated SD; missing "
+                                                f"{missing[:3]}{' ...' if len(missing) > 3 else ''} ({len(missing)})")
+    provenance_path = path.parent / "provenance.json"
+    if not provenance_path.is_file():
+        raise FieldError("--design", str(path), "a design with its provenance.json beside it")
+    provenance = json.loads(provenance_path.read_text())
+    for key, value in expected.items():
+        if provenance.get(key) != value:
+            raise FieldError(f"--design ({key})", provenance.get(key), f"{value!r}, as in this run")
+    return (frame[u_cols].to_numpy(float), frame[labels].to_numpy(float), frame[sd_cols].to_numpy(float))
 
 
 def _fitted_emulator(u: np.ndarray, mean: np.ndarray, sd: np.ndarray, settings: CalibrationSettings, work: Path,

@@ -38,6 +38,10 @@ def register(app: typer.Typer) -> None:
             help="replicate trials at the priors' medians from which the sampling correlation of the rows of "
                  "one arm (same patients) is estimated; 0: rows independent (100 give each correlation an "
                  "SE of at most 0.1)"),
+        design: Optional[Path] = typer.Option(
+            None, "--design", help="design.parquet of an earlier oasim calibrate output on the same table, "
+                                   "parameters, parameter set, replicates and oasim version: reuse its simulator "
+                                   "runs (only the emulators and the sampling run again)"),
         as_json: bool = typer.Option(False, "--json"),
     ):
         """Fit the parameters of the priors file to published arm statistics (GP emulators of the
@@ -48,7 +52,7 @@ def register(app: typer.Typer) -> None:
         from ..calibration.arms import arm_table_from_records, bundled_arm_table, read_arm_table
         from ..calibration.fit_arms import (arm_table_simulator, leave_one_study_out, load_heterogeneity,
                                             load_priors, sampling_correlation, targets_from_table)
-        from ..calibration.report import CalibrationSettings, calibrate
+        from ..calibration.report import CalibrationSettings, calibrate, read_design
         from ..distributed import Engine
 
         try:
@@ -92,7 +96,14 @@ def register(app: typer.Typer) -> None:
                                         sampling_corr=corr).to_csv(
                         folder / "leave_one_study_out.csv", index=False)
 
+            reused = None
+            if design is not None:
+                reused = read_design(design, prior_list, arm_targets.targets,
+                                     {"table_digest": table.digest(), "parameter_set": parameter_set,
+                                      "replicates": replicates, "oasim_version": __version__})
+                design_points = len(reused[0])
             provenance = {"tables": [str(p) for p in paths], "table_digest": table.digest(), "seed": seed,
+                          "design_from": None if design is None else str(design),
                           "parameter_set": parameter_set, "design_points": design_points, "replicates": replicates,
                           "correlation_replicates": correlation_replicates,
                           "random_effects": [p.__dict__ for p in tau_priors],
@@ -102,7 +113,7 @@ def register(app: typer.Typer) -> None:
                 task = bar.add_task("design runs", total=design_points)
                 result = calibrate(simulator, prior_list, arm_targets.targets, out, settings, provenance,
                                    lambda done, total: bar.update(task, completed=done), force, extra, tau_priors,
-                                   lambda message: bar.console.print(message, style="dim"), engine, corr)
+                                   lambda message: bar.console.print(message, style="dim"), engine, corr, reused)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
