@@ -240,11 +240,14 @@ def msc_effect_sobol(n_base: int = MSC_EFFECT_N_BASE, seed: int = 1, parameter_s
     params["bmi_kg_per_m2"] = x["bmi_kg_per_m2"].to_numpy(float)
     params["joint_damage_drive"] = params["joint_damage_drive"] * x["disease_drive_rel"].to_numpy(float)
     exponent = np.full(n, obs.value("pain_drive_exponent"))
+    floor = np.full(n, obs.value("pain_drive_independent_fraction"))
     for f in factors:
         if f.name in params:
             params[f.name] = x[f.name].to_numpy(float)
         elif f.name == "pain_drive_exponent":
             exponent = x[f.name].to_numpy(float)
+        elif f.name == "pain_drive_independent_fraction":
+            floor = x[f.name].to_numpy(float)
     # the cell source's own factors (a calibrated set's posterior medians), then the row's potency on top
     factors_set = product_parameters()
     if pset.posterior is not None:
@@ -278,21 +281,26 @@ def msc_effect_sobol(n_base: int = MSC_EFFECT_N_BASE, seed: int = 1, parameter_s
         course[counts == m] = placebo_shape(t_days, obs, [k * INJECTION_INTERVAL_DAYS for k in range(int(m))])
     placebo = obs.value("placebo_womac_pain") * course
 
-    pain_t = expected_womac_pain(level, d_t, h_t, placebo, exponent, obs)
-    pain_u = expected_womac_pain(level, d_u, h_u, placebo, exponent, obs)
+    pain_t = expected_womac_pain(level, d_t, h_t, placebo, exponent, obs, floor)
+    pain_u = expected_womac_pain(level, d_u, h_u, placebo, exponent, obs, floor)
     outputs = {f"womac_pain_effect_m{m:g}": pain_t[:, j] - pain_u[:, j] for j, m in enumerate(months, start=1)}
     return analyse(factors, outputs, n_base, seed, resamples)
 
 
 def expected_womac_pain(level: np.ndarray, drive_rel: np.ndarray, thickness_mm: np.ndarray,
-                        placebo_points: np.ndarray, exponent: np.ndarray | float, obs) -> np.ndarray:
+                        placebo_points: np.ndarray, exponent: np.ndarray | float, obs,
+                        independent_fraction: np.ndarray | float | None = None) -> np.ndarray:
     """Noise-free WOMAC pain (0–20), (n, visits): the course of
     :func:`oasim.endpoints.clinical.observe_clinical` without the enrolment excursion, kept on the
     instrument. ``level``: baseline pain × disease factor (n,); ``drive_rel``, ``thickness_mm``:
-    (n, visits), column 0 baseline; ``placebo_points``: the placebo response in points (n, visits)."""
+    (n, visits), column 0 baseline; ``placebo_points``: the placebo response in points (n, visits);
+    ``independent_fraction``: the share of pain off the model drive, per row or one value
+    (default: the observation model's ``pain_drive_independent_fraction``)."""
     exponent = np.broadcast_to(np.asarray(exponent, float), (len(level),))[:, None]
+    floor = obs.value("pain_drive_independent_fraction") if independent_fraction is None else independent_fraction
+    floor = np.broadcast_to(np.asarray(floor, float), (len(level),))[:, None]
     loss_0p1mm = (thickness_mm[:, :1] - thickness_mm) / 0.1
-    expected = (level[:, None] * (drive_rel / drive_rel[:, :1]) ** exponent
+    expected = (level[:, None] * (floor + (1.0 - floor) * (drive_rel / drive_rel[:, :1]) ** exponent)
                 + obs.value("womac_pain_per_0p1mm_loss") * loss_0p1mm - placebo_points)
     return np.clip(expected, 0.0, 20.0)
 

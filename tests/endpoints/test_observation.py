@@ -150,3 +150,24 @@ def test_screened_subjects_regress_to_the_mean_without_any_injection(obs, rng):
     assert change[screened].mean() < -0.5
     assert abs(change.mean()) < 0.15  # no selection, no regression
     assert regression_to_mean(np.array([0.0]), obs)[0] == 0.0
+
+
+def test_symptoms_off_the_drive_set_the_plateau_of_relief(obs):
+    """With a share f of symptoms off the model drive, abolishing the drive leaves f of the
+    baseline level (the plateau of an anti-inflammatory therapy's relief); an unchanged drive
+    gives the same scores whatever f (same random numbers)."""
+    n = 20000
+    t = np.array([0.0, 182.0])
+    base = sample_baseline_symptoms(n, np.random.default_rng(3), obs)
+    abolished = np.column_stack([np.full(n, 11.2), np.full(n, 1e-9)])
+    steady = np.full((n, 2), 11.2)
+    floor = obs.with_values("test", pain_drive_independent_fraction=0.5)
+    s = observe_clinical(base, abolished, np.full((n, 2), 2.0), t, np.random.default_rng(4), floor, injection_days=[])
+    # noise-free level 0.5 x the latent baseline VAS (disease factor 1 at the reference drive);
+    # the noise is clipped at 0 for few subjects (mean 27 mm, SD about 16)
+    assert s["VAS_PAIN"][:, 1].mean() == pytest.approx(0.5 * base.vas_pain_mm.mean(), abs=1.5)
+    none = observe_clinical(base, abolished, np.full((n, 2), 2.0), t, np.random.default_rng(4), obs, injection_days=[])
+    assert none["VAS_PAIN"][:, 1].mean() < 8.0  # f = 0: only clipped noise is left
+    ref = observe_clinical(base, steady, np.full((n, 2), 2.0), t, np.random.default_rng(5), obs, injection_days=[])
+    same = observe_clinical(base, steady, np.full((n, 2), 2.0), t, np.random.default_rng(5), floor, injection_days=[])
+    assert all(np.array_equal(same[k], ref[k]) for k in ("WOMAC_PAIN", "WOMAC_FUNC", "VAS_PAIN"))

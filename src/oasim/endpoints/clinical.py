@@ -137,8 +137,11 @@ def observe_clinical(baseline: BaselineSymptoms, pain_drive_rel: np.ndarray, thi
     """
     drive0 = pain_drive_rel[:, :1]
     ratio = pain_drive_rel / drive0
-    pain_factor = ratio ** obs.value("pain_drive_exponent")
-    function_factor = ratio ** obs.value("function_drive_exponent")
+    # a share of the symptoms does not follow the model drive (pain_drive_independent_fraction):
+    # relief an anti-inflammatory therapy gives plateaus at 1 - that share
+    floor = obs.value("pain_drive_independent_fraction")
+    pain_factor = floor + (1.0 - floor) * ratio ** obs.value("pain_drive_exponent")
+    function_factor = floor + (1.0 - floor) * ratio ** obs.value("function_drive_exponent")
     disease = baseline_disease_factor(drive0, obs)
     loss_0p1mm = (thickness_mm[:, :1] - thickness_mm) / 0.1
     n = pain_drive_rel.shape[0]
