@@ -183,3 +183,30 @@ def test_rows_of_one_arm_are_correlated_across_replicate_trials():
     assert np.allclose(corr, corr.T) and np.allclose(np.diag(corr), 1) and np.linalg.eigvalsh(corr).min() > -1e-10
     with pytest.raises(FieldError, match="replicates"):
         sampling_correlation(table, priors, t.row_ids, replicates=2)
+
+
+def test_calibrate_cli_refuses_bad_input_before_any_simulation(tmp_path):
+    """An output folder oasim did not write, a missing or mismatched --design, or too few
+    correlation replicates end in a named error (exit 2) before a replicate trial runs, and
+    nothing is written."""
+    from typer.testing import CliRunner
+
+    from oasim.cli import app
+
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    runner = CliRunner()
+    result = runner.invoke(app, ["calibrate", "--out", str(foreign)])
+    assert result.exit_code == 2 and "force" in result.output
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+    result = runner.invoke(app, ["calibrate", "--out", str(tmp_path / "a"), "--design", str(tmp_path / "none.parquet")])
+    assert result.exit_code == 2 and "--design" in result.output and not (tmp_path / "a").exists()
+    old = tmp_path / "old"
+    old.mkdir()
+    pd.DataFrame({"u_shift": [0.5], "x": [1.0]}).to_parquet(old / "design.parquet")
+    result = runner.invoke(app, ["calibrate", "--out", str(tmp_path / "b"), "--design", str(old / "design.parquet")])
+    assert result.exit_code == 2 and "design parameters ['shift']" in result.output
+    result = runner.invoke(app, ["calibrate", "--out", str(tmp_path / "c"), "--correlation-replicates", "2"])
+    assert result.exit_code == 2 and "correlation-replicates" in result.output
+    assert not any((tmp_path / n).exists() for n in ("b", "c"))

@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
                                             load_priors, sampling_correlation, targets_from_table)
         from ..calibration.report import CalibrationSettings, calibrate, read_design
         from ..distributed import Engine
+        from ..io import check_output_dir
 
         try:
             engine = Engine.from_options(workers=workers, scheduler=scheduler)
@@ -71,14 +72,6 @@ def register(app: typer.Typer) -> None:
             simulator = arm_table_simulator(table, prior_list, arm_targets.row_ids, parameter_set, replicates)
             settings = CalibrationSettings(design_points=design_points, mcmc_steps=mcmc_steps, seed=seed,
                                            gp_restarts=gp_restarts)
-            corr = None
-            if correlation_replicates:
-                if correlation_replicates < 3:
-                    raise FieldError("--correlation-replicates", correlation_replicates, "0, or >= 3")
-                typer.echo(f"sampling correlation of the rows of each arm ({correlation_replicates} replicate "
-                           "trials at the priors' medians)", err=True)
-                corr = sampling_correlation(table, prior_list, arm_targets.row_ids, parameter_set,
-                                            correlation_replicates, seed + 11)
 
             def extra(emulator, result, folder):
                 import pandas as pd
@@ -102,6 +95,15 @@ def register(app: typer.Typer) -> None:
                                      {"table_digest": table.digest(), "parameter_set": parameter_set,
                                       "replicates": replicates, "oasim_version": __version__})
                 design_points = len(reused[0])
+            check_output_dir(out, force)  # refuse before the replicate trials, not after
+            corr = None
+            if correlation_replicates:
+                if correlation_replicates < 3:
+                    raise FieldError("--correlation-replicates", correlation_replicates, "0, or >= 3")
+                typer.echo(f"sampling correlation of the rows of each arm ({correlation_replicates} replicate "
+                           "trials at the priors' medians)", err=True)
+                corr = sampling_correlation(table, prior_list, arm_targets.row_ids, parameter_set,
+                                            correlation_replicates, seed + 11)
             provenance = {"tables": [str(p) for p in paths], "table_digest": table.digest(), "seed": seed,
                           "design_from": None if design is None else str(design),
                           "parameter_set": parameter_set, "design_points": design_points, "replicates": replicates,
