@@ -21,8 +21,9 @@ import pandas as pd
 from .errors import FieldError
 
 # Base sample size (power of 2) of msc_effect_sobol and of `oasim explain --method sobol --n-base`.
-# Assumed: the CLI's default since commit 06808f2; a total-order index of the MSC effect was 0.40
-# at 256 base samples, 0.12 at 1024 and 0.03 at 4096 (see msc_effect_sobol), so 256 overstates it.
+# Assumed: the CLI's default since commit 06808f2. With the twins kept on the instrument, the
+# total-order index of flare_msc_clearance_gain was 0.17 / 0.05 / 0.02 at 256 / 1024 / 4096 base
+# samples and the other top factors agreed within 0.03 between 1024 and 4096 (session 25's note).
 MSC_EFFECT_N_BASE = 1024
 
 
@@ -210,7 +211,8 @@ def msc_effect_sobol(n_base: int = MSC_EFFECT_N_BASE, seed: int = 1, parameter_s
     Each twin's expected WOMAC pain is the noise-free course of
     :func:`oasim.endpoints.clinical.observe_clinical` at the typical baseline, placebo response
     and no enrolment excursion, kept on the instrument (0–20, as every observed score is):
-    pain = clip(level × disease × (d/d_0)^e + coupling × loss / 0.1 mm − placebo, 0, 20), and the
+    pain = clip(level × disease × (f + (1 − f)(d/d_0)^e) + coupling × loss / 0.1 mm − placebo, 0, 20)
+    (f: the share off the drive, ``pain_drive_independent_fraction``), and the
     effect is pain(treated) − pain(untreated). Without the instrument's bounds a corner of the
     posterior (a flare that does not clear) gave twin differences above 20 points, whose squares
     dominated the total-order estimate of that factor (ST 0.40 at 256 base samples, 0.12 at 1024,
