@@ -298,11 +298,13 @@ def expected_womac_pain(level: np.ndarray, drive_rel: np.ndarray, thickness_mm: 
     (n, visits), column 0 baseline; ``placebo_points``: the placebo response in points (n, visits);
     ``independent_fraction``: the share of pain off the model drive, per row or one value
     (default: the observation model's ``pain_drive_independent_fraction``)."""
+    from .endpoints.clinical import drive_factor
+
     exponent = np.broadcast_to(np.asarray(exponent, float), (len(level),))[:, None]
     floor = obs.value("pain_drive_independent_fraction") if independent_fraction is None else independent_fraction
     floor = np.broadcast_to(np.asarray(floor, float), (len(level),))[:, None]
     loss_0p1mm = (thickness_mm[:, :1] - thickness_mm) / 0.1
-    expected = (level[:, None] * (floor + (1.0 - floor) * (drive_rel / drive_rel[:, :1]) ** exponent)
+    expected = (level[:, None] * drive_factor(drive_rel / drive_rel[:, :1], exponent, floor)
                 + obs.value("womac_pain_per_0p1mm_loss") * loss_0p1mm - placebo_points)
     return np.clip(expected, 0.0, 20.0)
 

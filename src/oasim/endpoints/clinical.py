@@ -121,6 +121,14 @@ def baseline_disease_factor(baseline_drive_rel: np.ndarray, obs) -> np.ndarray:
     return (drive / obs.value("pain_drive_reference_rel")) ** obs.value("baseline_drive_exponent")
 
 
+def drive_factor(ratio, exponent, independent_fraction):
+    """Factor on a symptom's baseline level at drive ratio ``ratio`` (drive / baseline drive):
+    a share ``independent_fraction`` of the symptom does not follow the model drive
+    (``pain_drive_independent_fraction``), the rest moves with ratio ** exponent, so the relief
+    an anti-inflammatory therapy gives plateaus at 1 − that share."""
+    return independent_fraction + (1.0 - independent_fraction) * ratio ** exponent
+
+
 def observe_clinical(baseline: BaselineSymptoms, pain_drive_rel: np.ndarray, thickness_mm: np.ndarray,
                      t_days: np.ndarray, rng: np.random.Generator, obs, *,
                      injection_days=None) -> dict[str, np.ndarray]:
@@ -137,11 +145,9 @@ def observe_clinical(baseline: BaselineSymptoms, pain_drive_rel: np.ndarray, thi
     """
     drive0 = pain_drive_rel[:, :1]
     ratio = pain_drive_rel / drive0
-    # a share of the symptoms does not follow the model drive (pain_drive_independent_fraction):
-    # relief an anti-inflammatory therapy gives plateaus at 1 - that share
     floor = obs.value("pain_drive_independent_fraction")
-    pain_factor = floor + (1.0 - floor) * ratio ** obs.value("pain_drive_exponent")
-    function_factor = floor + (1.0 - floor) * ratio ** obs.value("function_drive_exponent")
+    pain_factor = drive_factor(ratio, obs.value("pain_drive_exponent"), floor)
+    function_factor = drive_factor(ratio, obs.value("function_drive_exponent"), floor)
     disease = baseline_disease_factor(drive0, obs)
     loss_0p1mm = (thickness_mm[:, :1] - thickness_mm) / 0.1
     n = pain_drive_rel.shape[0]
