@@ -172,11 +172,11 @@ class Summary:
         return f"<div><strong>{html.escape(self.title)}</strong>{table}{notes}</div>"
 
 
-def _ci(value, ci95) -> str:
+def _ci(value, ci) -> str:
     if value is None:
         return "–"
     fmt = (lambda x: "–" if x is None else f"{x:.2f}")
-    return f"{value:.2f} [{fmt(ci95[0])}, {fmt(ci95[1])}]"
+    return f"{value:.2f} [{fmt(ci[0])}, {fmt(ci[1])}]"
 
 
 def trial_summary(summary: TrialSummary) -> Summary:
@@ -189,13 +189,13 @@ def trial_summary(summary: TrialSummary) -> Summary:
         p = "" if anc is None or anc.p_value is None else f" p={anc.p_value:.3f}"
         ae = a.adverse_events
         rows.append((a.arm, str(a.n_randomised), str(a.n_completed),
-                     _ci(change.mean, change.ci95) + f" (n={change.n})" if change else "–",
-                     (_ci(anc.estimate, anc.ci95) + p) if anc else "–",
+                     _ci(change.mean, change.ci) + f" (n={change.n})" if change else "–",
+                     (_ci(anc.estimate, anc.ci) + p) if anc else "–",
                      f"{ae.events} ({ae.related_events}, {ae.grade3_or_more})"))
     s = summary.screening
     notes = (f"screened {s.screened}, screen failures {s.screen_failures}; cohorts: "
              + ", ".join(f"{d.cohort}: {d.decision} ({d.n_dlt} DLT)" for d in summary.cohort_decisions),)
-    return Summary(f"{summary.scenario}: change in {code} at month {month:g} (mean [95% CI])",
+    return Summary(f"{summary.scenario}: change in {code} at month {month:g} (mean [{summary.ci_level_text} CI])",
                    tuple(rows), ("arm", "n rand", "n compl", "change", "vs placebo (ANCOVA)", "AEs (related, ≥G3)"),
                    notes, summary.to_dict())
 

@@ -305,3 +305,29 @@ def test_cmh_one_informative_stratum():
     assert row["mh_odds_ratio"] == pytest.approx(6.0, rel=1e-12)
     assert np.isnan(row["breslow_day_p_value"])
     assert "Breslow-Day undefined: one informative stratum" in row["cmh_note"]
+
+
+def test_cmh_infinite_pooled_odds_ratio_is_reported_without_warnings():
+    # By hand: A [[3, 0], [1, 4]] and B [[4, 1], [0, 3]] (n = 8 each) have b c = 0 in both strata:
+    # MH OR = sum(a d / n) / sum(b c / n) = (12/8 + 12/8) / 0 = inf. CMH: A has r1 3, r2 5, c1 4,
+    # c2 4, E[a] = 1.5, var = 3·5·4·4 / (64·7) = 15/28; B has r1 5, r2 3, E[a] = 2.5, var 15/28;
+    # sum(a - E[a]) = 1.5 + 1.5 = 3, statistic 9 / (30/28) = 8.4, p = P(chi2_1 > 8.4) = erfc(sqrt(4.2)).
+    strata = {"A": [[3, 0], [1, 4]], "B": [[4, 1], [0, 3]]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # statsmodels' divide-by-zero RuntimeWarnings do not leak
+        res = responders(_stratified(strata), strata="SITE")
+    row = res.cmh.loc["MSC"]
+    assert row["mh_odds_ratio"] == np.inf
+    assert row["cmh_statistic"] == pytest.approx(8.4, rel=1e-12)
+    assert row["cmh_p_value"] == pytest.approx(math.erfc(math.sqrt(4.2)), rel=1e-12)
+    for col in ("mh_ci_lower", "mh_ci_upper", "breslow_day_p_value"):
+        assert np.isnan(row[col]), col
+    assert "MH odds ratio infinite: b·c = 0 in every informative stratum" in row["cmh_note"]
+    assert (row["n_strata"], row["n_strata_excluded"]) == (2, 0)
+    # the mirror image (arms swapped in every stratum: a d = 0) gives OR 0 and the same test
+    mirror = {k: [t[1], t[0]] for k, t in strata.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = responders(_stratified(mirror), strata="SITE").cmh.loc["MSC"]
+    assert row["mh_odds_ratio"] == 0.0 and row["cmh_statistic"] == pytest.approx(8.4, rel=1e-12)
+    assert np.isnan(row["mh_ci_lower"]) and "MH odds ratio 0: a·d = 0" in row["cmh_note"]

@@ -14,7 +14,7 @@ from oasim.cli import COMMANDS, app, load_module_commands
 
 PROBE = """
 import sys
-sys.argv = ["oasim", "--help"]
+sys.argv = ["oasim", *sys.argv[1:], "--help"]
 import oasim.cli
 try:
     oasim.cli.main()
@@ -41,6 +41,15 @@ def test_help_lists_every_command_without_importing_them():
     for name in COMMANDS:
         assert f"  {name} " in out
     assert out.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_explain_help_imports_no_numpy_or_pandas():
+    """`oasim explain --help` shows the Sobol' n_base default without importing oasim.sobol (numpy, pandas)."""
+    from oasim.sobol import MSC_EFFECT_N_BASE
+
+    out = subprocess.run([sys.executable, "-c", PROBE, "explain"], capture_output=True, text=True, check=True).stdout
+    assert "--n-base" in out and f"default: {MSC_EFFECT_N_BASE}" in out
+    assert out.strip().splitlines()[-1] == "LOADED ['oasim.commands.explain']"
 
 
 def test_commands_load_on_use_and_version_prints():

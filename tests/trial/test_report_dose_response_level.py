@@ -1,5 +1,6 @@
 """The trial report's dose-response figure draws and labels its arm-mean intervals at the
-scenario's confidence level (1 - alpha), not always 95 %."""
+scenario's confidence level (1 - alpha), not always 95 %, and draws exactly the t intervals of the
+arm-means table beside it (same estimate, SE, df, level), not normal (z) intervals."""
 
 from types import SimpleNamespace
 
@@ -8,8 +9,10 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
+from oasim.analysis.ancova import ancova
 from oasim.analysis.mcpmod import mcp_mod
 from oasim.report import figures
+from oasim.report.document import fmt
 from oasim.report.trial import dose_response_section
 
 
@@ -37,14 +40,22 @@ def test_figure_interval_and_label_follow_alpha(monkeypatch, alpha, level):
     ax = fig.axes[0]
     bars = ax.containers[0]  # the errorbar container: (data line, caps, (vertical bars,))
     segments = np.array(bars.lines[2][0].get_segments())  # one [(x, low), (x, high)] per arm
-    # Reference: the same cell-means model fitted by statsmodels with normal (z) intervals,
-    # which is what the figure draws ("normal CIs from the pooled residual SD").
-    ref = smf.ols("CHG ~ 0 + C(DOSE)", rows).fit(use_t=False).conf_int(alpha=alpha).to_numpy()
+    # Reference: the same cell-means model fitted by statsmodels, with t intervals (df = N - 4),
+    # and oasim's ANCOVA LS-means table of that model (no baseline covariate).
+    ref = smf.ols("CHG ~ 0 + C(DOSE)", rows).fit().conf_int(alpha=alpha).to_numpy()
+    lsm = ancova(rows, response="CHG", treatment="DOSE", baseline=None, control=0.0, alpha=alpha).lsmeans
+    lsm = lsm.loc[sorted(lsm.index)]  # by dose (ancova lists the control first, then the levels as text sorts)
     np.testing.assert_allclose(segments[:, 0, 0], [0.0, 1.0, 3.0, 10.0])
-    np.testing.assert_allclose(segments[:, 0, 1], ref[:, 0], rtol=1e-12)
-    np.testing.assert_allclose(segments[:, 1, 1], ref[:, 1], rtol=1e-12)
+    for side, column in ((0, "ci_lower"), (1, "ci_upper")):
+        np.testing.assert_allclose(segments[:, side, 1], ref[:, side], rtol=1e-12)
+        np.testing.assert_allclose(segments[:, side, 1], lsm[column].to_numpy(float), rtol=1e-10)
+    table = section.blocks[1]  # the arm-means table the figure summarises: same printed digits
+    assert table.columns == ["Dose", "n", "Mean", "SE", "df", f"{level} CI low", f"{level} CI high"]
+    assert [r[4] for r in table.rows] == ["28"] * 4
+    assert [r[5] for r in table.rows] == [fmt(float(v)) for v in segments[:, 0, 1]]
+    assert [r[6] for r in table.rows] == [fmt(float(v)) for v in segments[:, 1, 1]]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert f"arm mean ± {level} CI" in legend, legend
-    footnotes = " ".join(section.blocks[0].footnotes)
-    assert f"normal {level} CIs" in footnotes, footnotes
+    footnotes = " ".join(section.blocks[0].footnotes + table.footnotes)
+    assert f"t-based {level} CIs" in footnotes and "normal" not in footnotes, footnotes
     assert not any(o in footnotes + " ".join(legend) for o in {"95%", "90%", "80%"} - {level})

@@ -92,6 +92,14 @@ class McpModResult:
         """Per candidate model: test results joined with the fit (if significant)."""
         return self.tests.join(self.fits, how="left")
 
+    def arm_mean_intervals(self, alpha: float = 0.05) -> pd.DataFrame:
+        """``arm_means`` with ``df`` and the two-sided ``1 - alpha`` t intervals ``ci_lower``,
+        ``ci_upper`` of each arm mean in the model the contrasts are tested in (one mean per dose,
+        pooled residual SD, df = N - number of doses): statsmodels' ``conf_int`` of that fit."""
+        fit = self.model_result
+        limits = fit.conf_int(alpha=alpha).to_numpy()  # one row per dose, in sorted dose order as arm_means
+        return self.arm_means.assign(df=float(fit.df_resid), ci_lower=limits[:, 0], ci_upper=limits[:, 1])
+
     def summary(self):
         """Printable summary."""
         info = {"Critical value": f"{self.critical_value:.4f}", "alpha (one-sided)": self.alpha,

@@ -130,7 +130,8 @@ class ResponderResult:
         CMH statistic and p-value, Breslow–Day p-value for homogeneity, over the ``n_strata``
         informative strata (``n_strata_excluded``: strata with a zero row or column total, which
         carry no information and are left out; ``cmh_note`` says so, or why the results are NaN
-        when no stratum is informative).
+        when no stratum is informative, or why the CI and Breslow–Day are NaN when the MH odds
+        ratio is ``inf`` or 0).
     model_results : dict
         The statsmodels logistic fit the logistic rows come from (``"logit"``, absent when no
         row does) and ``StratifiedTable`` of the informative strata per arm (absent when none is).
@@ -317,7 +318,11 @@ def _cmh(data: pd.DataFrame, treatment: str, arm: object, strata: str, alpha: fl
     variance and the CMH statistic (R's ``mantelhaen.test`` formulas, which stop on a stratum of
     one subject, whose term is 0/0), and no information to Breslow–Day; such strata are left out
     and counted in ``n_strata_excluded``. With no informative stratum every result is NaN and
-    ``cmh_note`` says why.
+    ``cmh_note`` says why. When b·c = 0 (or a·d = 0) in every informative stratum the MH odds
+    ratio Σ(a d / n) / Σ(b c / n) is infinite (or 0): it is reported as such, the CMH test is
+    computed as usual, and the CI (the Robins–Breslow–Greenland variance of the log odds ratio
+    divides by both sums) and Breslow–Day (which fits cells at the common odds ratio) are NaN,
+    with ``cmh_note`` saying why; statsmodels would warn and return NaN there.
     """
     tables = []
     for _, group in data.groupby(strata, observed=True):
@@ -334,12 +339,21 @@ def _cmh(data: pd.DataFrame, treatment: str, arm: object, strata: str, alpha: fl
                 "cmh_p_value": np.nan, "breslow_day_p_value": np.nan, "n_strata": 0,
                 "n_strata_excluded": excluded, "cmh_note": "; ".join(notes)}, None
     table = StratifiedTable(informative)
-    lo, hi = table.oddsratio_pooled_confint(alpha=alpha)
     test = table.test_null_odds(correction=False)
-    homogeneity = table.test_equal_odds()
-    if len(informative) == 1:
-        notes.append("Breslow-Day undefined: one informative stratum")
-    return {"mh_odds_ratio": table.oddsratio_pooled, "mh_ci_lower": lo, "mh_ci_upper": hi,
+    ad = sum(t[0, 0] * t[1, 1] / t.sum() for t in informative)  # an informative stratum has ad > 0 or bc > 0
+    bc = sum(t[0, 1] * t[1, 0] / t.sum() for t in informative)
+    if ad > 0 and bc > 0:
+        odds_ratio = table.oddsratio_pooled
+        lo, hi = table.oddsratio_pooled_confint(alpha=alpha)
+        homogeneity_p = table.test_equal_odds().pvalue
+        if len(informative) == 1:
+            notes.append("Breslow-Day undefined: one informative stratum")
+    else:
+        odds_ratio, lo, hi, homogeneity_p = (np.inf if bc == 0 else 0.0), np.nan, np.nan, np.nan
+        notes.append(f"MH odds ratio {'infinite' if bc == 0 else '0'}: {'b·c' if bc == 0 else 'a·d'} = 0 in every "
+                     "informative stratum; its CI (Robins-Breslow-Greenland variance of the log odds ratio) and "
+                     "Breslow-Day are undefined (NaN)")
+    return {"mh_odds_ratio": odds_ratio, "mh_ci_lower": lo, "mh_ci_upper": hi,
             "cmh_statistic": test.statistic, "cmh_p_value": test.pvalue,
-            "breslow_day_p_value": homogeneity.pvalue, "n_strata": len(informative),
+            "breslow_day_p_value": homogeneity_p, "n_strata": len(informative),
             "n_strata_excluded": excluded, "cmh_note": "; ".join(notes)}, table

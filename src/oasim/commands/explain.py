@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import OasimError
-from ..sobol import MSC_EFFECT_N_BASE
+from ..sobol_defaults import MSC_EFFECT_N_BASE  # not ..sobol: --help must not import numpy and pandas
 from . import finite
 
 

@@ -177,7 +177,7 @@ def trial(scenario: dict, out_dir: str, progress: Progress) -> dict:
 
     spec = Scenario.from_dict(scenario, "dashboard")
     summary = run_trial(spec, Path(out_dir), progress)
-    code, month = summary.primary_endpoint, summary.primary_visit_month
+    code, month, level = summary.primary_endpoint, summary.primary_visit_month, summary.ci_level_text
     series, arm_rows = {}, []
     for arm in summary.arms:
         change = arm.change_from_baseline.get(code, {})
@@ -186,8 +186,8 @@ def trial(scenario: dict, out_dir: str, progress: Progress) -> dict:
         if points:
             x = [0.0] + [m for m, _ in points]
             mean = np.array([0.0] + [v.mean for _, v in points])
-            low = np.array([0.0] + [v.ci95[0] if v.ci95[0] is not None else v.mean for _, v in points])
-            high = np.array([0.0] + [v.ci95[1] if v.ci95[1] is not None else v.mean for _, v in points])
+            low = np.array([0.0] + [v.ci[0] if v.ci[0] is not None else v.mean for _, v in points])
+            high = np.array([0.0] + [v.ci[1] if v.ci[1] is not None else v.mean for _, v in points])
             series[arm.arm] = (np.array(x), mean, low, high)
         primary = next((v for m, v in points if m == month), None)
         ancova = arm.ancova_vs_placebo.get(code)
@@ -195,10 +195,10 @@ def trial(scenario: dict, out_dir: str, progress: Progress) -> dict:
         arm_rows.append({
             "arm": arm.arm, "dose": f"{arm.dose:g} {arm.dose_unit}".strip(), "randomised": arm.n_randomised,
             "completed": arm.n_completed,
-            f"Δ {code} month {month:g} [95% CI]":
-                f"{primary.mean:.2f} [{primary.ci95[0]:.2f}, {primary.ci95[1]:.2f}]" if primary else "–",
-            "vs placebo (ANCOVA) [95% CI], p":
-                f"{ancova.estimate:.2f} [{ancova.ci95[0]:.2f}, {ancova.ci95[1]:.2f}], p={ancova.p_value:.3f}"
+            f"Δ {code} month {month:g} [{level} CI]":
+                f"{primary.mean:.2f} [{primary.ci[0]:.2f}, {primary.ci[1]:.2f}]" if primary else "–",
+            f"vs placebo (ANCOVA) [{level} CI], p":
+                f"{ancova.estimate:.2f} [{ancova.ci[0]:.2f}, {ancova.ci[1]:.2f}], p={ancova.p_value:.3f}"
                 if ancova else "–",
             "AEs (related, ≥G3)": f"{ae.events} ({ae.related_events}, {ae.grade3_or_more})",
         })
@@ -207,7 +207,7 @@ def trial(scenario: dict, out_dir: str, progress: Progress) -> dict:
         xs = next(iter(series.values()))[0]
         same_x = {name: v[1:] for name, v in series.items() if len(v[0]) == len(xs)}
         figures.append({"title": code, "svg": plots.arm_means(
-            xs, same_x, f"{code}: mean change from baseline per arm (95% CI)", "month", f"change in {code}")})
+            xs, same_x, f"{code}: mean change from baseline per arm ({level} CI)", "month", f"change in {code}")})
     decisions = pd.DataFrame([d.to_dict() for d in summary.cohort_decisions])
     s = summary.screening
     notes = [f"screened {s.screened}, screen failures {s.screen_failures}", *summary.notes]

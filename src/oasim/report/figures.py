@@ -108,19 +108,18 @@ def consort(screened: int, failures: dict, arms: list[dict]) -> bytes:
     return to_png(fig)
 
 
-def dose_response(arm_means: pd.DataFrame, curves: dict, dose_label: str, ylabel: str, alpha: float = 0.05,
+def dose_response(arms: pd.DataFrame, curves: dict, dose_label: str, ylabel: str, level: str,
                   shapes: dict | None = None) -> bytes:
-    """Arm means ± t-free normal CI (mean ± z·SE) against dose, with fitted MCP-Mod curves.
+    """Arm means with the intervals given (drawn as they are), against dose, with fitted MCP-Mod curves.
 
-    ``arm_means``: index dose, columns n, mean, se. ``curves``: name → callable(dose) giving the
+    ``arms``: index dose, columns mean, ci_lower, ci_upper (the table the figure summarises);
+    ``level``: its confidence level as text ("95%"). ``curves``: name → callable(dose) giving the
     fitted mean response (with its intercept)."""
-    from scipy import stats
-
-    z = stats.norm.ppf(1 - alpha / 2)
-    d = arm_means.index.to_numpy(float)
+    d = arms.index.to_numpy(float)
+    mean = arms["mean"].to_numpy(float)
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    ax.errorbar(d, arm_means["mean"], yerr=z * arm_means["se"], fmt="o", color="black", capsize=3,
-                label=f"arm mean ± {100 * (1 - alpha):g}% CI")
+    ax.errorbar(d, mean, yerr=[mean - arms["ci_lower"].to_numpy(float), arms["ci_upper"].to_numpy(float) - mean],
+                fmt="o", color="black", capsize=3, label=f"arm mean ± {level} CI")
     grid = np.linspace(0, d.max(), 200)
     for name, curve in curves.items():
         ax.plot(grid, curve(grid), lw=1.6, label=name)

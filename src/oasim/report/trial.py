@@ -117,14 +117,22 @@ def dose_response_section(scenario, analysis, primary: str) -> Section | None:
                    "Target dose: not estimated (no clinically relevant effect Δ is set for this endpoint).")
     tests = dr.tests.reset_index(names="model")
     level = _level(scenario)
+    arms = dr.arm_mean_intervals(scenario.analysis.alpha)
+    arm_rows = arms.reset_index(names="dose").astype({"df": int}).assign(dose=lambda f: f["dose"].map("{:g}".format))
     blocks = [Figure(f"MCP-Mod: {PARAM_LABELS.get(primary, primary)} change vs dose with fitted candidate models",
-                     figures.dose_response(dr.arm_means, curves, "dose (multiples of the lowest dose)",
-                                           "change from baseline", alpha=scenario.analysis.alpha, shapes=shapes),
+                     figures.dose_response(arms, curves, "dose (multiples of the lowest dose)",
+                                           "change from baseline", level, shapes=shapes),
                      population="Randomised subjects with the primary visit",
-                     footnotes=[f"Arm means with normal {level} CIs from the pooled residual SD; solid curves: "
-                                "significant candidate models fitted by least squares; dashed (only when no model "
-                                "is significant): the candidate shapes scaled to the placebo and top-dose means.",
+                     footnotes=[f"Arm means with t-based {level} CIs, as in the table of arm means below; solid "
+                                "curves: significant candidate models fitted by least squares; dashed (only when no "
+                                "model is significant): the candidate shapes scaled to the placebo and top-dose means.",
                                 target_text]),
+              Table.from_frame("Arm means in the MCP-Mod model", arm_rows, population="as above", p_columns=(),
+                               rename={"dose": "Dose", "mean": "Mean", "se": "SE", "ci_lower": f"{level} CI low",
+                                       "ci_upper": f"{level} CI high"},
+                               footnotes=[f"Change from baseline ~ dose as a factor (OLS, no baseline adjustment: "
+                                          f"the model the contrasts are tested in); SE from the pooled residual SD; "
+                                          f"t-based {level} CIs with df = subjects − doses."]),
               Table.from_frame("MCP-Mod multiple contrast test", tests, population="as above",
                                p_columns=("p_adjusted",),
                                rename={"model": "Candidate model", "p_adjusted": "Adjusted p",

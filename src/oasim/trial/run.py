@@ -33,6 +33,7 @@ def _clean(x):
 
 def build_summary(scenario: Scenario, run, dataset, analysis, mmrm: dict | None = None) -> TrialSummary:
     adsl = dataset["ADSL"]
+    level = 1 - scenario.analysis.alpha  # every interval below is computed at this alpha (trial.analyse)
     arms = []
     protocols = {a.label: a for a in getattr(run, "arms", ())}
     for arm, g in adsl.groupby("TRT01P", sort=False):
@@ -47,7 +48,7 @@ def build_summary(scenario: Scenario, run, dataset, analysis, mmrm: dict | None 
             "n_randomised": int(len(g)), "n_completed": int((g["COMPLFL"] == "Y").sum()),
             "change_from_baseline": {
                 code: {row.visit: {"n": row.n, "mean": row.mean_chg, "sd": row.sd_chg,
-                                   "ci95": [row.ci_low, row.ci_high]}
+                                   "ci": [row.ci_low, row.ci_high], "ci_level": level}
                        for row in ch[ch["paramcd"] == code].sort_values("visitnum").itertuples()}
                 for code in ch["paramcd"].unique()},
             "ancova_vs_placebo": {},
@@ -63,13 +64,14 @@ def build_summary(scenario: Scenario, run, dataset, analysis, mmrm: dict | None 
                 r = res.rates.loc[arm]
                 entry.setdefault("responders", {})[name] = {
                     "n": r["n"], "responders": r["responders"], "rate": r["rate"],
-                    "ci95": [r["ci_lower"], r["ci_upper"]]}
+                    "ci": [r["ci_lower"], r["ci_upper"]], "ci_level": level}
         for code, res in analysis.ancova.items():
             d = res.differences
             if arm != PLACEBO and arm in set(d.index):
                 row = d.loc[arm]
                 entry["ancova_vs_placebo"][code] = {"estimate": row["estimate"], "se": row["se"],
-                                                    "ci95": [row["ci_lower"], row["ci_upper"]], "p_value": row["p_value"]}
+                                                    "ci": [row["ci_lower"], row["ci_upper"]], "ci_level": level,
+                                                    "p_value": row["p_value"]}
         arms.append(entry)
     order = {PLACEBO: -1.0}
     arms.sort(key=lambda a: order.get(a["arm"], a["dose"]))

@@ -2,8 +2,9 @@
 
 The CLI, the report, the dashboard and :class:`oasim.results.RunResult` read attributes
 (``summary.arms[0].adverse_events.events``) instead of string keys. :meth:`TrialSummary.to_dict`
-gives the JSON form written to ``summary.json`` (field order and content as before the typed
-summary existed) and :meth:`TrialSummary.from_dict` reads it back.
+gives the JSON form written to ``summary.json`` and :meth:`TrialSummary.from_dict` reads it back.
+Every interval is ``"ci": [low, high]`` with its two-sided confidence level beside it,
+``"ci_level"`` = 1 − the scenario's ``analysis.alpha`` (0.95 at the default alpha 0.05).
 """
 
 from __future__ import annotations
@@ -47,39 +48,43 @@ class _Record:
     @classmethod
     def from_dict(cls, d: dict):
         """The record from its JSON form (confidence intervals become tuples)."""
-        return cls(**{k: _interval(v) if k == "ci95" else v for k, v in d.items()})
+        return cls(**{k: _interval(v) if k == "ci" else v for k, v in d.items()})
 
 
 @dataclass(frozen=True)
 class ChangeFromBaseline(_Record):
-    """Mean change from baseline at one visit: n, mean, SD and the 95 % CI of the mean."""
+    """Mean change from baseline at one visit: n, mean, SD and the t CI of the mean at level ``ci_level``."""
 
     n: float
     mean: Optional[float]
     sd: Optional[float]
-    ci95: Interval
+    ci: Interval
+    ci_level: float
 
 
 
 @dataclass(frozen=True)
 class Comparison(_Record):
-    """ANCOVA difference of an arm against placebo at the primary visit."""
+    """ANCOVA difference of an arm against placebo at the primary visit, with its t CI at level ``ci_level``."""
 
     estimate: Optional[float]
     se: Optional[float]
-    ci95: Interval
+    ci: Interval
+    ci_level: float
     p_value: Optional[float]
 
 
 
 @dataclass(frozen=True)
 class ResponderRate(_Record):
-    """Responders of one definition (OMERACT-OARSI, VAS MCII) in one arm, with the 95 % CI."""
+    """Responders of one definition (OMERACT-OARSI, VAS MCII) in one arm, with the Clopper-Pearson CI
+    of the rate at level ``ci_level``."""
 
     n: float
     responders: float
     rate: Optional[float]
-    ci95: Interval
+    ci: Interval
+    ci_level: float
 
 
 
@@ -179,6 +184,16 @@ class TrialSummary(_Record):
     notes: tuple[str, ...]
     provenance: dict
     mmrm: Optional[MmrmSummary] = None
+
+    @property
+    def ci_level_text(self) -> str:
+        """The level of the summary's intervals as a heading prefix ("95%" at alpha 0.05); every
+        interval of a run has the same level (1 - the scenario's alpha); "–" when there is none."""
+        for a in self.arms:
+            for record in (*(v for visits in a.change_from_baseline.values() for v in visits.values()),
+                           *a.ancova_vs_placebo.values(), *a.responders.values()):
+                return f"{100 * record.ci_level:g}%"
+        return "–"
 
     @property
     def primary_visit(self) -> str:
