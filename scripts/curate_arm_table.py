@@ -198,6 +198,12 @@ def main(shared: Path) -> None:
     table = pd.concat([table, pd.DataFrame(rows3, columns=list(COLUMNS) + ["source_kind"])], ignore_index=True)
     src = pd.concat([src, pd.DataFrame(sources3)], ignore_index=True)
     excl2 = excl2 + excl3
+    # Gupta 2016 ran two cohorts, each with its own placebo arm: name each cell arm's control
+    # (the calibration's treatment-effect random effect compares an arm with its control's rows);
+    # a study with a single saline or HA arm needs none
+    gupta = (table.study == "Gupta2016") & (table["product"] == "msc")
+    table["control_arm"] = ""
+    table.loc[gupta, "control_arm"] = [f"{a.split('_')[0]}_placebo_P{a[6]}" for a in table.loc[gupta, "arm"]]
     OUT.mkdir(parents=True, exist_ok=True)
     table.to_csv(OUT / "arms.csv", index=False)
     src.to_csv(OUT / "sources.csv", index=False)

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from oasim.calibration.arms import (COLUMNS, OPTIONAL_COLUMNS, ArmTableError, arm_table_from_records, bundled_arm_table,
-                                    read_arm_table, skip_reason)
+from oasim.calibration.arms import (COLUMNS, OPTIONAL_COLUMNS, ArmTable, ArmTableError, arm_table_from_records, bundled_arm_table,
+                                    control_rows, read_arm_table, skip_reason)
 from oasim.cli import app
 from oasim.errors import DataError, OasimError
 
@@ -96,3 +96,49 @@ def test_rows_that_cannot_be_simulated_say_why():
     reasons = {i + 1: skip_reason(r) for i, r in enumerate(table.rows)}
     assert reasons[10] == "dose of the exosome arm not reported"
     assert all(reasons[i] is None for i in range(1, 10))
+
+
+def test_a_treated_arm_is_paired_with_its_control_rows():
+    """A cell arm's rows pair with its control arm's row of the same endpoint, statistic and
+    month: the study's only saline/HA arm, or the one its control_arm names; a study with two
+    such arms and no control_arm pairs nothing; a bad control_arm is refused by row and column."""
+    records = [dict(r) for r in _records()]
+    # TinyRCT has two control arms (Saline, HA): ambiguous, nothing paired
+    assert control_rows(arm_table_from_records(records)) == {}
+    for r in records:
+        if r["arm"] == "UC-MSC + HA":
+            r["control_arm"] = "Saline"
+            r["statistic"] = "mean" if r["endpoint"] == "vas_pain" else r["statistic"]
+    records[6]["month"] = "3"  # the UC-MSC VAS row at month 3, as the Saline arm's row 2
+    pairs = control_rows(arm_table_from_records(records))
+    assert pairs == {7: 2, 6: 1}  # month 3 and month 0 VAS rows; AE and MRI rows have no Saline match
+    # the same with only one control arm in the study and no control_arm: paired by default
+    single = [dict(r, control_arm="") for r in records if r["arm"] != "HA"]
+    assert control_rows(arm_table_from_records(single)) == {4: 1, 5: 2}
+    # the bundled table: Gupta2016's cohorts each have their own placebo arm
+    bundled = read_arm_table(bundled_arm_table())
+    gupta = {(bundled.rows[i - 1].arm, bundled.rows[j - 1].arm) for i, j in control_rows(bundled).items()
+             if bundled.rows[i - 1].study == "Gupta2016"}
+    assert gupta == {("cohort1_25M", "cohort1_placebo_P1"), ("cohort1_50M", "cohort1_placebo_P1"),
+                     ("cohort2_75M", "cohort2_placebo_P2"), ("cohort2_150M", "cohort2_placebo_P2")}
+    bad = [dict(r) for r in records]
+    bad[5]["control_arm"] = "Placebo"  # not an arm of TinyRCT
+    with pytest.raises(ArmTableError) as info:
+        arm_table_from_records(bad)
+    assert info.value.column == "control_arm" and "Saline" in str(info.value)
+    bad = [dict(r) for r in records]
+    bad[0]["control_arm"] = "HA"  # a saline arm has no control
+    with pytest.raises(ArmTableError, match="column control_arm"):
+        arm_table_from_records(bad)
+
+
+def test_control_arm_changes_the_digest_but_not_what_is_simulated():
+    """control_arm is read only by the likelihood: a table that gains it has a new digest (the
+    data a calibration is fitted to) and the same simulation digest (a design simulated for the
+    table without it serves), and a table without it digests as before the column existed."""
+    bundled = read_arm_table(bundled_arm_table())
+    stripped = ArmTable(tuple(r.model_copy(update={"control_arm": None}) for r in bundled.rows))
+    assert bundled.digest() != stripped.digest()
+    assert bundled.simulation_digest() == stripped.simulation_digest() == stripped.digest()
+    # the digest of the bundled table before control_arm was added (commit 3dc4584)
+    assert stripped.digest() == "0c436046261062d0"

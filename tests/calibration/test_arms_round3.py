@@ -64,7 +64,9 @@ def test_round3_rows_are_primary_sourced_and_quoted():
 
 def test_bundled_table_is_the_previous_rows_then_round3():
     table = read_arm_table(bundled_arm_table())
-    assert ArmTable(table.rows[:ROWS_BEFORE_ROUND3]).digest() == DIGEST_BEFORE_ROUND3
+    # the rows before round 3 are unchanged but for the control_arm column added later (Gupta2016's cohorts)
+    before = tuple(r.model_copy(update={"control_arm": None}) for r in table.rows[:ROWS_BEFORE_ROUND3])
+    assert ArmTable(before).digest() == DIGEST_BEFORE_ROUND3
     round3 = arm_table_from_records(_round3().to_dict("records"))
     assert table.rows[ROWS_BEFORE_ROUND3:] == round3.rows
     sources = pd.read_csv(bundled_arm_table().parent / "sources.csv")

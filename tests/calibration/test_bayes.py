@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from oasim.calibration.bayes import (Emulator, Prior, Target, iqr_sd, log_likelihood, run_design, sample_posterior,
-                                     standard_error)
+from oasim.calibration.bayes import (HETEROGENEITY, ArmLikelihood, Emulator, Prior, Target, iqr_sd, log_likelihood,
+                                     run_design, sample_posterior, standard_error)
 from oasim.errors import FieldError
 
 PRIORS = [Prior("potency", "lognormal", 0.2, 5.0, "1", "test: two decades around 1"),
@@ -168,6 +168,15 @@ def test_calibrate_writes_whole_outputs_and_cleans_its_work_folder(tmp_path):
     with pytest.raises(FieldError, match="missing"):
         read_design(out / "design.parquet", PRIORS, targets[:3] + [Target("dose 99", "mean_change", 1.0, 40, 1.0)],
                     {"table": "toy"})
+    # a design written before provenance had simulation_digest: its table_digest stands in (tables
+    # could not yet carry control_arm, the only column the two digests differ by)
+    (out / "provenance.json").write_text(json.dumps({"table_digest": "abc"}))
+    read_design(out / "design.parquet", PRIORS, targets, {"simulation_digest": "abc"})
+    with pytest.raises(FieldError, match="simulation_digest"):
+        read_design(out / "design.parquet", PRIORS, targets, {"simulation_digest": "abd"})
+    (out / "provenance.json").write_text(json.dumps({"table_digest": "abc", "simulation_digest": "xyz"}))
+    with pytest.raises(FieldError, match="simulation_digest"):
+        read_design(out / "design.parquet", PRIORS, targets, {"simulation_digest": "abc"})
 
 
 def test_the_closed_form_emulator_equals_sklearn_predict():
@@ -324,7 +333,7 @@ def test_a_study_the_model_cannot_follow_inflates_tau_not_the_parameters():
 
 
 def test_heterogeneity_priors_may_be_any_subset_but_only_known_names(tmp_path):
-    """A priors file may calibrate some of the six SDs (the others are 0), in HETEROGENEITY's
+    """A priors file may calibrate some of the seven SDs (the others are 0), in HETEROGENEITY's
     order whatever the file's; an unknown name is a named error."""
     from oasim.calibration.bayes import HETEROGENEITY
     from oasim.calibration.fit_arms import load_heterogeneity
@@ -334,7 +343,7 @@ def test_heterogeneity_priors_may_be_any_subset_but_only_known_names(tmp_path):
     entry = '{ dist = "uniform", low = 0.0, high = 1.0, why = "test prior" }'
     path.write_text(f'parameters = ["flare_pain_gain"]\n[heterogeneity]\ntau_ae_logit = {entry}\ntau_study = {entry}\n')
     assert [p.name for p in load_heterogeneity(path)] == ["tau_study", "tau_ae_logit"]
-    assert [p.name for p in load_heterogeneity()] == list(HETEROGENEITY)  # the shipped file: all six
+    assert [p.name for p in load_heterogeneity()] == list(HETEROGENEITY)  # the shipped file: all seven
     path.write_text(f'parameters = ["flare_pain_gain"]\n[heterogeneity]\ntau_bogus = {entry}\n')
     with pytest.raises(FieldError, match="heterogeneity"):
         load_heterogeneity(path)
@@ -383,3 +392,42 @@ def test_rows_of_one_arm_share_correlated_sampling_errors():
     not_psd[1, 2] = not_psd[2, 1] = -0.9
     with pytest.raises(FieldError, match="semi-definite"):
         log_likelihood(targets, pred, var, np.zeros(4), tau, sampling_corr=not_psd)
+
+
+def test_treatment_effect_random_effect_scales_the_models_effect():
+    """One δ per study multiplies the model's effect m_j − m_control of every treated row, so
+    the covariance gains τ_effect²·Δ Δᵀ over the study's treated rows (control rows and rows
+    without a control get 0), written out and checked against scipy; the new-study variance of a
+    treated row gains τ_effect²·Δ²."""
+    from scipy import stats
+
+    targets = [Target("A c m3", "mean", 50.0, 10, 4.0, "A", "c", 100.0),
+               Target("A lo m3", "mean", 40.0, 10, 4.0, "A", "lo", 100.0, control="A c m3"),
+               Target("A hi m3", "mean", 30.0, 10, 4.0, "A", "hi", 100.0, control="A c m3"),
+               Target("B x m3", "mean", 35.0, 10, 4.0, "B", "x", 100.0)]  # single arm: no control
+    pred = np.array([[52.0, 45.0, 20.0, 30.0], [48.0, 41.0, 33.0, 36.0]])
+    var = np.zeros((2, 4))
+    tau = np.zeros((2, len(HETEROGENEITY)))
+    tau[:, HETEROGENEITY.index("tau_study")] = [0.05, 0.02]
+    tau[:, HETEROGENEITY.index("tau_arm")] = [0.02, 0.04]
+    tau[:, HETEROGENEITY.index("tau_effect")] = [0.5, 0.2]
+    got = log_likelihood(targets, pred, var, np.zeros(4), tau)
+    for k in range(2):
+        ts, ta, te = tau[k, 0], tau[k, 1], tau[k, HETEROGENEITY.index("tau_effect")]
+        delta = np.array([0.0, pred[k, 1] - pred[k, 0], pred[k, 2] - pred[k, 0]])
+        cov = 16.0 * np.eye(3) + (ts ** 2 * np.ones((3, 3)) + ta ** 2 * np.eye(3)) * 1e4 + te ** 2 * np.outer(delta, delta)
+        expected = stats.multivariate_normal.logpdf([50.0, 40.0, 30.0], pred[k, :3], cov)
+        expected += stats.norm.logpdf(35.0, pred[k, 3], np.sqrt(16.0 + (ts ** 2 + ta ** 2) * 1e4))
+        assert got[k] == pytest.approx(expected, rel=1e-10)
+    # τ_effect = 0 is the likelihood without the term
+    tau0 = tau.copy()
+    tau0[:, HETEROGENEITY.index("tau_effect")] = 0.0
+    plain = [Target(t.label, t.statistic, t.value, t.n, t.se, t.study, t.arm, t.scale) for t in targets]
+    assert log_likelihood(targets, pred, var, np.zeros(4), tau0) == pytest.approx(
+        log_likelihood(plain, pred, var, np.zeros(4), tau0), rel=1e-12)
+    extra = ArmLikelihood(targets, np.zeros(4)).new_study_variance(tau, pred)
+    base = ArmLikelihood(targets, np.zeros(4)).new_study_variance(tau)
+    np.testing.assert_allclose(extra[:, [0, 3]], base[:, [0, 3]])
+    np.testing.assert_allclose(extra[:, 1] - base[:, 1], tau[:, -1] ** 2 * (pred[:, 1] - pred[:, 0]) ** 2)
+    with pytest.raises(FieldError, match="control"):
+        ArmLikelihood([targets[0], Target("B y", "mean", 1.0, 10, 1.0, "B", "y", 100.0, control="A c m3")], np.zeros(2))

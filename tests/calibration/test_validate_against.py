@@ -250,3 +250,32 @@ def test_a_rounded_proportion_is_scored_as_the_count_it_reports():
     assert at_11.rows[0]["inside"] and at_11.rows[0]["value"] == 0.733
     below = score_rows(table, pd.DataFrame([[0.5] * 10 + [10 / 15] * 10], index=[1]), {}, 20)
     assert not below.rows[0]["inside"]
+
+
+def test_treatment_effect_shift_is_one_per_study_on_treated_rows_with_a_control():
+    """δ ~ N(0, tau_effect²) is shared by every treated score row (after month 0) of a study that
+    has a control row, and is 0 on control arms, single-arm studies and AE rows; with tau_effect
+    absent it is 0 everywhere, drawn after the other effects (their stream is unchanged)."""
+    from oasim.calibration.arms import bundled_arm_table, control_rows
+    from oasim.calibration.validate import treatment_effect_shifts
+
+    table = read_arm_table(bundled_arm_table())
+    pairs = control_rows(table)
+    rng = np.random.default_rng(5)
+    delta = treatment_effect_shifts(table, {"tau_effect": 0.4}, rng)
+    by_study: dict[str, set] = {}
+    for i, r in enumerate(table.rows, start=1):
+        if i in pairs and r.month > 0 and r.statistic != "proportion" and r.endpoint in SCORES:
+            by_study.setdefault(r.study, set()).add(delta[i])
+        else:
+            assert delta[i] == 0.0
+    assert set(by_study) == {"Gupta2016", "LamoEspinosa2016"}  # the studies with scored follow-up and a control
+    assert all(len(v) == 1 and 0.0 not in v for v in by_study.values())
+    draws = np.array([treatment_effect_shifts(table, {"tau_effect": 0.4}, np.random.default_rng(s))
+                      .loc[sorted(pairs)[-1]] for s in range(2000)])
+    assert draws.std() == pytest.approx(0.4, rel=0.06)
+    assert (treatment_effect_shifts(table, {}, np.random.default_rng(5)) == 0.0).all()
+    a, b = np.random.default_rng(1), np.random.default_rng(1)
+    plain = new_study_effects(table, {"tau_study": 0.05}, a)[0]
+    with_delta = new_study_effects(table, {"tau_study": 0.05, "tau_effect": 0.4}, b)[0]
+    pd.testing.assert_series_equal(plain, with_delta)

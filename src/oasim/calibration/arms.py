@@ -55,8 +55,10 @@ COLUMNS = ("study", "arm", "product", "cell_source", "dose", "dose_unit", "injec
            "spread_high")
 #: columns a table may have; absent, they take ArmRow's default. ``source_kind``: ``primary``
 #: (the paper's own tables or text) or ``secondary`` (e.g. values read off a chart elsewhere),
-#: which gets the calibration's extra secondary-source SDs (oasim.calibration.bayes)
-OPTIONAL_COLUMNS = ("source_kind",)
+#: which gets the calibration's extra secondary-source SDs (oasim.calibration.bayes).
+#: ``control_arm``: on a cell or vesicle arm, the name of the study's arm it is compared with
+#: (saline or HA); needed only when the study has more than one such arm (:func:`control_rows`)
+OPTIONAL_COLUMNS = ("source_kind", "control_arm")
 # endpoint -> (observation-model code, its range); None = not a score
 SCORES: dict[str, tuple[str, float]] = {
     "womac_pain": ("WOMAC_PAIN", 20.0), "womac_stiffness": ("WOMAC_STIFF", 8.0),
@@ -66,7 +68,10 @@ SCORES: dict[str, tuple[str, float]] = {
 AE_ENDPOINTS = ("ae_any", "ae_injection_site", "ae_treatment_related")
 ENDPOINTS = tuple(SCORES) + ("cartilage_thickness_change_mm",) + AE_ENDPOINTS
 # design columns that must agree on every row of one arm
-DESIGN_COLUMNS = ("product", "cell_source", "dose", "dose_unit", "injection_days", "co_injection", "n", "kl_grades")
+DESIGN_COLUMNS = ("product", "cell_source", "dose", "dose_unit", "injection_days", "co_injection", "n", "kl_grades",
+                  "control_arm")
+#: products without a model state of their own: the arms a cell or vesicle arm is compared with
+CONTROL_PRODUCTS = ("saline", "hyaluronic_acid")
 KL_DEFAULT = (2, 3, 4)
 
 
@@ -109,6 +114,7 @@ class ArmRow(BaseModel):
     spread_low: Optional[float] = None
     spread_high: Optional[float] = None
     source_kind: Literal["primary", "secondary"] = "primary"
+    control_arm: Optional[str] = None
 
     _floats = field_validator("dose", "scale_max", "spread_low", "spread_high", mode="before")(
         lambda v: _optional_float(v))
@@ -185,8 +191,17 @@ class ArmTable:
         return df
 
     def digest(self) -> str:
-        # a row of the default source kind digests as before the column existed
-        text = "\n".join(r.model_dump_json(exclude={"source_kind"} if r.source_kind == "primary" else None)
+        """Digest of every row (the data a calibration is fitted to)."""
+        return self._digest(("source_kind", "primary"), ("control_arm", None))
+
+    def simulation_digest(self) -> str:
+        """Digest of what the replay simulates: the rows without ``control_arm``, which only the
+        likelihood reads. A design simulated for one table serves another that differs only there."""
+        return ArmTable(tuple(r.model_copy(update={"control_arm": None}) for r in self.rows), self.source).digest()
+
+    def _digest(self, *defaults: tuple[str, object]) -> str:
+        # a row with the optional columns at their defaults digests as before they existed
+        text = "\n".join(r.model_dump_json(exclude={k for k, default in defaults if getattr(r, k) == default} or None)
                          for r in self.rows)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -244,7 +259,40 @@ def arm_table_from_records(records: list[dict], source: str = "<table>") -> ArmT
             if getattr(r, col) != getattr(r0, col):
                 raise ArmTableError(source, i, col, getattr(r, col),
                                     f"the arm's value on row {j} ({getattr(r0, col)!r}): one design per arm")
+    for i, r in enumerate(rows, start=1):
+        if r.control_arm is None:
+            continue
+        if r.product in CONTROL_PRODUCTS:
+            raise ArmTableError(source, i, "control_arm", r.control_arm,
+                                f"empty on a {r.product} arm (only a cell or vesicle arm has a control)")
+        control = first.get((r.study, r.control_arm))
+        if control is None or control[1].product not in CONTROL_PRODUCTS:
+            names = sorted(a for (s, a), (_, r0) in first.items() if s == r.study and r0.product in CONTROL_PRODUCTS)
+            raise ArmTableError(source, i, "control_arm", r.control_arm,
+                                f"a saline or HA arm of study {r.study}: {names or 'it has none'}")
     return ArmTable(tuple(rows), source)
+
+
+def control_rows(table: ArmTable) -> dict[int, int]:
+    """row_id of each cell or vesicle arm's row -> row_id of its control arm's row with the same
+    endpoint, statistic and month (rows without one are left out).
+
+    An arm's control is its ``control_arm`` or, if that is empty, the study's only saline or HA
+    arm; a study with several such arms and no ``control_arm`` pairs nothing (ambiguous)."""
+    controls: dict[str, list[str]] = {}
+    for r in table.rows:
+        if r.product in CONTROL_PRODUCTS and r.arm not in controls.setdefault(r.study, []):
+            controls[r.study].append(r.arm)
+    index = {(r.study, r.arm, r.endpoint, r.statistic, r.month): i for i, r in enumerate(table.rows, start=1)}
+    pairs = {}
+    for i, r in enumerate(table.rows, start=1):
+        if r.product in CONTROL_PRODUCTS:
+            continue
+        arm = r.control_arm or (controls.get(r.study, [None])[0] if len(controls.get(r.study, [])) == 1 else None)
+        j = index.get((r.study, arm, r.endpoint, r.statistic, r.month)) if arm else None
+        if j is not None:
+            pairs[i] = j
+    return pairs
 
 
 def bundled_arm_table() -> Path:

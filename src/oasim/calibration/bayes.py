@@ -49,13 +49,20 @@ rows of one arm is ``ρ·se_j·se_k``, with ρ the correlation of the two statis
 trials of the model itself (``fit_arms.sampling_correlation``: the arm's design replayed at the
 priors' medians).
 
-Two refinements, each with its own SD (any may be left out of a calibration; it is then 0):
+Three refinements, each with its own SD (any may be left out of a calibration; it is then 0):
 
 * rows read from a *secondary* source (values transcribed from a chart in a web application,
   not the paper's tables; ``Target.secondary``) carry an extra between-arm and row SD on top of
   the ones above (``tau_arm_secondary``, ``sigma_row_secondary``, added in variance), so the
   reading error of one such source does not widen every primary study's predictive interval,
   and a new secondary-source study gets the extra width;
+* a study's treatment effect differs from the model's by a random fraction δ_study ~ N(0,
+  τ_effect²), shared by all of the study's cell or vesicle arms (a random E_max between studies,
+  as in model-based meta-analysis; Mandema et al. 2011): a treated row with a control row in its
+  study (``Target.control``) gets ``δ_study · (m_j − m_control)``, adding τ_effect²·Δ Δᵀ to the
+  study's covariance, Δ the model's effects at θ. Heterogeneity of the effect is then one number
+  per study, not a free shift per arm, so the arms of a dose-ranging study keep the model's dose
+  response; control arms and single-arm studies get no such term;
 * AE proportions of one study share a random shift of the log-odds,
   ``logit p = logit p_model + η_study``, η ~ N(0, τ_ae²) (``tau_ae_logit``): trials ascertain
   and report adverse events differently (a solicited diary or not, what counts as related).
@@ -155,6 +162,7 @@ class Target:
     arm: str = ""  # rows of one arm (within a study) share the between-arm random effect
     scale: float | None = None  # instrument maximum the random effects scale with; None: no random effect
     secondary: bool = False  # read from a secondary source: the extra SDs of the module docstring apply
+    control: str = ""  # label of the control arm's matching row (treatment-effect random effect), "" for none
 
     def __post_init__(self):
         if self.statistic not in STATISTICS:
@@ -398,6 +406,16 @@ class ArmLikelihood:
                                 for j, t in enumerate(targets)])
         self.scaled = np.array([not self.prop[j] and t.scale is not None for j, t in enumerate(targets)], bool)
         self.scale = np.array([t.scale if self.scaled[j] else 0.0 for j, t in enumerate(targets)], float)
+        # the control row of each treated score row of a study (-1: none); the study's treatment-effect
+        # random effect scales the model's effect m_j - m_control
+        label = {t.label: j for j, t in enumerate(targets)}
+        self.control = np.array([label.get(t.control, -1) if t.control and self.scaled[j] else -1
+                                 for j, t in enumerate(targets)], int)
+        for j in np.flatnonzero(self.control >= 0):
+            c = self.control[j]
+            if not self.scaled[c] or targets[c].study != targets[j].study:
+                raise FieldError(f"{targets[j].label}.control", targets[j].control,
+                                 "a score row of the same study (the control arm's matching row)")
         self.independent = np.flatnonzero(~self.prop & ~self.scaled)
         corr = _checked_sampling_corr(sampling_corr, self.targets)
         # (columns, scale, same-arm matrix, both-secondary same-arm matrix, secondary, sampling covariance) per study
@@ -426,12 +444,16 @@ class ArmLikelihood:
             resid = self.value[j] - predicted[:, j]
             total += (-0.5 * (np.log(2 * np.pi * var) + resid ** 2 / var)).sum(axis=1)
         t_study, t_arm, s_row, t_arm2, s_row2 = (tau[:, i, None] ** 2 for i in range(5))  # (k, 1) variances
+        t_effect = tau[:, HETEROGENEITY.index("tau_effect"), None] ** 2
         for cols, s, same_arm, same_arm2, sec, sampling in self.blocks:
             ss = np.outer(s, s)
             cov = (t_study[:, :, None] * ss + t_arm[:, :, None] * ss * same_arm
                    + t_arm2[:, :, None] * ss * same_arm2 + sampling)
             diag = variance[:, cols] + (s_row + s_row2 * sec) * s ** 2
             cov = cov + diag[:, :, None] * np.eye(len(cols))
+            effect = self.effect(predicted, cols)
+            if effect is not None:  # δ_study·(m_j - m_control): one δ for the study's treated arms
+                cov = cov + t_effect[:, :, None] * effect[:, :, None] * effect[:, None, :]
             resid = self.value[cols] - predicted[:, cols]
             chol = np.linalg.cholesky(cov)
             w = np.linalg.solve(chol, resid[:, :, None])[:, :, 0]
@@ -474,13 +496,30 @@ class ArmLikelihood:
         integral = special.logsumexp(ll + log_prior + _GH_LOG_W[None, :], axis=1) + np.log(sig)
         return np.where(tau_ae > 0, integral, plain)
 
-    def new_study_variance(self, tau: np.ndarray) -> np.ndarray:
+    def effect(self, predicted: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray | None:
+        """(k, len(cols)) the model's treatment effect m_j − m_control(j) of each row (0 for a row
+        without a control: control arms, single-arm studies); None if no row of ``cols`` has one."""
+        cols = np.arange(len(self.targets)) if cols is None else cols
+        ctrl = self.control[cols]
+        paired = ctrl >= 0
+        if not paired.any():
+            return None
+        out = np.zeros((predicted.shape[0], len(cols)))
+        out[:, paired] = predicted[:, cols[paired]] - predicted[:, ctrl[paired]]
+        return out
+
+    def new_study_variance(self, tau: np.ndarray, predicted: np.ndarray | None = None) -> np.ndarray:
         """(k, m) variance a new study adds to each score row: (τ_study² + τ_arm² + σ_row²)·scale²,
-        plus (τ_arm,secondary² + σ_row,secondary²)·scale² on secondary-source rows."""
+        plus (τ_arm,secondary² + σ_row,secondary²)·scale² on secondary-source rows, plus
+        τ_effect²·(m_j − m_control)² on treated rows with a control, at the ``predicted`` m (k, m)."""
         tau = _padded(tau, np.atleast_2d(tau).shape[0])
         base = (tau[:, :3] ** 2).sum(axis=1)[:, None]
         extra = (tau[:, 3:5] ** 2).sum(axis=1)[:, None] * self.secondary[None, :]
-        return (base + extra) * self.scale[None, :] ** 2
+        out = (base + extra) * self.scale[None, :] ** 2
+        effect = None if predicted is None else self.effect(predicted)
+        if effect is not None:
+            out = out + tau[:, HETEROGENEITY.index("tau_effect"), None] ** 2 * effect ** 2
+        return out
 
 
 def _checked_sampling_corr(corr: np.ndarray | None, targets: Sequence[Target]) -> np.ndarray:
@@ -698,7 +737,7 @@ def _new_study_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[
     m, v = emulator.predict(flat[pick, :d])
     likelihood = ArmLikelihood(targets, emulator.sd_mean)
     tau = tau_matrix(heterogeneity, flat[pick, d:]) if h else np.zeros((len(pick), len(HETEROGENEITY)))
-    return rng, m, v, likelihood, tau, likelihood.new_study_variance(tau)
+    return rng, m, v, likelihood, tau, likelihood.new_study_variance(tau, m)
 
 
 def predictive_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target],

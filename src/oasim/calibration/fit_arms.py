@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FieldError
-from .arms import SCORES, ArmTable, skip_reason
+from .arms import SCORES, ArmTable, control_rows, skip_reason
 from .bayes import (HETEROGENEITY, Emulator, Prior, Target, predictive_draws, predictive_variance_parts,
                     sample_posterior, scored_value, standard_error)
 
@@ -93,7 +93,8 @@ def load_heterogeneity(path: str | Path | None = None) -> list[Prior]:
             raise FieldError(f"heterogeneity.{name}", e, "{ dist, low, high, why }", origin)
         if e["low"] < 0:
             raise FieldError(f"heterogeneity.{name}.low", e["low"], ">= 0 (a standard deviation)", origin)
-        unit = "log-odds" if name == "tau_ae_logit" else "fraction of scale maximum"
+        unit = {"tau_ae_logit": "log-odds", "tau_effect": "fraction of the model's effect"}.get(
+            name, "fraction of scale maximum")
         priors.append(Prior(name, e["dist"], float(e["low"]), float(e["high"]), unit, e["why"]))
     return priors
 
@@ -108,8 +109,15 @@ class ArmTargets:
     skipped: dict[int, str]
 
 
+def _label(r) -> str:
+    return f"{r.study} | {r.arm} | {r.endpoint} | m{r.month:g}"
+
+
 def targets_from_table(table: ArmTable) -> ArmTargets:
+    """Targets of the table's scoreable rows; a treated arm's score row names its control arm's
+    matching row (:func:`~oasim.calibration.arms.control_rows`) for the treatment-effect random effect."""
     targets, ids, studies, skipped = [], [], [], {}
+    controls = control_rows(table)
     for i, r in enumerate(table.rows, start=1):
         reason = skip_reason(r)
         if reason is None and r.month == 0:
@@ -122,8 +130,9 @@ def targets_from_table(table: ArmTable) -> ArmTargets:
         # scores get the study/arm random effects on their instrument's scale; proportions and
         # physical measures (no scale_max) are independent rows
         scale = r.scale_max if r.statistic != "proportion" and r.endpoint in SCORES else None
-        targets.append(Target(f"{r.study} | {r.arm} | {r.endpoint} | m{r.month:g}", r.statistic, r.value, r.n, se,
-                              r.study, r.arm, scale, r.source_kind == "secondary"))
+        control = _label(table.rows[controls[i] - 1]) if i in controls and scale is not None else ""
+        targets.append(Target(_label(r), r.statistic, r.value, r.n, se, r.study, r.arm, scale,
+                              r.source_kind == "secondary", control))
         ids.append(i)
         studies.append(r.study)
     return ArmTargets(targets, ids, studies, skipped)
@@ -154,10 +163,11 @@ class ArmTableSimulator:
     @property
     def fingerprint(self) -> str:
         """What this simulator computes (names a design's chunk files: a changed table, parameter
-        list, parameter set, replicate count or oasim version is a new design)."""
+        list, parameter set, replicate count or oasim version is a new design; a table changed only
+        in its likelihood-only column control_arm is not)."""
         from .. import __version__
 
-        return f"{self.table.digest()}|{','.join(self.names)}|{self.row_ids}|{self.parameter_set}|" \
+        return f"{self.table.simulation_digest()}|{','.join(self.names)}|{self.row_ids}|{self.parameter_set}|" \
                f"{self.replicates}|{__version__}"
 
     def __call__(self, theta: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -79,7 +79,6 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
             pd.DataFrame(sampling_corr, index=labels, columns=labels).to_csv(tmp / "sampling_correlation.csv")
         (tmp / "provenance.json").write_text(json.dumps(provenance or {}, indent=2, default=str))
         if extra is not None:  # e.g. the leave-one-study-out check, written inside the same atomic folder
-            say("predictive checks (leave one study out)")
             extra(emulator, result, tmp)
         (tmp / "report.html").write_text(html_report(result, predictive, mean, tmp), "utf-8")
     shutil.rmtree(work, ignore_errors=True)
@@ -90,8 +89,8 @@ def read_design(path: str | Path, priors: Sequence[Prior], targets: Sequence[Tar
                 expected: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(u, mean, sd) from the ``design.parquet`` of an earlier ``oasim calibrate`` output folder,
     checked against this run: the same parameters in the same order, the same targets, and, from
-    the folder's ``provenance.json``, the same values of ``expected`` (e.g. the table digest,
-    parameter set and replicates). A design written before the simulated SDs were kept is refused."""
+    the folder's ``provenance.json``, the same values of ``expected`` (e.g. the table's simulation
+    digest, parameter set and replicates). A design written before the simulated SDs were kept is refused."""
     from ..errors import FieldError
 
     path = Path(path)
@@ -113,6 +112,9 @@ def read_design(path: str | Path, priors: Sequence[Prior], targets: Sequence[Tar
     if not provenance_path.is_file():
         raise FieldError("--design", str(path), "a design with its provenance.json beside it")
     provenance = json.loads(provenance_path.read_text())
+    if "simulation_digest" not in provenance and "table_digest" in provenance:
+        # written before tables could carry control_arm: the two digests were then the same
+        provenance["simulation_digest"] = provenance["table_digest"]
     for key, value in expected.items():
         if provenance.get(key) != value:
             raise FieldError(f"--design ({key})", provenance.get(key), f"{value!r}, as in this run")

@@ -22,7 +22,9 @@ With a calibrated parameter set every replicate replays the table at its own pos
 If the set also carries the calibration's heterogeneity SDs (``ParameterSet.heterogeneity``),
 each replicate adds, as for a study the calibration has not seen, the random effects of
 :mod:`oasim.calibration.bayes` at that draw's SDs: ``(η_study + η_arm + ε_row) · scale_max`` on
-every score row after month 0 (proportions and rows without an instrument maximum get none).
+every score row after month 0 (proportions and rows without an instrument maximum get none),
+and on a treated arm's rows with a control row ``δ_study · (value − control's value)``, the
+study's shift of the treatment effect (:func:`treatment_effect_shifts`).
 
 Replicates run in chunks; with an output folder each chunk is written atomically as
 ``chunk_<start>_<stop>.parquet`` and a rerun skips chunks already written (as ``oasim power``).
@@ -44,7 +46,7 @@ from scipy import special
 from ..errors import FieldError
 from ..parameters import ParameterSet
 from ..distributed import run_chunks
-from .arms import SCORES, ArmRow, ArmTable, plan_studies, simulate_arm_table
+from .arms import SCORES, ArmRow, ArmTable, control_rows, plan_studies, simulate_arm_table
 from .bayes import HETEROGENEITY, instrument_bounds, iqr_sd, scored_value
 
 ALPHA = 0.05
@@ -187,6 +189,22 @@ def new_study_effects(table: ArmTable, sds: Mapping[str, float], rng: np.random.
     return pd.Series(score, name="effect"), pd.Series(logit, name="logit_shift")
 
 
+def treatment_effect_shifts(table: ArmTable, sds: Mapping[str, float], rng: np.random.Generator) -> pd.Series:
+    """One draw of a new study's treatment-effect random effect per row (index row_id): δ ~ N(0,
+    tau_effect²), one per study, on the score rows after month 0 of its cell or vesicle arms that
+    have a control row (:func:`~oasim.calibration.arms.control_rows`); 0 elsewhere. The row's
+    simulated value moves by δ·(value − control's value)."""
+    tau = float(sds.get("tau_effect", 0.0))
+    studies = sorted({r.study for r in table.rows})
+    delta = dict(zip(studies, rng.normal(0.0, tau, len(studies))))
+    pairs = control_rows(table)
+    out = {}
+    for row_id, r in enumerate(table.rows, start=1):
+        scored = r.month > 0 and r.statistic != "proportion" and r.endpoint in SCORES and r.scale_max is not None
+        out[row_id] = delta[r.study] if scored and row_id in pairs else 0.0
+    return pd.Series(out, name="delta", dtype=float)
+
+
 def shift_proportions(values: pd.DataFrame, shift: pd.Series, n: pd.Series) -> pd.DataFrame:
     """Proportions (k events of n) moved by a log-odds ``shift`` per row and rounded back to a
     count of the row's n: a new study's AE ascertainment applied to a simulated arm. 0 and n
@@ -241,6 +259,7 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
         stamp.write_text(digest)
 
     low, high = score_range(table)  # a new study's score statistics stay on their instrument
+    pairs = control_rows(table)
     row_n = pd.Series({i: r.n for i, r in enumerate(table.rows, start=1)}, dtype=float)
 
     def compute(start: int, stop: int) -> pd.DataFrame:
@@ -256,8 +275,14 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
             values = sim.values
             if random_effects:  # a study the calibration has not seen: its random effects at this draw's SDs
                 sds = pset.heterogeneity.iloc[drawn.draw_index]
-                effect, shift = new_study_effects(table, sds,
-                                                  np.random.default_rng(np.random.SeedSequence([seed, k, 11])))
+                rng = np.random.default_rng(np.random.SeedSequence([seed, k, 11]))
+                effect, shift = new_study_effects(table, sds, rng)
+                delta = treatment_effect_shifts(table, sds, rng)  # drawn last: sets without it keep their stream
+                treated = [i for i in values.index if delta.get(i, 0.0) != 0.0 and pairs[i] in values.index]
+                if treated:  # δ·(m_j − m_control), on this replicate's simulated values
+                    values.loc[treated] += (delta.reindex(treated).to_numpy()[:, None]
+                                            * (values.loc[treated].to_numpy()
+                                               - values.loc[[pairs[i] for i in treated]].to_numpy()))
                 values = values.add(effect.reindex(values.index).fillna(0.0), axis=0)
                 values = values.clip(low.reindex(values.index), high.reindex(values.index), axis=0)
                 values = shift_proportions(values, shift, row_n)

@@ -84,6 +84,7 @@ def register(app: typer.Typer) -> None:
                     f'name = "{parameter_set}_calibrated"\nbase = "{parameter_set}"\nposterior = "posterior.parquet"\n'
                     f'{sds}description = "{parameter_set} set plus posterior draws of oasim calibrate (seed {seed})"\n')
                 if loso:
+                    typer.echo("predictive checks (leave one study out)", err=True)
                     leave_one_study_out(emulator, prior_list, arm_targets, seed + 7,
                                         mcmc_steps=mcmc_steps, heterogeneity=tau_priors, engine=engine,
                                         sampling_corr=corr).to_csv(
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
             reused = None
             if design is not None:
                 reused = read_design(design, prior_list, arm_targets.targets,
-                                     {"table_digest": table.digest(), "parameter_set": parameter_set,
+                                     {"simulation_digest": table.simulation_digest(), "parameter_set": parameter_set,
                                       "replicates": replicates, "oasim_version": __version__})
                 design_points = len(reused[0])
             check_output_dir(out, force)  # refuse before the replicate trials, not after
@@ -104,7 +105,8 @@ def register(app: typer.Typer) -> None:
                            "trials at the priors' medians)", err=True)
                 corr = sampling_correlation(table, prior_list, arm_targets.row_ids, parameter_set,
                                             correlation_replicates, seed + 11)
-            provenance = {"tables": [str(p) for p in paths], "table_digest": table.digest(), "seed": seed,
+            provenance = {"tables": [str(p) for p in paths], "table_digest": table.digest(),
+                          "simulation_digest": table.simulation_digest(), "seed": seed,
                           "design_from": None if design is None else str(design),
                           "parameter_set": parameter_set, "design_points": design_points, "replicates": replicates,
                           "correlation_replicates": correlation_replicates,
@@ -115,10 +117,6 @@ def register(app: typer.Typer) -> None:
                 task = bar.add_task("design runs", total=design_points)
 
                 def say(message: str) -> None:
-                    # calibrate() announces the leave-one-study-out check before it calls `extra`,
-                    # whatever `extra` does; with --no-loso, `extra` writes two small files and no check
-                    if not loso and "leave one study out" in message:
-                        message = "writing skipped_rows.csv and parameter_set.toml (no leave-one-study-out check)"
                     bar.console.print(message, style="dim")
 
                 result = calibrate(simulator, prior_list, arm_targets.targets, out, settings, provenance,

@@ -29,9 +29,10 @@ SOURCE_KINDS = ("derived:", "calibrated:", "assumed:")
 #: the SDs of a calibration's random effects (oasim.calibration.bayes): between-study, between-arm
 #: and row SDs of score statistics (fractions of the instrument maximum), the extra between-arm
 #: and row SDs of rows read from a secondary source, and the between-study SD of AE proportions
-#: on the logit scale. A calibration may use any of them; the ones it leaves out are 0.
+#: on the logit scale, and the between-study SD of the treatment effect relative to the model's
+#: (a fraction of it). A calibration may use any of them; the ones it leaves out are 0.
 HETEROGENEITY_SDS = ("tau_study", "tau_arm", "sigma_row", "tau_arm_secondary", "sigma_row_secondary",
-                     "tau_ae_logit")
+                     "tau_ae_logit", "tau_effect")
 PRIOR_DISTRIBUTIONS = ("uniform", "loguniform")
 _BIB_KEY = re.compile(r"@\w+\{([^,]+),")
 _FRACTION_SUFFIXES = ("_fraction", "_weight", "_share")
