@@ -1,7 +1,7 @@
 """Write ``power_replicates_main.csv``: replicate tables of ``simulate_power`` pinned from main.
 
 Regenerated on purpose each time ``human_calibrated`` (the examples' parameter set) was refitted
-(session 23; session 24, six-SD random effects; session 25, the table with Lamo-Espinosa 2016; session 26, within-arm sampling correlation and the plateau of relief), each time after checking the pins pass with the
+(session 23; session 24, six-SD random effects; session 25, the table with Lamo-Espinosa 2016; session 26, within-arm sampling correlation and the plateau of relief; session 27, the treatment-effect random effect without tau_arm), each time after checking the pins pass with the
 old set; first regenerated after the power speed-up had been checked equal to these pins (merge 722987e, all 9
 pinned tests passing with the old set). First generated once at commit 03a127e (before the power-run speed-up of issue 16, item 5) with
 ``PYTHONPATH=src python tests/trial/data/make_power_replicates.py``; the test

@@ -1,7 +1,7 @@
 """Write ``trial_table_digests_main.json``: a SHA-256 per table of one full trial, from main.
 
 Regenerated on purpose each time ``human_calibrated`` (the examples' parameter set) was refitted
-(session 23; session 24, six-SD random effects; session 25, the table with Lamo-Espinosa 2016; session 26, within-arm sampling correlation and the plateau of relief), each time after checking the pins pass with the
+(session 23; session 24, six-SD random effects; session 25, the table with Lamo-Espinosa 2016; session 26, within-arm sampling correlation and the plateau of relief; session 27, the treatment-effect random effect without tau_arm), each time after checking the pins pass with the
 old set; first regenerated after the power speed-up had been checked equal to these pins (merge 722987e, all 9
 pinned tests passing with the old set). First generated from commit 03a127e (before the power-run speed-up of issue 16, item 5), with that
 commit's ``src`` first on ``PYTHONPATH``, by ``python tests/trial/data/make_trial_table_digests.py``:
