@@ -288,7 +288,8 @@ def control_rows(table: ArmTable) -> dict[int, int]:
     for i, r in enumerate(table.rows, start=1):
         if r.product in CONTROL_PRODUCTS:
             continue
-        arm = r.control_arm or (controls.get(r.study, [None])[0] if len(controls.get(r.study, [])) == 1 else None)
+        only = controls.get(r.study, [])
+        arm = r.control_arm or (only[0] if len(only) == 1 else None)
         j = index.get((r.study, arm, r.endpoint, r.statistic, r.month)) if arm else None
         if j is not None:
             pairs[i] = j

@@ -152,6 +152,12 @@ def score_rows(table: ArmTable, simulated: pd.DataFrame, skipped: Mapping[int, s
     return ValidationResult(rows, conditioning, skipped_out, replicates, provenance or {})
 
 
+def _scored_follow_up(r: ArmRow) -> bool:
+    """A score statistic after baseline on an instrument with a maximum: the rows a new study's
+    score random effects move."""
+    return r.month > 0 and r.statistic != "proportion" and r.endpoint in SCORES and r.scale_max is not None
+
+
 def new_study_effects(table: ArmTable, sds: Mapping[str, float], rng: np.random.Generator
                       ) -> tuple[pd.Series, pd.Series]:
     """One draw of a new study's random effects per row (index row_id): (score effect on the
@@ -177,9 +183,8 @@ def new_study_effects(table: ArmTable, sds: Mapping[str, float], rng: np.random.
     score, logit = {}, {}
     for row_id, r in enumerate(table.rows, start=1):
         i = row_id - 1
-        scored = r.month > 0 and r.statistic != "proportion" and r.endpoint in SCORES and r.scale_max is not None
         effect = 0.0
-        if scored:
+        if _scored_follow_up(r):
             effect = eta_study[r.study] + eta_arm[(r.study, r.arm)] + eps[i]
             if r.source_kind == "secondary":
                 effect += eta_arm2[(r.study, r.arm)] + eps2[i]
@@ -189,19 +194,19 @@ def new_study_effects(table: ArmTable, sds: Mapping[str, float], rng: np.random.
     return pd.Series(score, name="effect"), pd.Series(logit, name="logit_shift")
 
 
-def treatment_effect_shifts(table: ArmTable, sds: Mapping[str, float], rng: np.random.Generator) -> pd.Series:
+def treatment_effect_shifts(table: ArmTable, sds: Mapping[str, float], rng: np.random.Generator,
+                            pairs: Mapping[int, int] | None = None) -> pd.Series:
     """One draw of a new study's treatment-effect random effect per row (index row_id): δ ~ N(0,
     tau_effect²), one per study, on the score rows after month 0 of its cell or vesicle arms that
-    have a control row (:func:`~oasim.calibration.arms.control_rows`); 0 elsewhere. The row's
-    simulated value moves by δ·(value − control's value)."""
+    have a control row (``pairs``, :func:`~oasim.calibration.arms.control_rows` of the table if
+    None); 0 elsewhere. The row's simulated value moves by δ·(value − control's value)."""
     tau = float(sds.get("tau_effect", 0.0))
     studies = sorted({r.study for r in table.rows})
     delta = dict(zip(studies, rng.normal(0.0, tau, len(studies))))
-    pairs = control_rows(table)
+    pairs = control_rows(table) if pairs is None else pairs
     out = {}
     for row_id, r in enumerate(table.rows, start=1):
-        scored = r.month > 0 and r.statistic != "proportion" and r.endpoint in SCORES and r.scale_max is not None
-        out[row_id] = delta[r.study] if scored and row_id in pairs else 0.0
+        out[row_id] = delta[r.study] if _scored_follow_up(r) and row_id in pairs else 0.0
     return pd.Series(out, name="delta", dtype=float)
 
 
@@ -277,7 +282,7 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
                 sds = pset.heterogeneity.iloc[drawn.draw_index]
                 rng = np.random.default_rng(np.random.SeedSequence([seed, k, 11]))
                 effect, shift = new_study_effects(table, sds, rng)
-                delta = treatment_effect_shifts(table, sds, rng)  # drawn last: sets without it keep their stream
+                delta = treatment_effect_shifts(table, sds, rng, pairs)  # drawn last: other effects keep their stream
                 treated = [i for i in values.index if delta.get(i, 0.0) != 0.0 and pairs[i] in values.index]
                 if treated:  # δ·(m_j − m_control), on this replicate's simulated values
                     values.loc[treated] += (delta.reindex(treated).to_numpy()[:, None]

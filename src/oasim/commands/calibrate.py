@@ -116,12 +116,9 @@ def register(app: typer.Typer) -> None:
                           transient=True) as bar:
                 task = bar.add_task("design runs", total=design_points)
 
-                def say(message: str) -> None:
-                    bar.console.print(message, style="dim")
-
                 result = calibrate(simulator, prior_list, arm_targets.targets, out, settings, provenance,
                                    lambda done, total: bar.update(task, completed=done), force, extra, tau_priors,
-                                   say, engine, corr, reused)
+                                   lambda message: bar.console.print(message, style="dim"), engine, corr, reused)
         except OasimError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
