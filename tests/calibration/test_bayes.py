@@ -432,3 +432,74 @@ def test_treatment_effect_random_effect_scales_the_models_effect():
     np.testing.assert_allclose(extra[:, 1] - base[:, 1], tau[:, -1] ** 2 * (pred[:, 1] - pred[:, 0]) ** 2)
     with pytest.raises(FieldError, match="control"):
         ArmLikelihood([targets[0], Target("B y", "mean", 1.0, 10, 1.0, "B", "y", 100.0, control="A c m3")], np.zeros(2))
+
+
+class _LinearEmulator:
+    """A stand-in emulator: m_j(u) = a_j + b_j·u_0, no emulator variance."""
+
+    def __init__(self, a, b):
+        self.a, self.b = np.asarray(a, float), np.asarray(b, float)
+        self.sd_mean = np.full(len(a), 20.0)
+
+    def predict(self, u):
+        u = np.atleast_2d(u)
+        return self.a + self.b * u[:, :1], np.zeros((len(u), len(self.a)))
+
+
+def _anchored_setup(u_theta):
+    """One study: a control row C and a treated row T paired with it (scale 100, SE 2 and 3);
+    τ_study 0.05, σ_row 0.02, τ_effect 0.5 fixed by a chain that sits at prior-quantile 0.5."""
+    from oasim.calibration.bayes import anchored_predictive_draws  # noqa: F401  (imported by the tests)
+
+    targets = [Target("C m6", "mean", 40.0, 30, 2.0, "S", "ctrl", 100.0),
+               Target("T m6", "mean", 30.0, 30, 3.0, "S", "cell", 100.0, control="C m6")]
+    heterogeneity = [Prior(n, "uniform", 0.0, 2 * v, "fraction of scale maximum", "test")
+                     for n, v in (("tau_study", 0.05), ("sigma_row", 0.02), ("tau_effect", 0.5))]
+    chain = np.empty((len(u_theta), 3 + 1))
+    chain[:, 0] = u_theta
+    chain[:, 1:] = 0.5
+    return targets, heterogeneity, chain[:, None, :]
+
+
+def test_anchored_draws_are_the_conditional_normal_given_the_control_arm():
+    """One parameter vector: the treated row given the control row is N(m_T + c/C_aa·(y_C − m_C),
+    C_tt − c²/C_aa), c = τ_study²·100², written out by hand; rows without a pair stay NaN."""
+    from oasim.calibration.bayes import anchored_predictive_draws
+
+    targets, heterogeneity, chain = _anchored_setup(np.full(4000, 0.5))
+    emulator = _LinearEmulator([50.0, 35.0], [0.0, 0.0])  # m_C = 50, m_T = 35: Δ = −15
+    draws, ess = anchored_predictive_draws(emulator, chain, targets, heterogeneity, seed=3, n_draws=4000)
+    c = 0.05 ** 2 * 100 ** 2
+    c_aa = c + 0.02 ** 2 * 100 ** 2 + 2.0 ** 2
+    c_tt = c + 0.02 ** 2 * 100 ** 2 + 3.0 ** 2 + 0.5 ** 2 * 15.0 ** 2
+    mean = 35.0 + c / c_aa * (40.0 - 50.0)
+    var = c_tt - c ** 2 / c_aa
+    assert np.isnan(draws[:, 0]).all()
+    assert abs(draws[:, 1].mean() - mean) < 4 * np.sqrt(var / 4000)
+    assert draws[:, 1].var() == pytest.approx(var, rel=0.08)
+    assert ess == {"S": pytest.approx(4000.0)}
+    # the unconditioned new-study variance is larger by c²/C_aa
+    assert var < c_tt
+
+
+def test_anchored_draws_reweight_the_posterior_by_the_control_arms_likelihood():
+    """Two parameter vectors, half the draws each, predicting the control at 40 (= observed) and
+    at 60: the draws are reweighted by N(40; m_C, C_aa), so the treated row's mean is the weighted
+    mixture of the two conditional means, and the ESS is (Σw)²/Σw²."""
+    from scipy import stats
+
+    from oasim.calibration.bayes import anchored_predictive_draws
+
+    targets, heterogeneity, chain = _anchored_setup(np.repeat([0.0, 1.0], 3000))
+    emulator = _LinearEmulator([40.0, 30.0], [20.0, 20.0])  # u = 0: m = (40, 30); u = 1: (60, 50)
+    draws, ess = anchored_predictive_draws(emulator, chain, targets, heterogeneity, seed=5, n_draws=6000)
+    c = 0.05 ** 2 * 100 ** 2
+    c_aa = c + 0.02 ** 2 * 100 ** 2 + 2.0 ** 2
+    w = stats.norm.pdf(40.0, [40.0, 60.0], np.sqrt(c_aa))
+    means = np.array([30.0, 50.0]) + c / c_aa * (40.0 - np.array([40.0, 60.0]))
+    expected = (w * means).sum() / w.sum()
+    c_tt = c + 0.02 ** 2 * 100 ** 2 + 3.0 ** 2 + 0.5 ** 2 * 10.0 ** 2
+    sd = np.sqrt(c_tt - c ** 2 / c_aa + (w * (means - expected) ** 2).sum() / w.sum())
+    assert abs(draws[:, 1].mean() - expected) < 4 * sd / np.sqrt(6000)
+    weights = np.repeat(w, 3000)
+    assert ess["S"] == pytest.approx(weights.sum() ** 2 / (weights ** 2).sum(), rel=1e-9)

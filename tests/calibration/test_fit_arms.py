@@ -96,6 +96,49 @@ def test_leave_one_study_out_predicts_each_held_out_study(tmp_path):
     assert (pi["score"] >= pi["pi_high"] - pi["pi_low"] - 1e-12).all()
 
 
+def test_leave_one_study_out_also_predicts_treated_rows_given_their_control_arm():
+    """Three two-arm studies whose saline arms differ by ±8 points (between-study heterogeneity):
+    each held-out MSC row also gets an interval given its own saline arm, narrower than the
+    new-study one and still covering; saline rows have none; the report's per-study table and
+    summary carry the anchored numbers."""
+    from oasim.calibration.report import anchored_summary, width_by_study
+
+    msc = dict(cell_source="umbilical_cord", dose="10000000", dose_unit="cells")
+    offsets = {"A": 0.0, "B": 8.0, "C": -8.0}
+    table = arm_table_from_records([
+        r for study, off in offsets.items() for r in (
+            _row(study, "saline", "saline", 3, -12 + off),
+            _row(study, "msc", "msc", 3, -20 + off, **msc),
+            _row(study, "saline", "saline", 6, -10 + off),
+            _row(study, "msc", "msc", 6, -19 + off, **msc))])
+    t = targets_from_table(table)
+    assert [bool(x.control) for x in t.targets] == [False, True] * 6
+    priors = [Prior("effect", "uniform", 0.0, 20.0, "points", "toy")]
+
+    base = np.array([-12.0, -12.0, -10.0, -10.0])  # saline m3, msc m3, saline m6, msc m6 before the effect
+
+    def simulator(theta, seeds):  # the toy: the effect subtracts from the MSC rows of every study
+        one = base + np.outer(theta[:, 0], [0.0, -1.0, 0.0, -1.0])
+        m = np.tile(one, (1, 3))
+        return m, np.full_like(m, 20.0)
+
+    u, mean, sd = run_design(simulator, priors, 24, seed=1)
+    emulator = Emulator.fit(u, mean, sd, seed=1, restarts=0)
+    tau = [Prior(n, "uniform", 0.0, 0.3, "fraction of scale maximum", "toy") for n in ("tau_study", "sigma_row")]
+    loso = leave_one_study_out(emulator, priors, t, seed=2, mcmc_steps=400, heterogeneity=tau)
+    treated = loso["target"].str.contains("msc")
+    assert loso.loc[~treated, "anchored_width_ratio"].isna().all()
+    assert loso.loc[treated, "anchored_width_ratio"].notna().all()
+    assert loso.loc[treated, "anchored_inside"].astype(bool).all()
+    assert (loso.loc[treated, "anchored_width_ratio"] < loso.loc[treated, "width_ratio"]).all()
+    assert (loso.loc[treated, "anchor_ess"] > 50).all()
+    summary = anchored_summary(loso)
+    assert summary["rows"] == 6 and summary["studies"] == 3 and summary["coverage"] == 1.0
+    assert summary["mean_width_ratio"] < summary["unanchored_mean_width_ratio"]
+    by_study = width_by_study(loso).set_index("study")
+    assert list(by_study["anchored_rows"]) == [2, 2, 2]
+
+
 @pytest.mark.slow
 def test_design_and_leave_one_study_out_give_the_same_numbers_on_dask_workers(tmp_path):
     """The real arm-table replay's design chunks and the held-out refits on a 2-process local Dask

@@ -443,17 +443,8 @@ class ArmLikelihood:
             var = self.se_obs[j] ** 2 + variance[:, j]
             resid = self.value[j] - predicted[:, j]
             total += (-0.5 * (np.log(2 * np.pi * var) + resid ** 2 / var)).sum(axis=1)
-        t_study, t_arm, s_row, t_arm2, s_row2 = (tau[:, i, None] ** 2 for i in range(5))  # (k, 1) variances
-        t_effect = tau[:, HETEROGENEITY.index("tau_effect"), None] ** 2
-        for cols, s, same_arm, same_arm2, sec, sampling in self.blocks:
-            ss = np.outer(s, s)
-            cov = (t_study[:, :, None] * ss + t_arm[:, :, None] * ss * same_arm
-                   + t_arm2[:, :, None] * ss * same_arm2 + sampling)
-            diag = variance[:, cols] + (s_row + s_row2 * sec) * s ** 2
-            cov = cov + diag[:, :, None] * np.eye(len(cols))
-            effect = self.effect(predicted, cols)
-            if effect is not None:  # δ_study·(m_j - m_control): one δ for the study's treated arms
-                cov = cov + t_effect[:, :, None] * effect[:, :, None] * effect[:, None, :]
+        for b, (cols, *_) in enumerate(self.blocks):
+            cov = self.block_covariance(b, predicted, variance, tau)
             resid = self.value[cols] - predicted[:, cols]
             chol = np.linalg.cholesky(cov)
             w = np.linalg.solve(chol, resid[:, :, None])[:, :, 0]
@@ -464,6 +455,24 @@ class ArmLikelihood:
             for cols in self.prop_groups:
                 total += self._proportions(predicted[:, cols], cols, tau_ae)
         return total
+
+    def block_covariance(self, b: int, predicted: np.ndarray, variance: np.ndarray, tau: np.ndarray) -> np.ndarray:
+        """(k, c, c) covariance of the published values of study block ``b``'s c score rows around the
+        predicted ones: the study's, arms' and rows' random effects, the treatment-effect term
+        τ_effect²·ΔΔᵀ, the correlated sampling errors of one arm's rows and the emulator variance;
+        ``tau`` (k, len(HETEROGENEITY))."""
+        cols, s, same_arm, same_arm2, sec, sampling = self.blocks[b]
+        t_study, t_arm, s_row, t_arm2, s_row2 = (tau[:, i, None] ** 2 for i in range(5))  # (k, 1) variances
+        ss = np.outer(s, s)
+        cov = (t_study[:, :, None] * ss + t_arm[:, :, None] * ss * same_arm
+               + t_arm2[:, :, None] * ss * same_arm2 + sampling)
+        diag = variance[:, cols] + (s_row + s_row2 * sec) * s ** 2
+        cov = cov + diag[:, :, None] * np.eye(len(cols))
+        effect = self.effect(predicted, cols)
+        if effect is not None:  # δ_study·(m_j - m_control): one δ for the study's treated arms
+            t_effect = tau[:, HETEROGENEITY.index("tau_effect"), None, None] ** 2
+            cov = cov + t_effect * effect[:, :, None] * effect[:, None, :]
+        return cov
 
     def _proportions(self, p_model: np.ndarray, cols: np.ndarray, tau_ae: np.ndarray) -> np.ndarray:
         """log ∫ Π_j Binom(k_j | n_j, expit(logit p_j + η)) N(η; 0, τ²) dη for one study, (k,).
@@ -725,7 +734,8 @@ def sample_posterior(emulator: Emulator, priors: Sequence[Prior], targets: Seque
 
 
 def _new_study_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target],
-                     heterogeneity: Sequence[Prior], seed: int, n_draws: int):
+                     heterogeneity: Sequence[Prior], seed: int, n_draws: int,
+                     sampling_corr: np.ndarray | None = None):
     """Posterior draws for a new study: (rng, emulated means m and variances v at n_draws picked
     posterior parameter vectors, the likelihood of ``targets``, τ at the same draws, the variance
     the new study's random effects add). The rng is returned to draw on from."""
@@ -735,7 +745,7 @@ def _new_study_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[
     flat = chain_u.reshape(-1, d + h)
     pick = rng.choice(len(flat), size=min(n_draws, len(flat)), replace=False)
     m, v = emulator.predict(flat[pick, :d])
-    likelihood = ArmLikelihood(targets, emulator.sd_mean)
+    likelihood = ArmLikelihood(targets, emulator.sd_mean, sampling_corr)
     tau = tau_matrix(heterogeneity, flat[pick, d:]) if h else np.zeros((len(pick), len(HETEROGENEITY)))
     return rng, m, v, likelihood, tau, likelihood.new_study_variance(tau, m)
 
@@ -761,6 +771,70 @@ def predictive_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[
             p[:, cols] = special.expit(special.logit(p[:, cols]) + eta[:, None])
         sim[:, prop] = rng.binomial(likelihood.n[prop].astype(int), p[:, prop]) / likelihood.n[prop]
     return sim
+
+
+def anchored_predictive_draws(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target],
+                              heterogeneity: Sequence[Prior], seed: int, n_draws: int = 1000,
+                              sampling_corr: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, float]]:
+    """Predictions of a new study's treated follow-up rows *given its anchor rows*: (draws
+    (n_draws, m), NaN in every other column; effective sample size of the reweighting per study).
+
+    A study's anchors are the follow-up rows of its control arms (the arms its treated rows are
+    paired with), which a trial observes without the treatment (baselines are not targets: the
+    replay starts each arm at its published baseline). Given those,
+    the study's random effects are partly known, and what is left to predict is the treatment
+    effect. Per study block, with the rows' joint normal of the likelihood (mean m(θ), covariance
+    C(θ, τ) of :meth:`ArmLikelihood.block_covariance`; the treatment-effect term has Δ = 0 on
+    anchors, so they say nothing about δ):
+
+    1. the posterior draws (θ, τ) fitted without the study are reweighted by the anchors'
+       likelihood N(y_A; m_A, C_AA), which is Bayes' rule for adding the anchors to the fit
+       (the study's rows are independent of the other studies given θ and τ), and resampled;
+    2. each resampled draw gives a treated-row vector from the conditional normal
+       N(m_T + C_TA C_AA⁻¹(y_A − m_A), C_TT − C_TA C_AA⁻¹ C_AT), clipped to the instrument.
+
+    Studies without both anchors and treated rows, and treated rows without a control, give NaN
+    columns; a study without both has no ESS entry. Used by
+    the leave-one-study-out check to split a new study's interval into what its control arm
+    would have told (the between-study and placebo-response heterogeneity) and what it would
+    not (the treatment effect)."""
+    rng, m, v, likelihood, tau, _ = _new_study_draws(emulator, chain_u, targets, heterogeneity, seed, n_draws,
+                                                     sampling_corr)
+    k = len(m)
+    out = np.full((k, len(targets)), np.nan)
+    ess = {}
+    for b, (cols, *_rest) in enumerate(likelihood.blocks):
+        ctrl = likelihood.control[cols]
+        treated = ctrl >= 0
+        control_arms = {targets[c].arm for c in ctrl[treated]}
+        anchor = np.array([targets[j].arm in control_arms for j in cols]) & ~treated
+        if not treated.any() or not anchor.any():
+            continue
+        ia, it = np.flatnonzero(anchor), np.flatnonzero(treated)
+        a, t = cols[ia], cols[it]
+        cov = likelihood.block_covariance(b, m, v, tau)
+        c_aa = cov[:, ia[:, None], ia[None, :]]
+        c_ta = cov[:, it[:, None], ia[None, :]]
+        c_tt = cov[:, it[:, None], it[None, :]]
+        chol = np.linalg.cholesky(c_aa)
+        resid = likelihood.value[a] - m[:, a]
+        w = np.linalg.solve(chol, resid[:, :, None])[:, :, 0]
+        log_w = -np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1) - 0.5 * (w * w).sum(axis=1)
+        weight = np.exp(log_w - log_w.max())
+        weight /= weight.sum()
+        ess[targets[cols[0]].study] = float(1.0 / np.sum(weight ** 2))
+        # C_TA C_AA⁻¹ through the Cholesky factor: K = (L⁻¹ C_AT)ᵀ L⁻¹
+        half = np.linalg.solve(chol, np.swapaxes(c_ta, 1, 2))  # (k, a, t) = L⁻¹ C_AT
+        mean = m[:, t] + np.einsum("kat,ka->kt", half, w)
+        var = c_tt - np.einsum("kat,kau->ktu", half, half)
+        pick = rng.choice(k, size=k, p=weight)
+        jitter = 1e-12 * np.outer(likelihood.scale[t], likelihood.scale[t]) * np.eye(len(t))
+        z = np.linalg.cholesky(var[pick] + jitter) @ rng.normal(size=(k, len(t), 1))
+        sim = mean[pick] + z[:, :, 0]
+        for i, j in enumerate(t):
+            sim[:, i] = np.clip(sim[:, i], *instrument_bounds(targets[j].statistic, targets[j].scale))
+        out[:, t] = sim
+    return out, ess
 
 
 def predictive_variance_parts(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target],

@@ -16,7 +16,8 @@ import pandas as pd
 
 from ..errors import FieldError
 from .arms import SCORES, ArmTable, control_rows, skip_reason
-from .bayes import (HETEROGENEITY, Emulator, Prior, Target, predictive_draws, predictive_variance_parts,
+from .bayes import (HETEROGENEITY, Emulator, Prior, Target, anchored_predictive_draws, predictive_draws,
+                    predictive_variance_parts,
                     sample_posterior, scored_value, standard_error)
 
 
@@ -222,15 +223,24 @@ def sampling_correlation(table: ArmTable, priors: Sequence[Prior], row_ids: Sequ
 
 
 def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target], columns: Sequence[int],
-                        seed: int, n_draws: int = 1000, heterogeneity: Sequence[Prior] = ()) -> pd.DataFrame:
+                        seed: int, n_draws: int = 1000, heterogeneity: Sequence[Prior] = (),
+                        sampling_corr: np.ndarray | None = None) -> pd.DataFrame:
     """95 % predictive interval of each target column's statistic in a new study (posterior
     parameters, the new study's random effects when ``heterogeneity`` is given, and the arm's
     sampling error), its coverage of the published value, its width over the trial's own CI, and
-    the variance parts of that width (:func:`~oasim.calibration.bayes.predictive_variance_parts`)."""
+    the variance parts of that width (:func:`~oasim.calibration.bayes.predictive_variance_parts`).
+
+    Treated rows with a control row also get the interval *given their study's control arms*
+    (``anchored_*`` columns, NaN on other rows; ``anchor_ess``: the effective sample size of the
+    posterior draws reweighted by those arms' rows;
+    :func:`~oasim.calibration.bayes.anchored_predictive_draws`, with ``sampling_corr`` the
+    correlation of one arm's rows, None for independent rows)."""
     from scipy.stats import binomtest
 
     sim = predictive_draws(emulator, chain_u, targets, heterogeneity, seed, n_draws)
     parts = predictive_variance_parts(emulator, chain_u, targets, heterogeneity, seed, n_draws)
+    anchored, ess = anchored_predictive_draws(emulator, chain_u, targets, heterogeneity, seed + 1, n_draws,
+                                              sampling_corr)
     rows = []
     for j in columns:
         t = targets[j]
@@ -244,9 +254,16 @@ def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequen
         inside = bool(lo <= scored_value(t.statistic, t.value, t.n) <= hi)
         # interval score (Gneiting & Raftery 2007, eq. 43) at alpha = 0.05
         score = (hi - lo) + 40.0 * max(lo - t.value, 0.0) + 40.0 * max(t.value - hi, 0.0)
-        rows.append({"target": t.label, "value": t.value, "pi_low": lo, "pi_high": hi, "inside": inside,
-                     "width_ratio": (hi - lo) / own if own > 0 else np.nan, "score": score}
-                    | parts.iloc[j].to_dict())
+        row = {"target": t.label, "value": t.value, "pi_low": lo, "pi_high": hi, "inside": inside,
+               "width_ratio": (hi - lo) / own if own > 0 else np.nan, "score": score} | parts.iloc[j].to_dict()
+        a_lo = a_hi = a_inside = a_ratio = a_ess = np.nan
+        if not np.isnan(anchored[0, j]):
+            a_lo, a_hi = np.percentile(anchored[:, j], [2.5, 97.5])
+            a_inside = bool(a_lo <= t.value <= a_hi)
+            a_ratio = (a_hi - a_lo) / own if own > 0 else np.nan
+            a_ess = ess[t.study]
+        rows.append(row | {"anchored_pi_low": a_lo, "anchored_pi_high": a_hi, "anchored_inside": a_inside,
+                           "anchored_width_ratio": a_ratio, "anchor_ess": a_ess})
     return pd.DataFrame(rows)
 
 
@@ -290,7 +307,8 @@ def _held_out_study(emulator: Emulator, priors: Sequence[Prior], targets: Sequen
     corr = None if sampling_corr is None else sampling_corr[np.ix_(kept, kept)]
     result = sample_posterior(sub, priors, [targets[j] for j in kept], seed_fit, n_steps=mcmc_steps,
                               heterogeneity=heterogeneity, sampling_corr=corr)
-    table = predictive_interval(emulator, result.chain_u, targets, held, seed_predict, heterogeneity=heterogeneity)
+    table = predictive_interval(emulator, result.chain_u, targets, held, seed_predict, heterogeneity=heterogeneity,
+                                sampling_corr=sampling_corr)
     table["mcmc_steps"] = mcmc_steps
     table["rhat_max"] = float(np.max(result.rhat))
     table["ess_min"] = float(np.min(result.ess))

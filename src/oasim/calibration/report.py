@@ -161,7 +161,33 @@ def width_by_study(loso: pd.DataFrame) -> pd.DataFrame:
         shares = loso[list(WIDTH_PARTS)].div(total, axis=0).rename(columns=lambda c: "share_" + c[4:])
         out["mean_floor_width_ratio"] = g["floor_width_ratio"].mean()
         out = out.join(shares.groupby(loso["study"]).mean())
+    if "anchored_inside" in loso:
+        anchored = loso[loso["anchored_width_ratio"].notna()]
+        ga = anchored.groupby("study", sort=False)
+        out["anchored_rows"] = ga.size().reindex(out.index).fillna(0).astype(int)
+        out["anchored_coverage"] = ga["anchored_inside"].mean().reindex(out.index)
+        out["anchored_mean_width_ratio"] = ga["anchored_width_ratio"].mean().reindex(out.index)
+        out["unanchored_mean_width_ratio_same_rows"] = ga["width_ratio"].mean().reindex(out.index)
+        out["anchor_ess"] = ga["anchor_ess"].first().reindex(out.index)
     return out.reset_index()
+
+
+def anchored_summary(loso: pd.DataFrame) -> dict | None:
+    """Coverage and width of the treated rows predicted given their study's control arms (the
+    anchors), next to the same rows' unanchored numbers; None for a table without them."""
+    if "anchored_inside" not in loso:
+        return None
+    rows = loso[loso["anchored_width_ratio"].notna()]
+    if rows.empty:
+        return None
+    return {"rows": int(len(rows)), "studies": int(rows["study"].nunique()),
+            "coverage": float(rows["anchored_inside"].astype(bool).mean()),
+            "mean_width_ratio": float(rows["anchored_width_ratio"].mean()),
+            "median_width_ratio": float(rows["anchored_width_ratio"].median()),
+            "unanchored_coverage": float(rows["inside"].mean()),
+            "unanchored_mean_width_ratio": float(rows["width_ratio"].mean()),
+            "unanchored_median_width_ratio": float(rows["width_ratio"].median()),
+            "anchor_ess_min": float(rows["anchor_ess"].min())}
 
 
 def diagnostics(result: CalibrationResult) -> dict:
@@ -256,7 +282,8 @@ def html_report(result: CalibrationResult, predictive: pd.DataFrame, design_mean
                 "median_width_ratio": float(table["width_ratio"].median()),
                 "rhat_max": float(table["rhat_max"].max()) if "rhat_max" in table else None,
                 "rows": table.round(3).to_dict(orient="records"),
-                "by_study": width_by_study(table).round(3).to_dict(orient="records")}
+                "by_study": width_by_study(table).round(3).to_dict(orient="records"),
+                "anchored": anchored_summary(table)}
     env = Environment(loader=PackageLoader("oasim.calibration", "templates"), autoescape=select_autoescape())
     return env.get_template("calibration_report.html.j2").render(
         summary=result.summary().round(4).to_dict(orient="records"), diag=diagnostics(result),

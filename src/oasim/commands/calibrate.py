@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         from ..calibration.arms import arm_table_from_records, bundled_arm_table, read_arm_table
         from ..calibration.fit_arms import (arm_table_simulator, leave_one_study_out, load_heterogeneity,
                                             load_priors, sampling_correlation, targets_from_table)
-        from ..calibration.report import CalibrationSettings, calibrate, read_design
+        from ..calibration.report import CalibrationSettings, anchored_summary, calibrate, read_design
         from ..distributed import Engine
         from ..io import check_output_dir
 
@@ -85,10 +85,20 @@ def register(app: typer.Typer) -> None:
                     f'{sds}description = "{parameter_set} set plus posterior draws of oasim calibrate (seed {seed})"\n')
                 if loso:
                     typer.echo("predictive checks (leave one study out)", err=True)
-                    leave_one_study_out(emulator, prior_list, arm_targets, seed + 7,
-                                        mcmc_steps=mcmc_steps, heterogeneity=tau_priors, engine=engine,
-                                        sampling_corr=corr).to_csv(
-                        folder / "leave_one_study_out.csv", index=False)
+                    held_out = leave_one_study_out(emulator, prior_list, arm_targets, seed + 7, mcmc_steps=mcmc_steps,
+                                                   heterogeneity=tau_priors, engine=engine, sampling_corr=corr)
+                    held_out.to_csv(folder / "leave_one_study_out.csv", index=False)
+                    if not held_out.empty:
+                        typer.echo(f"leave one study out: {held_out['inside'].mean():.3f} of {len(held_out)} rows inside, "
+                                   f"width {held_out['width_ratio'].mean():.2f}x mean / "
+                                   f"{held_out['width_ratio'].median():.2f}x median of the trials' CI", err=True)
+                        anchored = anchored_summary(held_out)
+                        if anchored:
+                            typer.echo(f"  treated rows given their study's control arms ({anchored['rows']} rows): "
+                                       f"{anchored['coverage']:.3f} inside, width {anchored['mean_width_ratio']:.2f}x "
+                                       f"mean / {anchored['median_width_ratio']:.2f}x median (as a new study: "
+                                       f"{anchored['unanchored_mean_width_ratio']:.2f}x / "
+                                       f"{anchored['unanchored_median_width_ratio']:.2f}x)", err=True)
 
             reused = None
             if design is not None:
