@@ -503,3 +503,15 @@ def test_anchored_draws_reweight_the_posterior_by_the_control_arms_likelihood():
     assert abs(draws[:, 1].mean() - expected) < 4 * sd / np.sqrt(6000)
     weights = np.repeat(w, 3000)
     assert ess["S"] == pytest.approx(weights.sum() ** 2 / (weights ** 2).sum(), rel=1e-9)
+
+
+def test_a_row_without_any_spread_is_a_named_error_not_a_nan_likelihood():
+    """A row without a published spread takes the simulated one; a one-replicate design has none
+    (NaN), which would make the likelihood NaN everywhere: refused, naming the row."""
+    from oasim.calibration.bayes import CalibrationError
+
+    targets = [Target("A saline m3", "mean_change", -12.0, 40, None, "A", "saline", 100.0),
+               Target("A HA m3", "mean_change", -16.0, 40, 2.0, "A", "HA", 100.0)]
+    ArmLikelihood(targets, np.array([20.0, np.nan]))  # the row with an SE does not need the simulated SD
+    with pytest.raises(CalibrationError, match="A saline m3.*--replicates"):
+        ArmLikelihood(targets, np.array([np.nan, 20.0]))

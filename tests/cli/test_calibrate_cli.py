@@ -13,11 +13,13 @@ ROW = dict(cell_source="none", dose="", dose_unit="none", injection_days="0", co
            spread_low=20, spread_high="")
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 @pytest.mark.parametrize("loso", [False, True])
 def test_loso_message_only_when_the_check_runs(tmp_path, loso):
-    # a tiny table (two studies, three scored rows), one fitted parameter, the smallest design and
-    # chain the CLI accepts: about 5 s per run. (With one replicate the emulators' SDs and hold-out
-    # R² are NaN, and the calibration code warns about it; the message under test does not depend on them.)
+    # a tiny table (two studies, three scored rows, each with its SD), one fitted parameter, the
+    # smallest design and chain the CLI accepts: about 5 s per run. With one replicate the
+    # emulators' simulated SDs and hold-out R² are NaN; the rows' own SDs make the first harmless,
+    # and neither may raise a numpy RuntimeWarning (made an error here).
     rows = [ROW | dict(study="A", arm="saline", product="saline", month=3, value=-12),
             ROW | dict(study="A", arm="HA", product="hyaluronic_acid", month=3, value=-16),
             ROW | dict(study="B", arm="HA", product="hyaluronic_acid", month=2, value=-15, spread_type="se",

@@ -282,7 +282,10 @@ class Emulator:
                     r2.append(np.nan)
                 gp.fit(u, y[:, j])  # refit on everything for the posterior
             models.append(gp)
-        return cls(models, np.nanmean(sd, axis=0), np.asarray(r2))
+        with warnings.catch_warnings():  # a column of proportions has no between-subject SD: all NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sd_mean = np.nanmean(sd, axis=0)
+        return cls(models, sd_mean, np.asarray(r2))
 
     def predict(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mean (k, m), variance (k, m)) of the emulated statistics at ``u`` (k, d).
@@ -404,6 +407,11 @@ class ArmLikelihood:
         self.secondary = np.array([bool(t.secondary) for t in targets], bool)
         self.se_obs = np.array([1.0 if self.prop[j] else (t.se if t.se is not None else sd_sim[j] / np.sqrt(t.n))
                                 for j, t in enumerate(targets)])
+        unknown = [t.label for j, t in enumerate(targets) if not np.isfinite(self.se_obs[j])]
+        if unknown:  # no published spread and no simulated one (a one-replicate design): the likelihood would be NaN
+            raise CalibrationError(f"{len(unknown)} row(s) without a published spread have no simulated spread either "
+                                   f"(e.g. {unknown[0]!r}): simulate at least 2 replicates per design point "
+                                   "(--replicates), or give the rows' SD, SE, CI or IQR")
         self.scaled = np.array([not self.prop[j] and t.scale is not None for j, t in enumerate(targets)], bool)
         self.scale = np.array([t.scale if self.scaled[j] else 0.0 for j, t in enumerate(targets)], float)
         # the control row of each treated score row of a study (-1: none); the study's treatment-effect

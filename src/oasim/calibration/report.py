@@ -56,8 +56,9 @@ def calibrate(simulator: Simulator, priors: Sequence[Prior], targets: Sequence[T
         u, mean, sd = design
         work.mkdir(parents=True, exist_ok=True)  # the emulators of an interrupted run are kept there
     emulator = _fitted_emulator(u, mean, sd, settings, work, say)
-    say(f"sampling the posterior ({settings.mcmc_steps} steps); emulator hold-out R² median "
-        f"{np.nanmedian(emulator.holdout_r2):.3f}")
+    r2 = np.asarray(emulator.holdout_r2, float)
+    r2_text = f"{np.median(r2[np.isfinite(r2)]):.3f}" if np.isfinite(r2).any() else "n/a (fewer than 3 points held out)"
+    say(f"sampling the posterior ({settings.mcmc_steps} steps); emulator hold-out R² median {r2_text}")
     result = sample_posterior(emulator, priors, targets, settings.seed + 1, n_steps=settings.mcmc_steps,
                               heterogeneity=heterogeneity, sampling_corr=sampling_corr)
     result.design_points = int(np.sum(np.all(np.isfinite(mean), axis=1)))
