@@ -37,7 +37,11 @@ def test_replicates_equal_the_tables_pinned_from_main(case):
     data, n = cases()[case]
     expected = PINNED[PINNED["case"] == case].drop(columns="case").reset_index(drop=True)
     got = replicates(data, n)
-    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    # the simulated records are pinned bit for bit (test_trial_records_and_tables_equal_main); the
+    # ANCOVA on them goes through the machine's LAPACK, whose builds differ in the last bits
+    # (seen: up to 1e-14 relative on a new machine of this project), so its
+    # estimates, SEs and p-values are compared to 1e-10 relative
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
