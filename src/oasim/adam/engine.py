@@ -11,7 +11,7 @@ Given the datasets of a trial (ADSL, one or more BDS datasets, ADAE) and an
    dataset, variable and value and listing what is there;
 3. analyses CHG with BASE as covariate when both are present, else AVAL: descriptive
    statistics per arm and visit, the ANCOVA per visit (:func:`oasim.analysis.ancova`; LS means,
-   each arm minus control with SE, t-based 95% CI and p), a linear dose-response trend test
+   each arm minus control with SE, t-based CI at 1 − alpha and p), a linear dose-response trend test
    (OLS slope of the response on a numeric dose variable, same covariates; statsmodels), and
    the MMRM over the selected visits when there are several (:func:`oasim.analysis.mmrm`,
    unstructured, Kenward–Roger);
