@@ -67,6 +67,7 @@ def test_report_tables_follow_alpha_and_equal_statsmodels(small_dir, monkeypatch
     assert any(t.startswith("Forest plot") and t.endswith(f"({level} CI)") for t in texts)
     assert any(t.endswith(f"± {level} CI by visit") for t in texts)
     assert any(f"t-based {level} CIs" in t for t in texts)
+    assert (res.to_json()["alpha"], res.to_json()["ci_level"]) == (alpha, pytest.approx(1 - alpha, abs=1e-15))
 
     diffs, lsm, trend = (_table(blocks, s) for s in ("Differences vs", "LS means", "Linear trend"))
     for k, visit in enumerate(["Week 4", "Week 12"]):
