@@ -18,6 +18,8 @@ Usage::
 ``functools.partial`` of one) so that it can be sent to Dask workers. ``out_dir`` makes the run
 resumable: a chunk whose file exists is read back, not recomputed; files are written atomically
 by the calling process as chunks complete, so a killed run loses only the chunks in flight.
+A command claims its folder first with :func:`claim_resumable_dir`, so that chunks are reused
+only by the code (oasim version and source digest) and settings that wrote them.
 
 Dask (``pip install oasim[dask]``) is imported only when ``workers`` or ``scheduler`` is given.
 A local cluster uses worker processes with one thread each and ``NUMBA_NUM_THREADS=1`` (numba's
@@ -29,6 +31,7 @@ when two clusters run at once (e.g. a test during ``oasim calibrate --workers``)
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -157,6 +160,78 @@ def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+RESUME_STAMP = "resume_stamp.json"
+"""Name of the stamp inside every resumable folder: which oasim (version and source digest) wrote
+its chunks, the kind of run and its settings (see :func:`claim_resumable_dir`)."""
+
+
+def code_identity() -> dict:
+    """``{"oasim_version", "source_digest"}`` of the running code (:func:`oasim.provenance.source_digest`)."""
+    from . import __version__, provenance
+
+    return {"oasim_version": __version__, "source_digest": provenance.source_digest()}
+
+
+def _leftover_stamp_tmp(path: Path) -> bool:
+    """A temporary file of an interrupted stamp write (:func:`oasim.io.atomic_write_text`)."""
+    return path.name.startswith(f".{RESUME_STAMP}.") and path.name.endswith(".tmp")
+
+
+def claim_resumable_dir(out_dir: str | Path, kind: str, settings: dict | None = None, field: str = "out") -> Path:
+    """Make ``out_dir`` ready to receive (or resume) the chunks of a ``kind`` run; return it.
+
+    One rule for every resumable folder (``oasim power``, ``design``, ``simulate``,
+    ``validate-against --out``): the folder holds :data:`RESUME_STAMP`, a JSON stamp written
+    atomically when the folder is first used, with the oasim version and source digest that
+    write its chunks (:func:`code_identity`), ``kind`` and ``settings`` (JSON values that must
+    match for chunks to be reused; ``None``: none checked here). A rerun resumes only with the
+    same code, kind and settings; otherwise a :class:`~oasim.errors.FieldError` names ``field``
+    and the folder and says what differs. A non-empty folder without a stamp (written before
+    oasim stamped its resumable folders, or not by oasim) is refused too. Nothing is deleted.
+    """
+    from .io import atomic_write_text
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FieldError(field, str(out_dir), "a folder path (this is an existing file)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if settings is not None:
+        settings = json.loads(json.dumps(settings))  # as read back from the stamp (tuples become lists)
+    here = {**code_identity(), "kind": kind, **({"settings": settings} if settings is not None else {})}
+    path = out_dir / RESUME_STAMP
+    if not path.exists():
+        others = sorted(p.name for p in out_dir.iterdir() if not _leftover_stamp_tmp(p))
+        if others:
+            raise FieldError(field, str(out_dir), f"a new or empty folder, or one this oasim stamped ({RESUME_STAMP}); "
+                             f"this folder is not empty ({len(others)} entries, e.g. {others[0]}) and has no stamp: "
+                             "it was written before oasim recorded which code wrote a resumable folder, or not by "
+                             "oasim, so its chunks cannot be trusted to come from this code: use a new folder "
+                             "(nothing was deleted)")
+        atomic_write_text(path, json.dumps(here, indent=2, sort_keys=True) + "\n", force=True, field=field)
+        return out_dir
+    try:
+        there = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(there, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FieldError(field, str(out_dir), f"a folder with a readable {RESUME_STAMP} ({exc}): use a new "
+                         "folder (nothing was deleted)") from None
+    if (there.get("oasim_version"), there.get("source_digest")) != (here["oasim_version"], here["source_digest"]):
+        raise FieldError(field, str(out_dir), f"a folder written by this code: it was written by oasim "
+                         f"{there.get('oasim_version')} source {there.get('source_digest')}, this is oasim "
+                         f"{here['oasim_version']} source {here['source_digest']}: use a new folder "
+                         "(nothing was deleted)")
+    if there.get("kind") != kind:
+        raise FieldError(field, str(out_dir), f"a folder of the same kind of run: it holds '{there.get('kind')}' "
+                         f"chunks, this is '{kind}': use a new folder (nothing was deleted)")
+    if settings is not None and there.get("settings") != here["settings"]:
+        old = there.get("settings") or {}
+        differ = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+        raise FieldError(field, str(out_dir), f"a folder of the same settings ({', '.join(differ)} differ: "
+                         "use a new folder; nothing was deleted)")
+    return out_dir
 
 
 def chunk_bounds(n_items: int, chunk_size: int) -> list[tuple[int, int]]:

@@ -5,12 +5,14 @@ each chunk's key outputs as ``part_<first>_<last>.parquet`` (atomically) in long
 per subject and output time, float32 values. Memory is bounded by the chunk size, not by the
 number of subjects. Chunk ``k`` draws its subjects from ``SeedSequence(seed, spawn_key=(k,))``,
 so a run is reproducible for a given seed and chunk size, and a rerun into the same folder
-skips the parts already written (resume). A ``summary.json`` with the per-visit mean and SD of
+skips the parts already written (resume) — only with the same settings and oasim code (the
+folder's stamp, :func:`oasim.distributed.claim_resumable_dir`; otherwise a named error). A ``summary.json`` with the per-visit mean and SD of
 every output over the subjects that solved is written at the end.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -21,7 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .distributed import chunk_bounds, write_parquet_atomic
+from .distributed import chunk_bounds, claim_resumable_dir, write_parquet_atomic
 from .errors import FieldError
 from .parameters import ParameterSet
 from .population import Population
@@ -62,6 +64,19 @@ def chunk_frame(ps: ParameterSet, start: int, stop: int, k: int, seed: int, t_da
     return pd.DataFrame(frame)
 
 
+def stream_settings(ps: ParameterSet, t_days: np.ndarray, doses: Sequence[Dose], seed: int, kl: int | None,
+                    chunk_subjects: int, solver=None) -> dict:
+    """What a part's content depends on besides the code and the subjects' range: the stamp's
+    settings (:func:`oasim.distributed.claim_resumable_dir`). The parameter set by name and a
+    digest of its values and CVs (a set edited under the same name is another set); the solver by
+    its repr (class, tolerances; None: simulate's default)."""
+    values = json.dumps(sorted((k, p.value, p.cv) for k, p in ps.parameters.items()))
+    return {"parameter_set": ps.name, "parameter_set_digest": hashlib.sha256(values.encode()).hexdigest()[:16],
+            "seed": int(seed), "kl": kl, "chunk_subjects": int(chunk_subjects),
+            "t_days": [float(t) for t in t_days], "doses": [dict(d.__dict__) for d in doses],
+            "solver": None if solver is None else repr(solver)}
+
+
 def stream_population(ps: ParameterSet, n_subjects: int, t_days: np.ndarray, doses: Sequence[Dose],
                       out_dir: Path, seed: int = 1, kl: int | None = None, chunk_subjects: int = 20_000,
                       solver=None, progress: Callable[[int, int], None] | None = None,
@@ -69,9 +84,8 @@ def stream_population(ps: ParameterSet, n_subjects: int, t_days: np.ndarray, dos
     """Simulate ``n_subjects`` in chunks, writing each chunk's outputs to ``out_dir``."""
     if chunk_subjects < 1:
         raise FieldError("chunk_subjects", chunk_subjects, ">= 1")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     t_days = np.asarray(t_days, float)
+    out_dir = claim_resumable_dir(out_dir, "simulate", stream_settings(ps, t_days, doses, seed, kl, chunk_subjects, solver))
     sums = sumsq = None
     count = np.zeros(t_days.size)
     n_failed = 0

@@ -96,9 +96,11 @@ def test_binary_utf16_and_empty_scenario_files_are_named_errors(tmp_path, conten
 
 
 def test_a_truncated_power_chunk_is_a_data_error_naming_it(tmp_path):
+    from oasim.distributed import claim_resumable_dir
     from oasim.errors import DataError
     from oasim.trial.power import simulate_power
 
+    claim_resumable_dir(tmp_path, "power")  # a folder this code started (an unstamped one is refused first)
     chunk = tmp_path / "chunk_0000000_0000002.parquet"
     chunk.write_bytes(b"PAR1\x00\x00truncated")
     with pytest.raises(DataError, match="chunk_0000000_0000002"):

@@ -33,7 +33,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 
 from ..analysis import ancova, mmrm
-from ..errors import AdamError, OasimError
+from ..errors import AdamError, FieldError, OasimError
 
 CONTINUOUS_BASELINE = ("AGE", "BMIBL", "BMI", "WEIGHTBL", "HEIGHTBL", "KLGRADE")
 CATEGORICAL_BASELINE = ("AGEGR1", "SEX", "RACE", "ETHNIC", "KLGR", "COHORT")
@@ -53,8 +53,12 @@ class AnalysisSpec:
     control: str | None = None
     treatment: str | None = None
     trend: str | None = None
-    alpha: float = 0.05
+    alpha: float = 0.05  # two-sided: every CI at 1 - alpha (oasim analyse --alpha)
     mmrm: bool = True  # fit the MMRM when several visits are selected
+
+    def __post_init__(self):
+        if not 0 < self.alpha < 1:  # NaN too: a named error before any fit
+            raise FieldError("alpha", self.alpha, "a number with 0 < alpha < 1 (0.05: 95% intervals)")
 
     @staticmethod
     def parse_where(items) -> tuple[tuple[str, str], ...]:

@@ -27,7 +27,8 @@ and on a treated arm's rows with a control row ``δ_study · (value − control'
 study's shift of the treatment effect (:func:`treatment_effect_shifts`).
 
 Replicates run in chunks; with an output folder each chunk is written atomically as
-``chunk_<start>_<stop>.parquet`` and a rerun skips chunks already written (as ``oasim power``).
+``chunk_<start>_<stop>.parquet`` and a rerun skips chunks already written (as ``oasim power``),
+only with the same table, settings and oasim code (:func:`oasim.distributed.claim_resumable_dir`).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from scipy import special
 
 from ..errors import FieldError
 from ..parameters import ParameterSet
-from ..distributed import run_chunks
+from ..distributed import claim_resumable_dir, run_chunks
 from .arms import SCORES, ArmRow, ArmTable, control_rows, plan_studies, simulate_arm_table
 from .bayes import HETEROGENEITY, instrument_bounds, iqr_sd, scored_value
 
@@ -255,8 +256,7 @@ def validate_against(table: ArmTable, parameter_set: str = "human", replicates: 
                              **({"new_study_effects": True} if random_effects else {})}, sort_keys=True)
     digest = hashlib.sha256(stamp_text.encode()).hexdigest()[:16]
     if out_dir is not None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = claim_resumable_dir(out_dir, "validate-against")  # same oasim code, or a named error
         stamp = out_dir / "validate_digest.txt"
         if stamp.exists() and stamp.read_text().strip() != digest:
             raise FieldError("out", str(out_dir), "a folder of the same table, parameter set, seed and chunk size "

@@ -26,18 +26,26 @@ def analyse(
     treatment: Optional[str] = typer.Option(None, "--treatment", help="treatment variable (default TRTP, else "
                                             "TRT01P)"),
     trend: Optional[str] = typer.Option(None, "--trend", help="numeric dose variable for the linear trend test"),
+    alpha: float = typer.Option(0.05, "--alpha", help="two-sided significance level, 0 < alpha < 1: every "
+                                "confidence interval is at 1 - alpha (0.1: 90% CIs)"),
     out: Optional[Path] = typer.Option(None, "--out", help="write report.html, results.json, ard.parquet/json here"),
     force: bool = typer.Option(False, "--force", help="replace a non-empty --out folder"),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON"),
 ):
-    """Analyse real trial data in ADaM: ANCOVA vs control, trend test, MMRM, descriptive tables, Table 1, AE overview."""
+    """Analyse real trial data in ADaM: ANCOVA vs control, trend test, MMRM, descriptive tables, Table 1, AE overview.
+
+    Intervals are two-sided at 1 - alpha (--alpha, default 0.05: 95%), in the printed table,
+    results.json (alpha, ci_level) and the report."""
     from ..adam import AnalysisSpec, analyse_adam, read_adam_dir
+    from ..errors import FieldError
 
     try:
+        if not 0 < alpha < 1:  # NaN too
+            raise FieldError("--alpha", alpha, "a number with 0 < alpha < 1 (0.05: 95% intervals)")
         spec = AnalysisSpec(paramcd=paramcd, visits=tuple(visit or ()), population=population,
                             where=AnalysisSpec.parse_where(where), treatment=treatment, control=control,
                             covariates=tuple(c.strip() for c in (covariates or "").split(",") if c.strip()),
-                            trend=trend)
+                            trend=trend, alpha=alpha)
         if out is not None:
             from ..io import check_output_dir
 

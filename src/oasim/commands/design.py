@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
                                        "primary_visit); repeat for a grid"),
         trials: int = typer.Option(200, "--trials", min=2, max=100_000, help="simulated trials per design point"),
         out: Optional[Path] = typer.Option(None, "--out", help="folder for results (Parquet, DuckDB, figure); "
-                                           "a rerun resumes"),
+                                           "a rerun with the same oasim code resumes"),
         chunk_size: int = typer.Option(10, "--chunk-size", min=1),
         workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256, help="local Dask cluster size"),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler tcp://HOST:PORT"),

@@ -21,7 +21,8 @@ def register(app: typer.Typer) -> None:
         trials: int = typer.Option(200, "--trials", min=2, max=100_000, help="number of simulated trials"),
         n_active: Optional[int] = typer.Option(None, "--n-active", min=1, help="override active subjects per cohort"),
         n_placebo: Optional[int] = typer.Option(None, "--n-placebo", min=0, help="override placebo subjects per cohort"),
-        out: Optional[Path] = typer.Option(None, "--out", help="folder for per-chunk results; a rerun resumes"),
+        out: Optional[Path] = typer.Option(None, "--out", help="folder for per-chunk results; a rerun with the same "
+                                           "oasim code resumes (other code: refused)"),
         chunk_size: int = typer.Option(10, "--chunk-size", min=1),
         workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256,
                                               help="run on a local Dask cluster with N worker processes"),

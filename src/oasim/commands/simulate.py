@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(1, "--seed"),
         as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
         out: Optional[Path] = typer.Option(None, "--out", help="stream per-subject outputs to DIR/part_*.parquet "
-                                           "in chunks (bounded memory, resumable) and write DIR/summary.json"),
+                                           "in chunks (bounded memory; a rerun with the same settings and oasim code "
+                                           "resumes) and write DIR/summary.json"),
         chunk_subjects: int = typer.Option(20_000, "--chunk-subjects", min=1, help="subjects per chunk with --out"),
         solver_name: str = typer.Option("numba", "--solver",
                                         help="numba (Rodas4), rosenbrock (Rodas3), rodas5p-x4 (Rodas5P, 4 subjects "

@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
         parameter_set: str = typer.Option("human", "--parameter-set", help="model parameter set name or .toml path"),
         replicates: int = typer.Option(200, "--replicates", min=2, max=100_000, help="simulated replays per study"),
         seed: int = typer.Option(0, "--seed", min=0),
-        out: Optional[Path] = typer.Option(None, "--out", help="folder for per-chunk results; a rerun resumes"),
+        out: Optional[Path] = typer.Option(None, "--out", help="folder for per-chunk results; a rerun with the same "
+                                           "oasim code resumes (other code: refused)"),
         chunk_size: int = typer.Option(25, "--chunk-size", min=1),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
         workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256,

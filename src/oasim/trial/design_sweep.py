@@ -161,9 +161,14 @@ class DesignResult:
 
 def run_design(scenario: Scenario, grid: dict[str, list], n_trials: int, out_dir: Path | None = None,
                chunk_size: int = 10, engine=None, progress=None) -> DesignResult:
-    """Run every design point and its null variant; resumable per point when ``out_dir`` is given."""
+    """Run every design point and its null variant; resumable per point when ``out_dir`` is given
+    (only by the same oasim code: :func:`oasim.distributed.claim_resumable_dir`)."""
     points = grid_points(grid)
     scenarios = [apply_point(scenario, p) for p in points]  # validate every point before running any
+    if out_dir is not None:  # the same oasim code, or a named error naming this folder (its points check too)
+        from ..distributed import claim_resumable_dir
+
+        out_dir = claim_resumable_dir(out_dir, "design")
     sign = benefit_sign(scenario.analysis.primary_endpoint)
     tables, reps = [], []
     total = 2 * n_trials * len(points)

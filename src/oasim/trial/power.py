@@ -9,6 +9,9 @@ that escalation stopped early for safety is reported too.
 
 Replicates are computed in chunks; with an output folder each chunk is written atomically as
 ``chunk_<k>.parquet`` and a rerun skips chunks already written, so a long sweep can be resumed.
+The folder records the scenario (``scenario_digest.txt``) and the code that wrote it
+(:func:`oasim.distributed.claim_resumable_dir`): a rerun of another scenario or with other
+oasim code (version or source digest) is refused, never mixed.
 """
 
 from __future__ import annotations
@@ -172,15 +175,14 @@ def simulate_power(scenario: Scenario, n_trials: int, chunk_size: int = 10, out_
     """
     from functools import partial
 
-    from ..distributed import run_chunks
+    from ..distributed import claim_resumable_dir, run_chunks
 
     if n_trials < 2:
         raise FieldError("trials", n_trials, ">= 2")
     if chunk_size < 1:
         raise FieldError("chunk_size", chunk_size, ">= 1")
     if out_dir is not None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = claim_resumable_dir(out_dir, "power")  # same oasim code, or a named error
         stamp = out_dir / "scenario_digest.txt"
         if stamp.exists() and stamp.read_text().strip() != scenario.digest():
             raise FieldError("out", str(out_dir), "a folder of the same scenario (digest differs: use a new folder)")
