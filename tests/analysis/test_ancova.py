@@ -73,7 +73,7 @@ def test_equals_direct_statsmodels_formula_fit():
         assert res.estimate[arm] == pytest.approx(direct.params[name], rel=1e-10)
         assert res.differences.loc[arm, "se"] == pytest.approx(direct.bse[name], rel=1e-10)
         lo, hi = direct.conf_int().loc[name]
-        assert res.ci_95.loc[arm].tolist() == pytest.approx([lo, hi], rel=1e-10)
+        assert res.ci.loc[arm].tolist() == pytest.approx([lo, hi], rel=1e-10)
     # LS mean of placebo: prediction at mean BASE/AGE, averaged over SEX with equal weights
     grid = pd.DataFrame({"TRT01P": "Placebo", "SEX": ["F", "M"], "BASE": df.BASE.mean(), "AGE": df.AGE.mean()})
     assert res.lsmeans.loc["Placebo", "estimate"] == pytest.approx(direct.predict(grid).mean(), rel=1e-10)
@@ -88,6 +88,23 @@ def test_result_object(sas_fit):
     assert len(sas_fit.inputs_hash) == 64
     with pytest.raises(AttributeError):
         sas_fit.alpha = 0.1  # frozen
+
+
+@pytest.mark.parametrize("alpha, level", [(0.1, "90%"), (0.05, "95%")])
+def test_ci_at_alpha_and_ci_95_a_deprecated_alias(ancova_drug, alpha, level):
+    res = ancova(ancova_drug, response="post", treatment="drug", baseline="pre", control="F", alpha=alpha)
+    direct = smf.ols("post ~ C(drug, Treatment('F')) + pre", ancova_drug).fit().conf_int(alpha=alpha)
+    for arm in ("A", "D"):
+        expected = direct.loc[f"C(drug, Treatment('F'))[T.{arm}]"].tolist()
+        assert res.ci.loc[arm].tolist() == pytest.approx(expected, rel=1e-10)
+    assert list(res.ci.columns) == ["ci_lower", "ci_upper"]
+    assert res.ci_level == pytest.approx(1 - alpha, abs=1e-15)
+    with pytest.warns(DeprecationWarning, match=r"AncovaResult\.ci "):
+        old = res.ci_95
+    pd.testing.assert_frame_equal(old, res.ci)
+    text = str(res.summary())
+    assert f"CI level         {level} (two-sided, t)" in text
+    assert ({"90%", "95%"} - {level}).pop() not in text
 
 
 def test_inputs_hash_tracks_data(ancova_drug, sas_fit):

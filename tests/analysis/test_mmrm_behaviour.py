@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import optimize
+from scipy import optimize, stats
 
 from oasim.analysis import ConvergenceError, mmrm
 from oasim.analysis.repeated.optimise import minimise_reml
@@ -101,6 +101,16 @@ def test_result_object_and_summary():
     assert res.aic > res.neg2_reml_loglik
     one = res.contrast(np.eye(len(res.model_result.beta))[1], "MSC vs Placebo at W4")
     assert one.iloc[0]["se"] > 0
+
+
+@pytest.mark.parametrize("alpha, level", [(0.1, "90%"), (0.05, "95%")])
+def test_summary_says_its_level(alpha, level):
+    res = mmrm(simulate(40, seed=2), control="Placebo", alpha=alpha)
+    c = res.contrasts
+    half = stats.t.ppf(1 - alpha / 2, c["df"].to_numpy(float)) * c["se"].to_numpy(float)  # the quantile by hand
+    np.testing.assert_allclose(c["ci_upper"] - c["estimate"], half, rtol=1e-10)
+    text = str(res.summary())
+    assert f"CI level         {level} (two-sided, t)" in text and ({"90%", "95%"} - {level}).pop() not in text
 
 
 def test_bad_inputs_raise():

@@ -56,6 +56,16 @@ def test_prepost_matches_scipy_and_hand_effect_sizes():
     assert res.to_frame().shape[0] == 2
 
 
+@pytest.mark.parametrize("alpha, level", [(0.1, "90%"), (0.05, "95%"), (0.025, "97.5%")])
+def test_prepost_summary_says_its_level(alpha, level):
+    df = _prepost_data()
+    res = prepost(df, alpha=alpha)
+    change = (df["AVAL"] - df["BASE"])[df["TRT01P"] == "MSC"]
+    half = stats.t.ppf(1 - alpha / 2, change.size - 1) * change.std(ddof=1) / np.sqrt(change.size)
+    assert res.table.loc["MSC", "ci_upper"] - change.mean() == pytest.approx(half, rel=1e-10)
+    assert f"CI level         {level} (two-sided)" in str(res.summary())
+
+
 def test_dz_ci_has_nominal_coverage_limits():
     # the limits put the observed t at the 97.5 % / 2.5 % quantile of the non-central t
     n, d_z = 20, 0.6
@@ -111,6 +121,16 @@ def test_safety_tables_count_subjects_by_hand(trial_tables):
     assert res.exposure_adjusted.loc["MSC", "rate_per_100sy"] == pytest.approx(300 / years)
     assert set(res.to_frame()["table"]) == {"any_ae", "by_term", "by_max_grade", "by_dose", "exposure_adjusted"}
     assert "By preferred term" in str(res.summary())
+
+
+@pytest.mark.parametrize("alpha, level", [(0.1, "90%"), (0.025, "97.5%")])
+def test_safety_summary_says_its_level(trial_tables, alpha, level):
+    adae, adsl = trial_tables
+    res = safety_table(adae, adsl, alpha=alpha)
+    lower, _ = clopper_pearson(3, 5, alpha=alpha)
+    assert res.any_ae.loc["MSC", "ci_lower"] == pytest.approx(100 * float(lower))
+    text = str(res.summary())
+    assert f"CI               {level} Clopper-Pearson" in text and "95%" not in text  # was "98%" at 0.025
 
 
 def test_safety_rejects_unknown_subjects(trial_tables):

@@ -107,6 +107,18 @@ def test_rates_risk_difference_and_adjusted_odds_ratio():
     assert res.to_frame().shape[0] == 1
 
 
+@pytest.mark.parametrize("alpha, level", [(0.1, "90%"), (0.05, "95%")])
+def test_summary_says_its_level(alpha, level):
+    df = _trial()
+    res = responders(df, baseline="BASE", alpha=alpha)
+    y = df.loc[df["TRT01P"] == "MSC", "RESPFL"] == "Y"
+    exact = stats.binomtest(int(y.sum()), y.size).proportion_ci(confidence_level=1 - alpha, method="exact")
+    assert res.rates.loc["MSC", ["ci_lower", "ci_upper"]].tolist() == pytest.approx([exact.low, exact.high],
+                                                                                    abs=1e-12)
+    text = str(res.summary())
+    assert f"CI level         {level} (two-sided)" in text and ({"90%", "95%"} - {level}).pop() not in text
+
+
 def test_cmh_matches_r_mantelhaen_on_adcibc(adcibc):
     data = adcibc[(adcibc["TRTPN"] != 54) & (adcibc["AGEGR1"] != ">80")].assign(RESP=lambda d: d["SEX"] == "M")
     assert len(data) == 111

@@ -121,6 +121,32 @@ def test_a_simulator_of_another_table_does_not_read_the_saved_design(tmp_path):
                 arm_table_simulator(table, priors, [2, 3], replicates=8).fingerprint}) == 4
 
 
+def test_design_chunks_are_named_by_the_package_source_too(tmp_path, monkeypatch):
+    """Edited code under the same version string is a new design: the source digest covers every
+    file of a package tree (not its __pycache__), and the arm replay's fingerprint carries it."""
+    from oasim import provenance
+    from oasim.calibration.arms import bundled_arm_table, read_arm_table
+    from oasim.calibration.fit_arms import arm_table_simulator
+
+    tree = tmp_path / "pkg"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "a.py").write_text("x = 1\n")
+    (tree / "sub" / "data.csv").write_text("1,2\n")
+    first = provenance.source_digest(tree)
+    (tree / "__pycache__").mkdir()
+    (tree / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"compiled")
+    provenance._source_digest.cache_clear()
+    assert provenance.source_digest(tree) == first
+    (tree / "sub" / "data.csv").write_text("1,3\n")
+    provenance._source_digest.cache_clear()
+    assert provenance.source_digest(tree) != first
+    table = read_arm_table(bundled_arm_table())
+    priors = [Prior("ha_pain_relief_peak_fraction", "lognormal", 0.01, 0.3, "1", "test")]
+    before = arm_table_simulator(table, priors, [2, 3]).fingerprint
+    monkeypatch.setattr(provenance, "source_digest", lambda root=None: "edited")
+    assert arm_table_simulator(table, priors, [2, 3]).fingerprint != before
+
+
 def test_calibrate_writes_whole_outputs_and_cleans_its_work_folder(tmp_path):
     import json
 

@@ -55,6 +55,22 @@ def test_ancova_and_paired_tests_equal_statsmodels_and_scipy():
         assert ch["ci_high"] - ch["mean_chg"] == pytest.approx(half)
 
 
+@pytest.mark.parametrize("alpha, level", [(0.1, "90%"), (0.05, "95%")])
+def test_summary_says_the_analysis_level(alpha, level):
+    ds = hand_built_dataset(effect=4.0)
+    res = analyse(ds, "WOMAC_TOTAL", 2, alpha=alpha)
+    assert res.alpha == alpha and res.mmrm is not None
+    g = ds["ADQS"][(ds["ADQS"]["AVISITN"] == 2) & (ds["ADQS"]["TRT01P"] == "Placebo")]["CHG"]
+    ch = res.change[(res.change["arm"] == "Placebo") & (res.change["visitnum"] == 2)].iloc[0]
+    half = stats.t.ppf(1 - alpha / 2, g.size - 1) * g.std(ddof=1) / np.sqrt(g.size)
+    assert ch["ci_high"] - ch["mean_chg"] == pytest.approx(half, rel=1e-10)
+    text = res.summary()
+    assert text.startswith(f"Change from baseline (mean [{level} CI]) by arm:")
+    assert text.count(f"{level} (two-sided, t)") == 2  # ANCOVA and MMRM
+    assert f"{level} Clopper-Pearson" in text  # safety
+    assert ({"90%", "95%"} - {level}).pop() not in text
+
+
 def test_mmrm_runs_on_the_trial_tables():
     # Known answer: with complete data, unstructured covariance and every term by visit, the
     # MMRM contrast at a visit is that visit's ANCOVA (OLS) contrast, with its SE and df = n - 3

@@ -35,3 +35,21 @@ def test_headings_follow_alpha():
         assert all(f"{level} CI" in t for t in texts), (alpha, texts)
         other = {"95%", "90%", "80%"} - {level}
         assert not any(o in t for t in texts for o in other)
+
+
+def test_whole_report_at_alpha_0_1_says_90_only(tmp_path):
+    """A whole (small) trial run at alpha 0.1: every interval label of report.html says 90%, none 95%
+    (the trial's own sections and the ADaM analysis sections it shares with `oasim analyse`)."""
+    import re
+
+    from oasim.trial.run import run_trial
+
+    from .test_trial_run import small_scenario
+
+    run_trial(small_scenario(**{"analysis.alpha": 0.1}), tmp_path / "run")
+    html = re.sub(r'src="data:[^"]*"', "", (tmp_path / "run" / "report.html").read_text(encoding="utf-8"))
+    assert not re.search(r"95 ?%", html), re.findall(r".{80}95 ?%.{40}", html)
+    for text in ("± 90% CI by visit", "Forest plot: difference vs Placebo in CHG (90% CI)", "t-based 90% CIs",
+                 "MMRM differences vs Placebo by visit"):
+        assert text in html, text
+    assert html.count("90% CI low") >= 8  # LS means, differences, trend, MMRM, endpoints, MCP-Mod, responders

@@ -11,7 +11,7 @@ Given the datasets of a trial (ADSL, one or more BDS datasets, ADAE) and an
    dataset, variable and value and listing what is there;
 3. analyses CHG with BASE as covariate when both are present, else AVAL: descriptive
    statistics per arm and visit, the ANCOVA per visit (:func:`oasim.analysis.ancova`; LS means,
-   each arm minus control with SE, t-based 95% CI and p), a linear dose-response trend test
+   each arm minus control with SE, t-based CI at 1 − alpha and p), a linear dose-response trend test
    (OLS slope of the response on a numeric dose variable, same covariates; statsmodels), and
    the MMRM over the selected visits when there are several (:func:`oasim.analysis.mmrm`,
    unstructured, Kenward–Roger);
@@ -98,7 +98,8 @@ class AdamAnalysis:
         return str(self.visits["AVISIT"].iloc[-1])
 
     def to_json(self) -> dict:
-        """JSON-ready results (NaN → None); the shape printed by ``oasim analyse --json``."""
+        """JSON-ready results (NaN → None); the shape printed by ``oasim analyse --json``.
+        ``ci_level`` (1 − alpha) is the two-sided level of every ``ci_low``/``ci_high``."""
         pv = self.primary_visit
         prim = self.pairwise[self.pairwise["visit"] == pv]
         dr = self.dose_response[self.dose_response["visit"] == pv]
@@ -106,6 +107,7 @@ class AdamAnalysis:
             "dataset": self.dataset, "paramcd": self.paramcd, "param": self.param,
             "response": self.response, "baseline": self.baseline, "treatment": self.treatment,
             "control": self.control, "arms": self.arms, "population": self.spec.population,
+            "alpha": self.spec.alpha, "ci_level": 1 - self.spec.alpha,
             "where": [f"{k}={v}" for k, v in self.spec.where], "covariates": list(self.spec.covariates),
             "visits": self.visits.to_dict("records"), "primary_visit": pv,
             "pairwise": _records(prim), "pairwise_by_visit": _records(self.pairwise),

@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..analysis._common import level_text
 from ..report import figures
 from ..report.document import Document, Figure, Paragraph, Section, Table, fmt, fmt_p, readable_dose
 from .engine import AdamAnalysis, mmrm_contrasts
 from ..io import atomic_output_dir
 
 ANCOVA_METHOD = ("ANCOVA (OLS): {response} ~ treatment{base}{cov}; LS means and differences vs {control} "
-                 "with t-based {level}% CIs; two-sided p, no multiplicity adjustment.")
+                 "with t-based {level} CIs; two-sided p, no multiplicity adjustment.")
 
 
 def labels_for(arms) -> dict:
@@ -36,13 +37,19 @@ def _population(a: AdamAnalysis) -> str:
 def _model_text(a: AdamAnalysis) -> str:
     return ANCOVA_METHOD.format(response=a.response, base=" + BASE" if a.baseline else "",
                                 cov="".join(f" + {c}" for c in a.spec.covariates), control=a.control,
-                                level=round(100 * (1 - a.spec.alpha)))
+                                level=level_text(a.spec.alpha))
 
 
 VARIABLE_NAMES = {"AGE": "Age (years)", "AGEGR1": "Age group (years)", "SEX": "Sex", "RACE": "Race",
                   "ETHNIC": "Ethnicity", "BMIBL": "BMI (kg/m²)", "BMI": "BMI (kg/m²)", "WEIGHTBL": "Weight (kg)",
                   "HEIGHTBL": "Height (cm)", "KLGRADE": "Kellgren-Lawrence grade", "COHORT": "Dose cohort",
                   "Subjects": "Subjects"}
+
+
+def ci_columns(alpha: float) -> dict:
+    """Headers of the ``ci_low``/``ci_high`` columns at the level ``1 - alpha`` ("90% CI low")."""
+    level = level_text(alpha)
+    return {"ci_low": f"{level} CI low", "ci_high": f"{level} CI high"}
 
 
 def blank_repeats(df: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -55,8 +62,12 @@ def blank_repeats(df: pd.DataFrame, column: str) -> pd.DataFrame:
 
 def analysis_sections(a: AdamAnalysis, benefit: str | None = None, safety: bool = True,
                       notes: bool = True) -> list[Section]:
-    """Report sections for one analysed parameter (Table 1 … MMRM, then safety and notes)."""
+    """Report sections for one analysed parameter (Table 1 … MMRM, then safety and notes).
+
+    Every interval's header, title and figure is at the analysis' level ``1 - a.spec.alpha``
+    (the MMRM table at its fit's ``alpha``)."""
     lab = labels_for(a.arms)
+    level, ci_names = level_text(a.spec.alpha), ci_columns(a.spec.alpha)
     pop = _population(a)
     benefit = benefit or (f"Direction of benefit is not recorded in the data: a positive difference means a "
                           f"higher {a.response} than {a.control}.")
@@ -78,9 +89,11 @@ def analysis_sections(a: AdamAnalysis, benefit: str | None = None, safety: bool 
                                        rename={"visit": "Visit", "arm": "Arm", "sd": "SD"},
                                        footnotes=["Visits ordered by AVISITN."]))
     if desc["visit"].nunique() > 1:
-        blocks.append(Figure(f"{a.param}: mean {a.response} ± 95% CI by visit",
-                             figures.mean_by_visit(desc[desc["variable"] == a.response], a.arms, lab, a.response),
-                             population=pop))
+        blocks.append(Figure(f"{a.param}: mean {a.response} ± {level} CI by visit",
+                             figures.mean_by_visit(desc[desc["variable"] == a.response], a.arms, lab, a.response,
+                                                   level=1 - a.spec.alpha),
+                             population=pop, footnotes=["t-based CIs from the descriptive table: mean ± "
+                                                        "t(n − 1)·SD/√n per arm and visit."]))
         blocks.append(Figure(f"{a.param}: individual {a.response} trajectories (red: arm mean)",
                              figures.spaghetti(a.records, a.treatment, a.arms, lab, a.response), population=pop,
                              footnotes=["At most 60 subjects per arm are drawn (the first by USUBJID)."]))
@@ -90,17 +103,16 @@ def analysis_sections(a: AdamAnalysis, benefit: str | None = None, safety: bool 
         blocks.append(Table.from_frame("LS means by visit and arm",
                                        blank_repeats(a.lsmeans.assign(arm=a.lsmeans["arm"].map(lab)), "visit"),
                                        population=pop, rename={"visit": "Visit", "arm": "Arm", "estimate": "LS mean",
-                                                               "se": "SE", "ci_low": "95% CI low",
-                                                               "ci_high": "95% CI high"}))
+                                                               "se": "SE", **ci_names}))
     if len(a.pairwise):
         p = a.pairwise.assign(arm=a.pairwise["arm"].map(lab), reference=a.pairwise["reference"].map(lab))
         blocks.append(Table.from_frame(f"Differences vs {lab[a.control]}", blank_repeats(p, "visit"), population=pop,
                                        footnotes=[_model_text(a), benefit],
                                        rename={"visit": "Visit", "arm": "Arm", "reference": "Reference",
-                                               "estimate": "Difference", "se": "SE", "ci_low": "95% CI low",
-                                               "ci_high": "95% CI high", "p_value": "p"}))
+                                               "estimate": "Difference", "se": "SE", **ci_names,
+                                               "p_value": "p"}))
         f = p.assign(label=p["visit"].astype(str) + ": " + p["arm"])
-        blocks.append(Figure(f"Forest plot: difference vs {lab[a.control]} in {a.response} (95% CI)",
+        blocks.append(Figure(f"Forest plot: difference vs {lab[a.control]} in {a.response} ({level} CI)",
                              figures.forest(f, f"difference in {a.response}", benefit), population=pop,
                              footnotes=[benefit]))
     sections.append(Section(f"{a.param}: ANCOVA vs control", blocks))
@@ -111,7 +123,7 @@ def analysis_sections(a: AdamAnalysis, benefit: str | None = None, safety: bool 
             footnotes=["OLS slope of the response on the numeric dose variable with the same covariates as the "
                        "ANCOVA; t test of slope = 0."],
             rename={"visit": "Visit", "variable": "Dose variable", "slope": "Slope per unit", "se": "SE",
-                    "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p"})]))
+                    **ci_names, "p_value": "p"})]))
     if a.mmrm is not None:
         c = mmrm_contrasts(a.mmrm, a.control)
         rank = {arm: k for k, arm in enumerate(a.arms)}
@@ -126,7 +138,7 @@ def analysis_sections(a: AdamAnalysis, benefit: str | None = None, safety: bool 
         sections.append(Section(f"{a.param}: mixed model for repeated measures", [Table.from_frame(
             f"MMRM differences vs {lab[a.control]} by visit", c, population=pop, footnotes=[note, benefit],
             rename={"visit": "Visit", "arm": "Arm", "reference": "Reference", "estimate": "Difference",
-                    "se": "SE", "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p"})]))
+                    "se": "SE", **ci_columns(a.mmrm.alpha), "p_value": "p"})]))
     if safety:
         sections.extend(safety_sections(a.ae_overview, a.ae_by_term, lab))
     if notes and a.notes:

@@ -44,6 +44,14 @@ def require_levels(df: pd.DataFrame, column: str, needed: Iterable[object], tabl
             raise FieldError(f"{table}.{column}", level, f"one of {sorted(map(str, levels))}")
 
 
+def level_text(alpha: float) -> str:
+    """The two-sided confidence level ``1 - alpha`` as a label prefix: 0.05 → ``"95%"``,
+    0.1 → ``"90%"``, 0.025 → ``"97.5%"`` (no rounding to whole percent)."""
+    if not 0 < alpha < 1:
+        raise FieldError("alpha", alpha, "0 < alpha < 1")
+    return f"{100 * (1 - alpha):g}%"
+
+
 def inputs_hash(df: pd.DataFrame, columns: Iterable[str | None] = (), **settings: object) -> str:
     """SHA-256 fingerprint of the analysed columns (values and order) and the analysis settings.
 

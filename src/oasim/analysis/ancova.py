@@ -10,6 +10,7 @@ Not covered: treatment-by-covariate interactions (test them separately), heteros
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -19,7 +20,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from patsy.contrasts import Sum
 
-from oasim.analysis._common import inputs_hash, make_summary, require_columns, require_levels
+from oasim.analysis._common import inputs_hash, level_text, make_summary, require_columns, require_levels
 from oasim.analysis._lsmeans import is_categorical, levels_of, lsmean_matrix
 from oasim.errors import FieldError
 
@@ -49,7 +50,7 @@ class AncovaResult:
     n_subjects : int
         Rows analysed (rows with any missing model variable are dropped).
     alpha : float
-        Two-sided level of the confidence intervals.
+        The confidence intervals are two-sided at level ``1 - alpha`` (:attr:`ci_level`).
     inputs_hash : str
         SHA-256 of the analysed columns and settings.
     """
@@ -71,9 +72,23 @@ class AncovaResult:
         return self.differences["estimate"]
 
     @cached_property
-    def ci_95(self) -> pd.DataFrame:
-        """Confidence limits of the differences (at level ``1 - alpha``)."""
+    def ci(self) -> pd.DataFrame:
+        """Two-sided confidence limits of the differences, ``ci_lower`` and ``ci_upper``, at
+        level :attr:`ci_level` (``1 - alpha``)."""
         return self.differences[["ci_lower", "ci_upper"]]
+
+    @property
+    def ci_level(self) -> float:
+        """Two-sided confidence level of every interval of the result: ``1 - alpha``."""
+        return 1 - self.alpha
+
+    @property
+    def ci_95(self) -> pd.DataFrame:
+        """Deprecated: :attr:`ci` under a name that said 95 % whatever ``alpha`` was (the limits
+        are, and always were, at ``1 - alpha``). Warns and returns :attr:`ci`."""
+        warnings.warn("AncovaResult.ci_95 is deprecated: use AncovaResult.ci (limits at ci_level = 1 - alpha, "
+                      "which is 0.95 only at alpha 0.05)", DeprecationWarning, stacklevel=2)
+        return self.ci
 
     @cached_property
     def p_value(self) -> pd.Series:
@@ -91,6 +106,7 @@ class AncovaResult:
         info = {
             "Response": self.response, "Treatment": self.treatment, "Control": self.control,
             "N": self.n_subjects, "Root MSE": f"{np.sqrt(self.model_result.mse_resid):.6g}",
+            "CI level": f"{level_text(self.alpha)} (two-sided, t)",
             "Inputs hash": self.inputs_hash[:16],
         }
         tables = {

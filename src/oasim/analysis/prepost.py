@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from oasim.analysis._common import inputs_hash, make_summary, require_columns
+from oasim.analysis._common import inputs_hash, level_text, make_summary, require_columns
 from oasim.errors import FieldError
 
 __all__ = ["PrePostResult", "prepost", "cohens_dz_ci"]
@@ -78,7 +78,7 @@ class PrePostResult:
 
     def summary(self):
         """Printable summary."""
-        info = {"Pre": self.pre, "Post": self.post, "CI level": 1 - self.alpha,
+        info = {"Pre": self.pre, "Post": self.post, "CI level": f"{level_text(self.alpha)} (two-sided)",
                 "Inputs hash": self.inputs_hash[:16]}
         return make_summary("Pre/post: paired t-test and Wilcoxon signed-rank", {"By arm": self.table.T}, info)
 

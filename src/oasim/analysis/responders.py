@@ -38,7 +38,8 @@ from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
-from oasim.analysis._common import ConvergenceError, inputs_hash, make_summary, require_columns, require_levels
+from oasim.analysis._common import (ConvergenceError, inputs_hash, level_text, make_summary, require_columns,
+                                    require_levels)
 from oasim.analysis.safety import clopper_pearson
 from oasim.errors import FieldError
 
@@ -155,6 +156,7 @@ class ResponderResult:
         if len(self.cmh):
             tables["Cochran-Mantel-Haenszel"] = self.cmh
         return make_summary("Responder analysis", tables, {"Control": self.control,
+                                                           "CI level": f"{level_text(self.alpha)} (two-sided)",
                                                            "Inputs hash": self.inputs_hash[:16]})
 
 

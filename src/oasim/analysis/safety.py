@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from oasim.analysis._common import inputs_hash, make_summary, require_columns
+from oasim.analysis._common import inputs_hash, level_text, make_summary, require_columns
 from oasim.errors import FieldError
 
 __all__ = ["SafetyTables", "clopper_pearson", "poisson_rate_ci", "safety_table"]
@@ -90,7 +90,7 @@ class SafetyTables:
                              ("Exposure-adjusted incidence", self.exposure_adjusted)):
             if len(frame):
                 tables[title] = frame
-        info = {"CI": f"{1 - self.alpha:.0%} Clopper-Pearson", "Inputs hash": self.inputs_hash[:16]}
+        info = {"CI": f"{level_text(self.alpha)} Clopper-Pearson", "Inputs hash": self.inputs_hash[:16]}
         return make_summary("Adverse events (subjects)", tables, info, float_format="{:.3f}")
 
 

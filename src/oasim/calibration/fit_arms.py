@@ -164,12 +164,13 @@ class ArmTableSimulator:
     @property
     def fingerprint(self) -> str:
         """What this simulator computes (names a design's chunk files: a changed table, parameter
-        list, parameter set, replicate count or oasim version is a new design; a table changed only
-        in its likelihood-only column control_arm is not)."""
+        list, parameter set, replicate count, oasim version or any file of the installed package
+        is a new design; a table changed only in its likelihood-only column control_arm is not)."""
         from .. import __version__
+        from ..provenance import source_digest
 
         return f"{self.table.simulation_digest()}|{','.join(self.names)}|{self.row_ids}|{self.parameter_set}|" \
-               f"{self.replicates}|{__version__}"
+               f"{self.replicates}|{__version__}|{source_digest()}"
 
     def __call__(self, theta: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from .arms import simulate_arm_table

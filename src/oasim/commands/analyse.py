@@ -62,11 +62,12 @@ def _print(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from ..analysis._common import level_text
     from ..report.document import fmt, fmt_p
 
     console = Console(width=140)
     table = Table(title=f"{result.param} ({result.paramcd}), {result.response}: difference vs {result.control}")
-    for col in ("visit", "arm", "estimate", "SE", "95% CI", "p"):
+    for col in ("visit", "arm", "estimate", "SE", f"{level_text(result.spec.alpha)} CI", "p"):
         table.add_column(col)
     for r in result.pairwise.itertuples():
         table.add_row(str(r.visit), str(r.arm), fmt(r.estimate, 3), fmt(r.se, 3),

@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..errors import FieldError  # noqa: E402
+
 
 def to_png(fig) -> bytes:
     buf = io.BytesIO()
@@ -36,21 +38,28 @@ def forest(diffs: pd.DataFrame, xlabel: str, benefit: str | None = None) -> byte
     return to_png(fig)
 
 
-def mean_by_visit(desc: pd.DataFrame, arms: list[str], labels: dict, ylabel: str) -> bytes:
-    """Mean ± 95% t-CI per arm over visits (x = AVISITN), from the descriptive table."""
+def mean_by_visit(desc: pd.DataFrame, arms: list[str], labels: dict, ylabel: str, level: float = 0.95) -> bytes:
+    """Mean ± two-sided t-CI at ``level`` per arm over visits (x = AVISITN), from the descriptive
+    table (columns arm, visit, visitn, n, mean, sd): half-width t(1 - (1 - level)/2, n - 1)·sd/√n.
+    The legend's title gives the level ("mean ± 90% t-CI")."""
     from scipy import stats
 
+    from ..analysis._common import level_text
+
+    if not (isinstance(level, (int, float)) and 0 < level < 1):
+        raise FieldError("level", level, "0 < level < 1 (a two-sided confidence level, e.g. 0.95)")
+    label = level_text(1 - level)
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for k, arm in enumerate(arms):
         d = desc[desc["arm"] == arm].sort_values("visitn")
-        half = stats.t.ppf(0.975, np.maximum(d["n"] - 1, 1)) * d["sd"] / np.sqrt(d["n"])
+        half = stats.t.ppf(1 - (1 - level) / 2, np.maximum(d["n"] - 1, 1)) * d["sd"] / np.sqrt(d["n"])
         ax.errorbar(d["visitn"] + 0.06 * (k - len(arms) / 2), d["mean"], yerr=half, marker="o", capsize=3,
                     label=labels.get(arm, arm))
     ax.set_xticks(sorted(desc["visitn"].unique()), [str(v) for v in desc.drop_duplicates("visitn")
                                                      .sort_values("visitn")["visit"]], rotation=30)
     ax.axhline(0, color="grey", lw=0.6)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, title=f"mean ± {label} t-CI", title_fontsize=8)
     return to_png(fig)
 
 

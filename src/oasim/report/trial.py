@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..adam.report import analysis_sections, labels_for, safety_sections
+from ..analysis._common import level_text
 from ..analysis.safety import dlt_events
 from ..data.tables import HIGHER_IS_BETTER, PARAM_LABELS, benefit_text, paramcd_of
 from ..errors import FieldError
@@ -71,7 +72,7 @@ def _arm_order(adsl: pd.DataFrame) -> list[str]:
 
 def _level(scenario) -> str:
     """The confidence level of the trial's intervals, as a heading prefix ("95%" at alpha 0.05)."""
-    return f"{100 * (1 - scenario.analysis.alpha):g}%"
+    return level_text(scenario.analysis.alpha)
 
 
 def endpoints_section(scenario, analysis, order: list[str], lab: dict) -> Section | None:

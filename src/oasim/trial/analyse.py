@@ -2,7 +2,7 @@
 
 On an unblinded :class:`~oasim.data.TrialDataset` (simulated or real, same tables):
 
-* change from baseline per arm, endpoint and visit (n, mean, SD, 95% t-CI; paired t-test and
+* change from baseline per arm, endpoint and visit (n, mean, SD, t-CI at 1 − alpha; paired t-test and
   Wilcoxon signed-rank with effect sizes via :func:`oasim.analysis.prepost`);
 * ANCOVA of change at the primary visit on arm with baseline as covariate, every active arm vs
   pooled placebo (:func:`oasim.analysis.ancova`);
@@ -27,6 +27,7 @@ from scipy import stats
 
 from ..analysis import (ancova, mcid_responder, mcp_mod, mmrm, omeract_oarsi_responder, prepost, responders,
                         safety_table)
+from ..analysis._common import level_text
 from ..adam.engine import check_control, check_in_adsl, check_records
 from ..data.tables import paramcd_of
 from ..errors import DataError, OasimError
@@ -50,7 +51,9 @@ def arm_order(arms) -> list:
 
 @dataclass(frozen=True)
 class TrialAnalysis:
-    """Results objects of one trial analysis; ``summary()`` prints the key tables."""
+    """Results objects of one trial analysis; ``summary()`` prints the key tables.
+
+    ``alpha``: the analysis' two-sided level; every confidence interval is at ``1 - alpha``."""
 
     change: pd.DataFrame
     prepost: dict = field(repr=False)
@@ -60,9 +63,10 @@ class TrialAnalysis:
     responders: dict = field(default_factory=dict, repr=False)
     dose_response: object | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
+    alpha: float = 0.05
 
     def summary(self) -> str:
-        lines = ["Change from baseline (mean [95% CI]) by arm:"]
+        lines = [f"Change from baseline (mean [{level_text(self.alpha)} CI]) by arm:"]
         lines.append(self.change.to_string(index=False, max_rows=60))
         for code, res in self.ancova.items():
             lines += ["", f"ANCOVA {code}:", str(res.summary())]
@@ -170,7 +174,7 @@ def analyse(dataset, primary_endpoint: str, primary_visitnum: int, endpoints=(),
     saf = safety_table(adae_events, adsl, subject="USUBJID", arm="TRT01A", term="AEDECOD", grade="AETOXGR",
                        dose="TRTDOSE", exposure_days="TRTDURD", onset_day="AESTDY", alpha=alpha)
     return TrialAnalysis(change=change, prepost=pp, ancova=anc, mmrm=mm, safety=saf, responders=resp,
-                         dose_response=dr, notes=notes)
+                         dose_response=dr, notes=notes, alpha=alpha)
 
 
 def _responder_analyses(adqs: pd.DataFrame, visitnum: int, alpha: float, notes: list) -> dict:

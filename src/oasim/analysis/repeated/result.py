@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from oasim.analysis._common import make_summary
+from oasim.analysis._common import level_text, make_summary
 from oasim.analysis._lsmeans import is_categorical, lsmean_matrix
 from oasim.analysis.repeated.dof import (kenward_roger_covariance, kenward_roger_test, satterthwaite_df,
                                      satterthwaite_test)
@@ -123,6 +123,7 @@ class MmrmResult:
         report = self.model_result.report
         info = {
             "Covariance": self.covariance_structure, "DF method": self.df_method,
+            "CI level": f"{level_text(self.alpha)} (two-sided, t)",
             "Subjects / obs": f"{self.n_subjects} / {self.n_obs}",
             "-2 REML logLik": f"{self.neg2_reml_loglik:.4f}", "AIC / BIC": f"{self.aic:.1f} / {self.bic:.1f}",
             "Optimiser": f"{'+'.join(report.methods)}, |grad| {report.gradient_norm:.1e}",
