@@ -225,7 +225,7 @@ def sampling_correlation(table: ArmTable, priors: Sequence[Prior], row_ids: Sequ
 
 def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequence[Target], columns: Sequence[int],
                         seed: int, n_draws: int = 1000, heterogeneity: Sequence[Prior] = (),
-                        sampling_corr: np.ndarray | None = None) -> pd.DataFrame:
+                        sampling_corr: np.ndarray | None = None, anchored_draws: int = 4000) -> pd.DataFrame:
     """95 % predictive interval of each target column's statistic in a new study (posterior
     parameters, the new study's random effects when ``heterogeneity`` is given, and the arm's
     sampling error), its coverage of the published value, its width over the trial's own CI, and
@@ -233,14 +233,15 @@ def predictive_interval(emulator: Emulator, chain_u: np.ndarray, targets: Sequen
 
     Treated rows with a control row also get the interval *given their study's control arms*
     (``anchored_*`` columns, NaN on other rows; ``anchor_ess``: the effective sample size of the
-    posterior draws reweighted by those arms' rows;
+    ``anchored_draws`` posterior draws reweighted by those arms' rows: a control arm with many rows
+    concentrates the weights on few draws, so more draws are used than for the plain interval;
     :func:`~oasim.calibration.bayes.anchored_predictive_draws`, with ``sampling_corr`` the
     correlation of one arm's rows, None for independent rows)."""
     from scipy.stats import binomtest
 
     sim = predictive_draws(emulator, chain_u, targets, heterogeneity, seed, n_draws)
     parts = predictive_variance_parts(emulator, chain_u, targets, heterogeneity, seed, n_draws)
-    anchored, ess = anchored_predictive_draws(emulator, chain_u, targets, heterogeneity, seed + 1, n_draws,
+    anchored, ess = anchored_predictive_draws(emulator, chain_u, targets, heterogeneity, seed + 1, anchored_draws,
                                               sampling_corr)
     rows = []
     for j in columns:
