@@ -41,6 +41,7 @@ from ..endpoints import (load_observation_parameters, observe_clinical, sample_b
 from ..endpoints.clinical import BaselineSymptoms
 from ..endpoints.hyaluronic_acid import relief_fraction, relieved_drive
 from ..errors import DataError
+from .bayes import iqr_sd
 from ..model import KneeModel
 from ..parameters import ParameterSet, validate_for_model
 from ..population import Population
@@ -367,7 +368,8 @@ def baseline_target(row: ArmRow) -> BaselineTarget:
     elif row.spread_type == "se":
         sd = row.spread_low * np.sqrt(row.n) * k
     elif row.spread_type == "iqr":
-        sd = (row.spread_high - row.spread_low) / 1.349 * k  # IQR of a normal = 1.349 SD
+        # the expected IQR of n normal values is η(n)·SD (Wan et al. 2014), as in the likelihood
+        sd = iqr_sd(row.spread_low, row.spread_high, row.n) * k
     elif row.spread_type == "ci95":
         sd = (row.spread_high - row.spread_low) / 3.92 * np.sqrt(row.n) * k
     if row.endpoint == "koos_pain":  # KOOS pain = 100 - WOMAC pain / 20 x 100
@@ -385,7 +387,7 @@ def condition_baseline(symptoms: BaselineSymptoms, targets: list[BaselineTarget]
     around their sample means m, with a = target / Σm and b = the target's true SD (observed SD
     with the instrument's noise variance removed) / the sample SD of the sum; the level becomes
     x' / disease. Without a reported SD, b = a. Normal approximation: the median is treated as the
-    centre and IQR = 1.349 SD. WOMAC total is applied before its subscales; a new object is returned.
+    centre and the SD of an arm of n whose IQR was reported is IQR/η(n) (:func:`baseline_target`). WOMAC total is applied before its subscales; a new object is returned.
     """
     fields = {f: (None if getattr(symptoms, f) is None else np.array(getattr(symptoms, f), float))
               for f in BaselineSymptoms.__dataclass_fields__}
