@@ -98,7 +98,7 @@ def test_explain_sobol_cli_ranks_the_msc_effect(tmp_path):
 
 
 def test_a_calibrated_set_gives_each_cell_source_its_fitted_potency():
-    """human_calibrated carries per-source potency draws (posterior medians BM 0.27, AD 0.26, UC 0.042):
+    """human_calibrated carries per-source potency draws (posterior medians BM 0.24, AD 0.34, UC 0.030):
     the cell source then explains part of the effect (it explained exactly 0 when the analysis kept
     the products file's assumed 1.0 for every source)."""
     from oasim.sobol import msc_effect_sobol
