@@ -137,6 +137,17 @@ def test_leave_one_study_out_also_predicts_treated_rows_given_their_control_arm(
     assert summary["mean_width_ratio"] < summary["unanchored_mean_width_ratio"]
     by_study = width_by_study(loso).set_index("study")
     assert list(by_study["anchored_rows"]) == [2, 2, 2]
+    # the report's leave-one-study-out section states both numbers for the same rows
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    from oasim.calibration.report import held_out_summary
+
+    env = Environment(loader=PackageLoader("oasim.calibration", "templates"), undefined=StrictUndefined)
+    html = env.get_template("_leave_one_study_out.html.j2").render(loso=held_out_summary(loso) | {
+        "rhat_max": None, "rows": loso.round(3).to_dict(orient="records"),
+        "by_study": by_study.reset_index().round(3).to_dict(orient="records"), "anchored": summary})
+    assert "the 6 treated follow-up rows of\n3 studies are 100.0 % inside" in html
+    assert f"{summary['mean_width_ratio']:.2f} ×" in html and f"{summary['unanchored_mean_width_ratio']:.2f} ×" in html
 
 
 @pytest.mark.slow

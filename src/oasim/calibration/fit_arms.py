@@ -17,8 +17,7 @@ import pandas as pd
 from ..errors import FieldError
 from .arms import SCORES, ArmTable, control_rows, skip_reason
 from .bayes import (HETEROGENEITY, Emulator, Prior, Target, anchored_predictive_draws, predictive_draws,
-                    predictive_variance_parts,
-                    sample_posterior, scored_value, standard_error)
+                    predictive_variance_parts, sample_posterior, scored_value, standard_error)
 
 
 def calibration_sets(parameter_set: str = "human") -> dict:

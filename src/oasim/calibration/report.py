@@ -173,6 +173,13 @@ def width_by_study(loso: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def held_out_summary(loso: pd.DataFrame) -> dict:
+    """Coverage and mean and median width ratio of a leave-one-study-out table's rows."""
+    return {"coverage": float(loso["inside"].mean()),
+            "mean_width_ratio": float(loso["width_ratio"].mean()),
+            "median_width_ratio": float(loso["width_ratio"].median())}
+
+
 def anchored_summary(loso: pd.DataFrame) -> dict | None:
     """Coverage and width of the treated rows predicted given their study's control arms (the
     anchors), next to the same rows' unanchored numbers; None for a table without them."""
@@ -181,14 +188,11 @@ def anchored_summary(loso: pd.DataFrame) -> dict | None:
     rows = loso[loso["anchored_width_ratio"].notna()]
     if rows.empty:
         return None
-    return {"rows": int(len(rows)), "studies": int(rows["study"].nunique()),
-            "coverage": float(rows["anchored_inside"].astype(bool).mean()),
-            "mean_width_ratio": float(rows["anchored_width_ratio"].mean()),
-            "median_width_ratio": float(rows["anchored_width_ratio"].median()),
-            "unanchored_coverage": float(rows["inside"].mean()),
-            "unanchored_mean_width_ratio": float(rows["width_ratio"].mean()),
-            "unanchored_median_width_ratio": float(rows["width_ratio"].median()),
-            "anchor_ess_min": float(rows["anchor_ess"].min())}
+    anchored = held_out_summary(rows.assign(inside=rows["anchored_inside"].astype(bool),
+                                            width_ratio=rows["anchored_width_ratio"]))
+    unanchored = {f"unanchored_{k}": v for k, v in held_out_summary(rows).items()}
+    return {"rows": int(len(rows)), "studies": int(rows["study"].nunique()), **anchored,
+            "anchor_ess_min": float(rows["anchor_ess"].min()), **unanchored}
 
 
 def diagnostics(result: CalibrationResult) -> dict:
@@ -279,8 +283,7 @@ def html_report(result: CalibrationResult, predictive: pd.DataFrame, design_mean
     loso = None
     if folder is not None and (folder / "leave_one_study_out.csv").exists():
         table = pd.read_csv(folder / "leave_one_study_out.csv")
-        loso = {"coverage": float(table["inside"].mean()), "mean_width_ratio": float(table["width_ratio"].mean()),
-                "median_width_ratio": float(table["width_ratio"].median()),
+        loso = held_out_summary(table) | {
                 "rhat_max": float(table["rhat_max"].max()) if "rhat_max" in table else None,
                 "rows": table.round(3).to_dict(orient="records"),
                 "by_study": width_by_study(table).round(3).to_dict(orient="records"),

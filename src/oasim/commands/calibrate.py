@@ -52,7 +52,8 @@ def register(app: typer.Typer) -> None:
         from ..calibration.arms import arm_table_from_records, bundled_arm_table, read_arm_table
         from ..calibration.fit_arms import (arm_table_simulator, leave_one_study_out, load_heterogeneity,
                                             load_priors, sampling_correlation, targets_from_table)
-        from ..calibration.report import CalibrationSettings, anchored_summary, calibrate, read_design
+        from ..calibration.report import (CalibrationSettings, anchored_summary, calibrate, held_out_summary,
+                                          read_design)
         from ..distributed import Engine
         from ..io import check_output_dir
 
@@ -89,9 +90,10 @@ def register(app: typer.Typer) -> None:
                                                    heterogeneity=tau_priors, engine=engine, sampling_corr=corr)
                     held_out.to_csv(folder / "leave_one_study_out.csv", index=False)
                     if not held_out.empty:
-                        typer.echo(f"leave one study out: {held_out['inside'].mean():.3f} of {len(held_out)} rows inside, "
-                                   f"width {held_out['width_ratio'].mean():.2f}x mean / "
-                                   f"{held_out['width_ratio'].median():.2f}x median of the trials' CI", err=True)
+                        plain = held_out_summary(held_out)
+                        typer.echo(f"leave one study out: {plain['coverage']:.3f} of {len(held_out)} rows inside, "
+                                   f"width {plain['mean_width_ratio']:.2f}x mean / {plain['median_width_ratio']:.2f}x "
+                                   "median of the trials' CI", err=True)
                         anchored = anchored_summary(held_out)
                         if anchored:
                             typer.echo(f"  treated rows given their study's control arms ({anchored['rows']} rows): "
