@@ -50,6 +50,15 @@ def test_alpha_reaches_the_printed_table_and_results_json(small_dir, tmp_path, a
     assert set(by_visit) == set(expected)
     for visit, limits in expected.items():
         assert by_visit[visit] == pytest.approx(limits, rel=1e-10)
+    # ard.parquet says the level of every interval in it: a ci_level row after each ci_high, and
+    # the ANCOVA differences' limits there are statsmodels' too
+    ard = pd.read_parquet(tmp_path / "o" / "ard.parquet")
+    assert (ard["STAT"] == "ci_level").sum() == (ard["STAT"] == "ci_high").sum() > 0
+    assert ard.loc[ard["STAT"] == "ci_level", "VALUE"].tolist() == pytest.approx(
+        [1 - alpha] * int((ard["STAT"] == "ci_level").sum()), abs=1e-15)
+    diff = ard[ard["ANALYSIS"] == "ANCOVA DIFF"].pivot_table(index="AVISIT", columns="STAT", values="VALUE")
+    for visit, limits in expected.items():
+        assert (diff.loc[visit, "ci_low"], diff.loc[visit, "ci_high"]) == pytest.approx(limits, rel=1e-10)
     # --json prints the same numbers
     as_json = json.loads(runner.invoke(app, ["analyse", str(small_dir), *ARGS, *extra, "--json"]).stdout)
     assert as_json["ci_level"] == results["ci_level"] and as_json["pairwise_by_visit"] == results["pairwise_by_visit"]

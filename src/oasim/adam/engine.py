@@ -129,10 +129,12 @@ class AdamAnalysis:
         return _clean(out)
 
     def ard(self) -> pd.DataFrame:
-        """Analysis-results table: one row per analysis × parameter × visit × arm × statistic."""
+        """Analysis-results table: one row per analysis × parameter × visit × arm × statistic.
+        Every ``ci_low``/``ci_high`` pair is followed by a ``ci_level`` row (its two-sided level,
+        1 − alpha; the MMRM's at its fit's alpha), so the file says what its intervals are."""
         rows = []
 
-        def add(analysis, frame, stats, arm_col="arm", ref_col=None, visit_col="visit"):
+        def add(analysis, frame, stats, arm_col="arm", ref_col=None, visit_col="visit", alpha=self.spec.alpha):
             for rec in frame.to_dict("records"):
                 for stat in stats:
                     if stat in rec:
@@ -140,6 +142,8 @@ class AdamAnalysis:
                                      "ARM": str(rec.get(arm_col, "")),
                                      "REFARM": str(rec.get(ref_col, "")) if ref_col else "",
                                      "STAT": stat, "VALUE": _num(rec[stat])})
+                        if stat == "ci_high":
+                            rows.append(rows[-1] | {"STAT": "ci_level", "VALUE": 1.0 - alpha})
 
         add("DESCRIPTIVE", self.descriptive, ["n", "mean", "sd", "median", "min", "max"])
         add("ANCOVA LSMEAN", self.lsmeans, ["estimate", "se", "ci_low", "ci_high"])
@@ -147,7 +151,7 @@ class AdamAnalysis:
         add("TREND", self.dose_response, ["slope", "se", "ci_low", "ci_high", "p_value"], arm_col="variable")
         if self.mmrm is not None:
             add("MMRM DIFF", mmrm_contrasts(self.mmrm, self.control),
-                ["estimate", "se", "df", "ci_low", "ci_high", "p_value"], ref_col="reference")
+                ["estimate", "se", "df", "ci_low", "ci_high", "p_value"], ref_col="reference", alpha=self.mmrm.alpha)
         for rec in self.ae_overview.to_dict("records"):
             for stat in ("n", "any_teae", "related", "grade3_or_more", "serious", "leading_to_withdrawal"):
                 rows.append({"ANALYSIS": "AE OVERVIEW", "PARAMCD": "", "AVISIT": "", "ARM": rec["arm"],
